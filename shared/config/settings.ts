@@ -1,0 +1,102 @@
+/**
+ * Settings: every knob of the product, read from the environment once and validated with zod.
+ * A bad value stops the program with a message that names the setting (never a silent default).
+ * On AWS the same names are filled from SSM Parameter Store and Secrets Manager at cold start
+ * (functions/aws/params.ts); a Lambda's environment carries only parameter names and ARNs.
+ */
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const positiveInt = z.coerce.number().int().positive();
+const pct = z.coerce.number().gt(0).max(100);
+
+export const settingsSchema = z.object({
+  // Hosting
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('.data'),
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_SSL: bool.default(false),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  // Market data
+  BINANCE_BASE_URL: z.string().url().default('https://api.binance.com'),
+  BINANCE_FALLBACK_URL: z.string().url().default('https://data-api.binance.vision'),
+  BINANCE_TIMEOUT_MS: positiveInt.default(10_000),
+  SYMBOLS: csv
+    .pipe(z.array(z.string().regex(/^[A-Z0-9]{5,20}$/, 'symbols are upper-case like BTCUSDT')).min(1))
+    .default(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']),
+
+  // LLM
+  LLM_PROVIDER: z.enum(['auto', 'openai', 'offline']).default('auto'),
+  LLM_API_KEY: z.string().min(1).optional(),
+  LLM_BASE_URL: z.string().url().optional(),
+  CHEAP_MODEL: z.string().min(1).default('gpt-4.1-mini'),
+  STRONG_MODEL: z.string().min(1).default('gpt-4.1'),
+  LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.1),
+  LLM_TIMEOUT_MS: positiveInt.default(30_000),
+  LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  LLM_CACHE: bool.default(true),
+  DAILY_TOKEN_BUDGET: positiveInt.default(2_000_000),
+  RESEARCHER_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.55),
+
+  // Portfolio and execution
+  INITIAL_CASH: z.coerce.number().positive().default(10_000),
+  MAX_POSITION_SIZE_PCT: pct.default(10),
+  MAX_TOTAL_EXPOSURE_PCT: pct.default(80),
+  FEE_BPS: z.coerce.number().min(0).max(1000).default(10),
+  SLIPPAGE_BPS: z.coerce.number().min(0).max(1000).default(5),
+
+  // Workflows
+  ANALYZE_WAIT_MS: z.coerce.number().int().min(0).max(28_000).default(20_000),
+  BACKTEST_MAP_CONCURRENCY: z.coerce.number().int().min(1).max(40).default(10),
+  BACKTEST_MAX_DECISIONS: positiveInt.default(500),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { setting: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate an environment. Empty strings count as unset, as in most .env files. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(settingsSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') cleaned[key] = v.trim();
+  }
+  const parsed = settingsSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({
+      setting: String(i.path[0] ?? '?'),
+      message: i.message,
+    }));
+    const text = issues.map((i) => `${i.setting}: ${i.message} (got ${JSON.stringify(cleaned[i.setting])})`);
+    throw new ConfigError(`Invalid configuration:\n  ${text.join('\n  ')}`, issues);
+  }
+  return parsed.data;
+}
+
+/** Which agent provider the settings select: the offline rules unless a key (or a local base URL) is set. */
+export function selectedProvider(s: Settings): 'openai' | 'offline' {
+  if (s.LLM_PROVIDER === 'offline') return 'offline';
+  if (s.LLM_PROVIDER === 'openai') return 'openai';
+  return s.LLM_API_KEY || s.LLM_BASE_URL ? 'openai' : 'offline';
+}

@@ -1,0 +1,91 @@
+/**
+ * Database handles. Two drivers, one schema and one migrations folder:
+ * - PGlite (PostgreSQL compiled to WASM), persisted in a data folder: the laptop default;
+ * - `pg` against a PostgreSQL server when a URL is given: RDS on AWS, or a local server.
+ * Everything above this file sees only `Db` (drizzle's PostgreSQL database type).
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
+import * as schema from './schema';
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction handle has the same query surface as the database. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export interface Database {
+  readonly db: Db;
+  readonly driver: 'pglite' | 'pg';
+  /** Apply pending migrations (idempotent). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Raw client, for bulk paths (COPY-like imports) that bypass the query builder. */
+  readonly raw: { pglite?: PGlite; pool?: pg.Pool };
+}
+
+export const MIGRATIONS_FOLDER =
+  process.env.MIGRATIONS_FOLDER ?? fileURLToPath(new URL('./migrations', import.meta.url));
+
+// numeric and bigint come back from `pg` as strings already; timestamptz as Date. Keep it so.
+
+export interface OpenOptions {
+  /** postgres://… to use a server; otherwise PGlite. */
+  databaseUrl?: string;
+  /** PGlite folder; `memory://` for an in-memory database. */
+  dataDir?: string;
+  ssl?: boolean;
+  /** Pool size for `pg` (Lambda: 1). */
+  maxConnections?: number;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.maxConnections ?? 10,
+      ssl: opts.ssl ? { rejectUnauthorized: false } : undefined,
+    });
+    const db = drizzlePg({ client: pool, schema }) as unknown as Db;
+    return {
+      db,
+      driver: 'pg',
+      raw: { pool },
+      migrate: () => migratePg(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
+      close: () => pool.end(),
+    };
+  }
+  const dataDir = opts.dataDir ?? 'memory://';
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const client = new PGlite(dataDir);
+  await client.waitReady;
+  const db = drizzlePglite({ client, schema }) as unknown as Db;
+  return {
+    db,
+    driver: 'pglite',
+    raw: { pglite: client },
+    migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
+    close: () => client.close(),
+  };
+}
+
+/** Every table, children first: the order TRUNCATE and resets use. */
+export const ALL_TABLES = [
+  'agent_logs',
+  'llm_cache',
+  'token_ledger',
+  'decisions',
+  'backtests',
+  'portfolio_snapshots',
+  'trades',
+  'positions',
+  'runs',
+  'candles',
+] as const;

@@ -1,0 +1,263 @@
+/**
+ * The one schema, for PGlite (embedded) and PostgreSQL (RDS, or a local server) alike.
+ *
+ * Numeric types, decided once:
+ * - prices, quantities, cash, fees and PnL are PostgreSQL `numeric` (exact decimal), read and written
+ *   as strings, so nothing drifts at rest. Candle prices keep Binance's 8 decimals (numeric(24,8));
+ *   ledger amounts keep 12 decimals (numeric(30,12)), enough for average entry prices and fee shares.
+ * - the ledger arithmetic itself runs on decimal.js (shared/portfolio); only the per-bar mark-to-market
+ *   of a backtest, which is statistics and never written back into a book, uses float64.
+ * - token counts are integers (bigint for daily sums); USD costs are numeric(18,8).
+ * - times are `timestamptz`; candles are keyed by their open time (`timestamp`), as Binance keys them.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  date,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const price = (name: string) => numeric(name, { precision: 24, scale: 8 });
+const volume = (name: string) => numeric(name, { precision: 30, scale: 8 });
+const amount = (name: string) => numeric(name, { precision: 30, scale: 12 });
+const usd = (name: string) => numeric(name, { precision: 18, scale: 8 });
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const createdAt = () => ts('created_at').notNull().defaultNow();
+
+/** Market data cache: one row per closed kline. */
+export const candles = pgTable(
+  'candles',
+  {
+    symbol: text('symbol').notNull(),
+    timeframe: text('timeframe').notNull(),
+    timestamp: ts('timestamp').notNull(), // open time
+    open: price('open').notNull(),
+    high: price('high').notNull(),
+    low: price('low').notNull(),
+    close: price('close').notNull(),
+    volume: volume('volume').notNull(),
+    closeTime: ts('close_time').notNull(),
+    quoteVolume: volume('quote_volume'),
+    trades: integer('trades'),
+    takerBuyBase: volume('taker_buy_base'),
+    takerBuyQuote: volume('taker_buy_quote'),
+    source: text('source').notNull().default('binance'), // 'binance' (REST) | 'archive' (bulk CSV)
+  },
+  (t) => [uniqueIndex('candles_symbol_timestamp_timeframe').on(t.symbol, t.timestamp, t.timeframe)],
+);
+
+/**
+ * A book: the live portfolio (id 'live') or one per backtest. Every trade, position and snapshot
+ * belongs to exactly one run, so backtests never touch the live book.
+ */
+export const runs = pgTable('runs', {
+  id: text('id').primaryKey(),
+  kind: text('kind', { enum: ['live', 'backtest'] }).notNull(),
+  initialCash: amount('initial_cash').notNull(),
+  cash: amount('cash').notNull(),
+  feesPaid: amount('fees_paid').notNull().default('0'),
+  realizedPnl: amount('realized_pnl').notNull().default('0'),
+  version: integer('version').notNull().default(0),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const positions = pgTable(
+  'positions',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    symbol: text('symbol').notNull(),
+    quantity: amount('quantity').notNull(),
+    avgEntryPrice: amount('avg_entry_price').notNull(),
+    realizedPnl: amount('realized_pnl').notNull().default('0'),
+    feesPaid: amount('fees_paid').notNull().default('0'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.symbol] })],
+);
+
+export const trades = pgTable(
+  'trades',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(), // order within the run's ledger
+    decisionId: uuid('decision_id'),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: ['BUY', 'SELL'] }).notNull(),
+    status: text('status', { enum: ['filled', 'rejected'] }).notNull(),
+    reason: text('reason'), // 'signal' | 'stop_loss' | 'take_profit' | rejection reason
+    quantity: amount('quantity').notNull(),
+    price: amount('price').notNull(), // fill price after slippage
+    referencePrice: amount('reference_price').notNull(), // price before slippage
+    notional: amount('notional').notNull(),
+    fee: amount('fee').notNull(),
+    feeAsset: text('fee_asset').notNull(),
+    feeUsd: amount('fee_usd').notNull(),
+    realizedPnl: amount('realized_pnl').notNull().default('0'),
+    clamps: jsonb('clamps').notNull().default(sql`'[]'::jsonb`),
+    executedAt: ts('executed_at').notNull(), // market time of the fill (simulated time in backtests)
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('trades_run_seq').on(t.runId, t.seq),
+    index('trades_run_executed').on(t.runId, t.executedAt),
+  ],
+);
+
+export const portfolioSnapshots = pgTable(
+  'portfolio_snapshots',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    timestamp: ts('timestamp').notNull(),
+    cash: amount('cash').notNull(),
+    equity: amount('equity').notNull(),
+    positionsValue: amount('positions_value').notNull(),
+    positions: jsonb('positions').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('snapshots_run_timestamp').on(t.runId, t.timestamp)],
+);
+
+/** A backtest request and its outcome. Its book is the run with the same id. */
+export const backtests = pgTable(
+  'backtests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: text('run_id').notNull(),
+    symbol: text('symbol').notNull(),
+    timeframe: text('timeframe').notNull(),
+    startDate: ts('start_date').notNull(),
+    endDate: ts('end_date').notNull(),
+    maxDecisions: integer('max_decisions').notNull(),
+    decisionInterval: integer('decision_interval').notNull(),
+    status: text('status', { enum: ['pending', 'running', 'succeeded', 'failed'] })
+      .notNull()
+      .default('pending'),
+    progressDone: integer('progress_done').notNull().default(0),
+    progressTotal: integer('progress_total').notNull().default(0),
+    settings: jsonb('settings').notNull(),
+    estimate: jsonb('estimate'),
+    result: jsonb('result'),
+    error: jsonb('error'),
+    executionId: text('execution_id'),
+    createdAt: createdAt(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('backtests_created').on(t.createdAt)],
+);
+
+/**
+ * One pass of the agent firm at one time for one symbol: each agent's structured output, the prompts'
+ * versions, the final decision, its cost, and the trade it led to (if any).
+ */
+export const decisions = pgTable(
+  'decisions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: text('run_id').notNull(),
+    backtestId: uuid('backtest_id'),
+    symbol: text('symbol').notNull(),
+    timeframe: text('timeframe').notNull(),
+    mode: text('mode', { enum: ['live', 'backtest_step', 'backtest'] }).notNull(),
+    decisionTime: ts('decision_time').notNull(), // the data cut-off the agents saw
+    status: text('status', {
+      enum: ['pending', 'running', 'completed', 'no_trade', 'budget_exceeded', 'failed'],
+    })
+      .notNull()
+      .default('pending'),
+    provider: text('provider').notNull(),
+    finalAction: text('final_action', { enum: ['BUY', 'SELL', 'HOLD'] }),
+    finalSizePct: numeric('final_size_pct', { precision: 10, scale: 4 }),
+    outputs: jsonb('outputs').notNull().default(sql`'{}'::jsonb`),
+    promptVersions: jsonb('prompt_versions').notNull().default(sql`'{}'::jsonb`),
+    snapshot: jsonb('snapshot'),
+    execution: jsonb('execution'),
+    error: jsonb('error'),
+    tokensIn: integer('tokens_in').notNull().default(0),
+    tokensOut: integer('tokens_out').notNull().default(0),
+    costUsd: usd('cost_usd').notNull().default('0'),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    executionId: text('execution_id'),
+    createdAt: createdAt(),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [
+    index('decisions_run_time').on(t.runId, t.decisionTime),
+    index('decisions_backtest').on(t.backtestId, t.decisionTime),
+    index('decisions_created').on(t.createdAt),
+  ],
+);
+
+/** One row per model call (spec NFR-9), including cache hits and refused calls. */
+export const agentLogs = pgTable(
+  'agent_logs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    timestamp: ts('timestamp').notNull().defaultNow(),
+    runId: text('run_id'),
+    decisionId: uuid('decision_id'),
+    agent: text('agent').notNull(),
+    symbol: text('symbol'),
+    provider: text('provider').notNull(),
+    tier: text('tier', { enum: ['cheap', 'strong'] }).notNull(),
+    model: text('model').notNull(),
+    promptVersion: text('prompt_version'),
+    status: text('status', { enum: ['ok', 'repaired', 'abstained', 'error', 'budget_exceeded'] }).notNull(),
+    tokensIn: integer('tokens_in').notNull().default(0),
+    tokensOut: integer('tokens_out').notNull().default(0),
+    tokensCached: integer('tokens_cached').notNull().default(0),
+    costUsd: usd('cost_usd').notNull().default('0'),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    retries: integer('retries').notNull().default(0),
+    cacheHit: boolean('cache_hit').notNull().default(false),
+    inputSummary: text('input_summary'),
+    outputSummary: text('output_summary'),
+    error: text('error'),
+  },
+  (t) => [index('agent_logs_timestamp').on(t.timestamp), index('agent_logs_decision').on(t.decisionId)],
+);
+
+/** Response cache keyed by sha256(model, messages, schema). */
+export const llmCache = pgTable('llm_cache', {
+  key: text('key').primaryKey(),
+  model: text('model').notNull(),
+  response: jsonb('response').notNull(),
+  tokensIn: integer('tokens_in').notNull(),
+  tokensOut: integer('tokens_out').notNull(),
+  costUsd: usd('cost_usd').notNull().default('0'),
+  hits: integer('hits').notNull().default(0),
+  createdAt: createdAt(),
+});
+
+/**
+ * Daily token budget (UTC day). A call reserves its worst case with one conditional UPDATE
+ * (`used + reserved + n <= budget`), then settles to the provider's real usage; so concurrent callers
+ * can never overshoot.
+ */
+export const tokenLedger = pgTable('token_ledger', {
+  day: date('day', { mode: 'string' }).primaryKey(),
+  budget: bigint('budget', { mode: 'number' }).notNull(),
+  reserved: bigint('reserved', { mode: 'number' }).notNull().default(0),
+  used: bigint('used', { mode: 'number' }).notNull().default(0),
+  costUsd: usd('cost_usd').notNull().default('0'),
+  refused: integer('refused').notNull().default(0),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});

@@ -1,0 +1,113 @@
+/** Market-data vocabulary shared by every module. Times are UTC epoch milliseconds. */
+
+export const TIMEFRAMES = ['1m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '12h', '1d'] as const;
+export type Timeframe = (typeof TIMEFRAMES)[number];
+
+const MINUTE = 60_000;
+export const TIMEFRAME_MS: Record<Timeframe, number> = {
+  '1m': MINUTE,
+  '5m': 5 * MINUTE,
+  '15m': 15 * MINUTE,
+  '30m': 30 * MINUTE,
+  '1h': 60 * MINUTE,
+  '2h': 120 * MINUTE,
+  '4h': 240 * MINUTE,
+  '6h': 360 * MINUTE,
+  '12h': 720 * MINUTE,
+  '1d': 1440 * MINUTE,
+};
+
+export function isTimeframe(x: string): x is Timeframe {
+  return (TIMEFRAMES as readonly string[]).includes(x);
+}
+
+/** Periods per year for annualizing per-bar statistics (crypto trades 365 days). */
+export function periodsPerYear(tf: Timeframe): number {
+  return 525_600 / (TIMEFRAME_MS[tf] / MINUTE);
+}
+
+/**
+ * A closed kline. Prices and volumes are float64 for computation; the exact Binance strings live in
+ * the database (numeric) and are kept here in `raw` when a path needs them byte for byte.
+ */
+export interface Candle {
+  openTime: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  /** openTime + interval - 1 for a regular bar. A bar's close is known at closeTime + 1. */
+  closeTime: number;
+  quoteVolume?: number | null;
+  trades?: number | null;
+  takerBuyBase?: number | null;
+  takerBuyQuote?: number | null;
+}
+
+/** A hole in a series: bars expected between `from` and `to` (open times, exclusive) are missing. */
+export interface Gap {
+  afterOpenTime: number;
+  nextOpenTime: number;
+  missingBars: number;
+}
+
+/** Per-symbol exchange filters (Binance LOT_SIZE and MIN_NOTIONAL). */
+export interface SymbolFilters {
+  symbol: string;
+  baseAsset: string;
+  quoteAsset: string;
+  stepSize: string;
+  minQty: string;
+  minNotional: string;
+  tickSize: string;
+}
+
+/**
+ * Filters for the supported symbols, from Binance's exchangeInfo (mainnet capture 2021-03-24, see
+ * ../shared/data/binance/api-samples in the team folder). Unknown symbols fall back to conservative
+ * defaults (8-decimal step, 10 USDT minimum) and are labelled as such.
+ */
+export const DEFAULT_FILTERS: Record<string, SymbolFilters> = {
+  BTCUSDT: {
+    symbol: 'BTCUSDT',
+    baseAsset: 'BTC',
+    quoteAsset: 'USDT',
+    stepSize: '0.00000100',
+    minQty: '0.00000100',
+    minNotional: '10',
+    tickSize: '0.01',
+  },
+  ETHUSDT: {
+    symbol: 'ETHUSDT',
+    baseAsset: 'ETH',
+    quoteAsset: 'USDT',
+    stepSize: '0.00001000',
+    minQty: '0.00001000',
+    minNotional: '10',
+    tickSize: '0.01',
+  },
+  SOLUSDT: {
+    symbol: 'SOLUSDT',
+    baseAsset: 'SOL',
+    quoteAsset: 'USDT',
+    stepSize: '0.01000000',
+    minQty: '0.01000000',
+    minNotional: '10',
+    tickSize: '0.01',
+  },
+};
+
+export function filtersFor(symbol: string): SymbolFilters {
+  return (
+    DEFAULT_FILTERS[symbol] ?? {
+      symbol,
+      baseAsset: symbol.replace(/USDT$/, ''),
+      quoteAsset: 'USDT',
+      stepSize: '0.00000001',
+      minQty: '0.00000001',
+      minNotional: '10',
+      tickSize: '0.00000001',
+    }
+  );
+}
