@@ -1,0 +1,446 @@
+/**
+ * The REST API contract: request and response schemas for every endpoint, shared by the handlers
+ * (validation), the OpenAPI document (generated from these schemas), the CLI and the web app.
+ * The web app imports this file and shared/agents/schemas.ts only.
+ *
+ * Conventions: JSON field names are snake_case in requests (as the spec names them) and camelCase in
+ * responses; times are ISO-8601 UTC strings; money is a JSON number in USDT rounded for display (the
+ * database keeps exact decimals); every error is `{ error: { code, message, details? } }`.
+ */
+import { z } from 'zod';
+import { agentResultSchema } from '../agents/schemas';
+import { TIMEFRAMES } from '../market/types';
+
+// ---------- common ----------
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const symbolSchema = z
+  .string({ error: 'symbol is required' })
+  .regex(/^[A-Z0-9]{5,20}$/, 'symbol must be upper-case letters and digits, like BTCUSDT');
+export const timeframeSchema = z.enum(TIMEFRAMES, {
+  error: `timeframe must be one of ${TIMEFRAMES.join(', ')}`,
+});
+/** A date (YYYY-MM-DD, taken as 00:00 UTC) or a full ISO-8601 time with zone. */
+export const dateInputSchema = z
+  .string()
+  .refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(s), {
+    message: 'must be a date like 2024-01-31 or an ISO time like 2024-01-31T12:00:00Z',
+  })
+  .refine((s) => !Number.isNaN(Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s)), {
+    message: 'is not a real date',
+  });
+export function parseDateInput(s: string): number {
+  return Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s);
+}
+
+// ---------- health, market ----------
+export const healthResponseSchema = z.object({ status: z.literal('ok') });
+
+export const symbolsResponseSchema = z.object({
+  symbols: z.array(
+    z.object({
+      symbol: z.string(),
+      baseAsset: z.string(),
+      quoteAsset: z.string(),
+      dataNote: z.string().nullable(),
+    }),
+  ),
+  timeframes: z.array(z.string()),
+});
+
+export const candleDtoSchema = z.object({
+  time: z.number().int(), // open time, epoch ms
+  open: z.number(),
+  high: z.number(),
+  low: z.number(),
+  close: z.number(),
+  volume: z.number(),
+});
+export type CandleDto = z.infer<typeof candleDtoSchema>;
+
+export const indicatorValuesSchema = z.object({
+  rsi14: z.number().nullable(),
+  macd: z.number().nullable(),
+  macdSignal: z.number().nullable(),
+  macdHistogram: z.number().nullable(),
+  ema20: z.number().nullable(),
+  ema50: z.number().nullable(),
+  ema200: z.number().nullable(),
+  atr14: z.number().nullable(),
+  bbUpper: z.number().nullable(),
+  bbMiddle: z.number().nullable(),
+  bbLower: z.number().nullable(),
+  volatility: z.number().nullable(),
+});
+export type IndicatorValues = z.infer<typeof indicatorValuesSchema>;
+
+export const latestQuerySchema = z.object({
+  timeframe: timeframeSchema.default('1h'),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+export const latestResponseSchema = z.object({
+  symbol: z.string(),
+  timeframe: z.string(),
+  price: z.number(),
+  changePct24h: z.number().nullable(),
+  asOf: z.string(),
+  candles: z.array(candleDtoSchema),
+  indicators: indicatorValuesSchema,
+  gaps: z.array(z.object({ after: z.string(), next: z.string(), missingBars: z.number() })),
+});
+export type LatestResponse = z.infer<typeof latestResponseSchema>;
+
+// ---------- analysis ----------
+export const analyzeRequestSchema = z
+  .object({
+    symbol: symbolSchema,
+    mode: z.enum(['live', 'backtest_step'], { error: 'mode must be live or backtest_step' }).default('live'),
+    timestamp: dateInputSchema.optional(),
+    timeframe: timeframeSchema.default('1h'),
+    wait: z.boolean().default(true),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.mode === 'backtest_step' && !v.timestamp)
+      ctx.addIssue({ code: 'custom', path: ['timestamp'], message: 'timestamp is required for backtest_step' });
+    if (v.mode === 'live' && v.timestamp)
+      ctx.addIssue({ code: 'custom', path: ['timestamp'], message: 'timestamp is only allowed with backtest_step' });
+    if (v.timestamp && parseDateInput(v.timestamp) > Date.now())
+      ctx.addIssue({ code: 'custom', path: ['timestamp'], message: 'timestamp must not be in the future' });
+  });
+export type AnalyzeRequest = z.infer<typeof analyzeRequestSchema>;
+
+export const clampSchema = z.object({
+  rule: z.string(),
+  requested: z.number().nullable(),
+  allowed: z.number().nullable(),
+  reason: z.string(),
+});
+
+export const tradeDtoSchema = z.object({
+  id: z.string(),
+  runId: z.string(),
+  decisionId: z.string().nullable(),
+  symbol: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  status: z.enum(['filled', 'rejected']),
+  reason: z.string().nullable(),
+  quantity: z.number(),
+  price: z.number(),
+  notional: z.number(),
+  fee: z.number(),
+  feeAsset: z.string(),
+  feeUsd: z.number(),
+  realizedPnl: z.number(),
+  clamps: z.array(clampSchema),
+  executedAt: z.string(),
+});
+export type TradeDto = z.infer<typeof tradeDtoSchema>;
+
+export const positionDtoSchema = z.object({
+  symbol: z.string(),
+  quantity: z.number(),
+  avgEntryPrice: z.number(),
+  currentPrice: z.number().nullable(),
+  marketValue: z.number().nullable(),
+  unrealizedPnl: z.number().nullable(),
+});
+
+export const portfolioSchema = z.object({
+  runId: z.string(),
+  initialCash: z.number(),
+  cash: z.number(),
+  equity: z.number(),
+  positionsValue: z.number(),
+  totalReturnPct: z.number(),
+  realizedPnl: z.number(),
+  unrealizedPnl: z.number(),
+  feesPaid: z.number(),
+  positions: z.array(positionDtoSchema),
+  asOf: z.string(),
+  pricesNote: z.string().nullable(),
+});
+export type PortfolioDto = z.infer<typeof portfolioSchema>;
+
+export const finalDecisionSchema = z.object({
+  action: z.enum(['BUY', 'SELL', 'HOLD']),
+  sizePct: z.number(),
+  gated: z.boolean(),
+  reason: z.string(),
+  clamps: z.array(clampSchema),
+});
+
+export const costSummarySchema = z.object({
+  calls: z.number().int(),
+  cacheHits: z.number().int(),
+  tokensIn: z.number().int(),
+  tokensOut: z.number().int(),
+  costUsd: z.number(),
+  latencyMs: z.number(),
+});
+
+export const analysisStatusSchema = z.enum([
+  'pending',
+  'running',
+  'completed',
+  'no_trade',
+  'budget_exceeded',
+  'failed',
+]);
+
+export const analysisSchema = z.object({
+  id: z.string(),
+  status: analysisStatusSchema,
+  symbol: z.string(),
+  timeframe: z.string(),
+  mode: z.enum(['live', 'backtest_step', 'backtest']),
+  runId: z.string(),
+  backtestId: z.string().nullable(),
+  decisionTime: z.string(),
+  provider: z.enum(['openai', 'offline']),
+  agents: z.object({
+    technical: agentResultSchema.nullable(),
+    sentiment: agentResultSchema.nullable(),
+    tokenomics: agentResultSchema.nullable(),
+    researcher: agentResultSchema.nullable(),
+    trader: agentResultSchema.nullable(),
+    risk: agentResultSchema.nullable(),
+  }),
+  final: finalDecisionSchema.nullable(),
+  execution: z
+    .object({
+      trade: tradeDtoSchema.nullable(),
+      rejected: z.string().nullable(),
+      price: z.number(),
+    })
+    .nullable(),
+  portfolio: portfolioSchema.nullable(),
+  cost: costSummarySchema,
+  promptVersions: z.record(z.string(), z.string()),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  createdAt: z.string(),
+  completedAt: z.string().nullable(),
+});
+export type AnalysisDto = z.infer<typeof analysisSchema>;
+
+export const analyzeAcceptedSchema = z.object({
+  id: z.string(),
+  status: analysisStatusSchema,
+  poll: z.string(),
+});
+
+export const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1, 'limit must be at least 1').max(200, 'limit must be at most 200').default(50),
+  cursor: z.string().max(200).optional(),
+});
+export const analysesListSchema = z.object({
+  items: z.array(
+    analysisSchema.pick({
+      id: true,
+      status: true,
+      symbol: true,
+      timeframe: true,
+      mode: true,
+      decisionTime: true,
+      provider: true,
+      final: true,
+      cost: true,
+      createdAt: true,
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+
+// ---------- portfolio, trades ----------
+export const tradesQuerySchema = listQuerySchema.extend({
+  run_id: z.string().max(100).optional(),
+  symbol: symbolSchema.optional(),
+});
+export const tradesPageSchema = z.object({
+  items: z.array(tradeDtoSchema),
+  nextCursor: z.string().nullable(),
+});
+export const equityPointSchema = z.object({ timestamp: z.string(), equity: z.number() });
+export const portfolioHistorySchema = z.object({ runId: z.string(), points: z.array(equityPointSchema) });
+
+// ---------- backtests ----------
+export const MAX_BACKTEST_DAYS = 3 * 366;
+export const backtestRequestSchema = z
+  .object({
+    symbol: symbolSchema,
+    start_date: dateInputSchema,
+    end_date: dateInputSchema,
+    timeframe: timeframeSchema.default('4h'),
+    max_decisions: z
+      .number({ error: 'max_decisions must be a whole number' })
+      .int('max_decisions must be a whole number')
+      .min(1, 'max_decisions must be at least 1')
+      .max(1000, 'max_decisions must be at most 1000'),
+    decision_interval: z
+      .number({ error: 'decision_interval must be a whole number of candles' })
+      .int('decision_interval must be a whole number of candles')
+      .min(1, 'decision_interval must be at least 1 candle')
+      .max(1000, 'decision_interval must be at most 1000 candles')
+      .default(1),
+    fill: z.enum(['next_open', 'next_close']).default('next_open'),
+    fee_bps: z.number().min(0).max(100).optional(),
+    slippage_bps: z.number().min(0).max(100).optional(),
+    blind: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const s = parseDateInput(v.start_date);
+    const e = parseDateInput(v.end_date);
+    if (Number.isFinite(s) && Number.isFinite(e)) {
+      if (e <= s) ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must be after start_date' });
+      if (e > Date.now())
+        ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must not be in the future' });
+      if ((e - s) / 86_400_000 > MAX_BACKTEST_DAYS)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['end_date'],
+          message: `the range must be at most ${MAX_BACKTEST_DAYS} days`,
+        });
+    }
+  });
+export type BacktestRequest = z.infer<typeof backtestRequestSchema>;
+
+export const costEstimateSchema = z.object({
+  decisions: z.number().int(),
+  callsPerDecision: z.number(),
+  tokensIn: z.number().int(),
+  tokensOut: z.number().int(),
+  costUsd: z.number(),
+  provider: z.enum(['openai', 'offline']),
+  models: z.object({ cheap: z.string(), strong: z.string() }),
+  note: z.string(),
+});
+export type CostEstimate = z.infer<typeof costEstimateSchema>;
+
+export const metricsSchema = z.object({
+  totalReturn: z.number().nullable(),
+  cagr: z.number().nullable(),
+  maxDrawdown: z.number().nullable(),
+  maxDrawdownPeak: z.string().nullable(),
+  maxDrawdownTrough: z.string().nullable(),
+  maxDrawdownRecovery: z.string().nullable(),
+  maxDrawdownDurationDays: z.number().nullable(),
+  sharpeDaily: z.number().nullable(),
+  sharpePerBar: z.number().nullable(),
+  sortino: z.number().nullable(),
+  calmar: z.number().nullable(),
+  trades: z.number().int(),
+  roundTrips: z.number().int(),
+  winRate: z.number().nullable(),
+  profitFactor: z.number().nullable(),
+  avgWin: z.number().nullable(),
+  avgLoss: z.number().nullable(),
+  bestTrade: z.number().nullable(),
+  worstTrade: z.number().nullable(),
+  exposurePct: z.number().nullable(),
+  feesPaid: z.number(),
+  turnover: z.number().nullable(),
+  finalEquity: z.number(),
+});
+export type MetricsDto = z.infer<typeof metricsSchema>;
+
+export const backtestStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed']);
+export const llmSpendSchema = costSummarySchema.extend({ estimateUsd: z.number().nullable() });
+
+export const backtestSchema = z.object({
+  id: z.string(),
+  status: backtestStatusSchema,
+  symbol: z.string(),
+  timeframe: z.string(),
+  startDate: z.string(),
+  endDate: z.string(),
+  maxDecisions: z.number().int(),
+  decisionInterval: z.number().int(),
+  provider: z.enum(['openai', 'offline']),
+  progress: z.object({ done: z.number().int(), total: z.number().int() }),
+  estimate: costEstimateSchema.nullable(),
+  result: z
+    .object({
+      metrics: metricsSchema,
+      buyAndHold: z.object({ totalReturn: z.number().nullable(), finalEquity: z.number() }),
+      equityCurve: z.array(equityPointSchema),
+      buyAndHoldCurve: z.array(equityPointSchema),
+      trades: z.array(tradeDtoSchema),
+      decisions: z.array(
+        z.object({
+          id: z.string(),
+          decisionTime: z.string(),
+          status: analysisStatusSchema,
+          action: z.enum(['BUY', 'SELL', 'HOLD']).nullable(),
+          sizePct: z.number().nullable(),
+        }),
+      ),
+      llmSpend: llmSpendSchema,
+      assumptions: z.array(z.string()),
+      sample: z.enum(['in_sample', 'out_of_sample', 'mixed', 'not_applicable']),
+      gaps: z.array(z.object({ after: z.string(), next: z.string(), missingBars: z.number() })),
+    })
+    .nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type BacktestDto = z.infer<typeof backtestSchema>;
+
+export const backtestAcceptedSchema = z.object({
+  id: z.string(),
+  status: backtestStatusSchema,
+  estimate: costEstimateSchema,
+  poll: z.string(),
+});
+export const backtestsListSchema = z.object({
+  items: z.array(backtestSchema.omit({ result: true })),
+  nextCursor: z.string().nullable(),
+});
+
+// ---------- costs ----------
+export const costsResponseSchema = z.object({
+  day: z.string(),
+  provider: z.enum(['openai', 'offline']),
+  budget: z.object({
+    tokens: z.number().int(),
+    used: z.number().int(),
+    reserved: z.number().int(),
+    remaining: z.number().int(),
+    refusedCalls: z.number().int(),
+  }),
+  costUsd: z.number(),
+  byAgent: z.array(
+    z.object({
+      agent: z.string(),
+      model: z.string(),
+      tier: z.string(),
+      calls: z.number().int(),
+      cacheHits: z.number().int(),
+      tokensIn: z.number().int(),
+      tokensOut: z.number().int(),
+      costUsd: z.number(),
+    }),
+  ),
+  byModel: z.array(
+    z.object({
+      model: z.string(),
+      calls: z.number().int(),
+      tokensIn: z.number().int(),
+      tokensOut: z.number().int(),
+      costUsd: z.number(),
+    }),
+  ),
+  cache: z.object({ hits: z.number().int(), tokensSaved: z.number().int(), usdSaved: z.number() }),
+  prices: z.array(
+    z.object({ model: z.string(), inputPerMTok: z.number(), outputPerMTok: z.number(), asOf: z.string() }),
+  ),
+});
+export type CostsDto = z.infer<typeof costsResponseSchema>;
