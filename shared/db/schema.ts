@@ -81,6 +81,10 @@ export const positions = pgTable(
     symbol: text('symbol').notNull(),
     quantity: amount('quantity').notNull(),
     avgEntryPrice: amount('avg_entry_price').notNull(),
+    // Exact cost of the held quantity (gross of fees). The average entry price is a rounded quotient
+    // for display; the ledger identity (realized + unrealized - fees = equity - initial cash) needs the
+    // exact cost, so it is stored (see shared/portfolio/book.ts).
+    costBasis: amount('cost_basis').notNull().default('0'),
     realizedPnl: amount('realized_pnl').notNull().default('0'),
     feesPaid: amount('fees_paid').notNull().default('0'),
     updatedAt: ts('updated_at').notNull().defaultNow(),

@@ -111,3 +111,23 @@ export function filtersFor(symbol: string): SymbolFilters {
     }
   );
 }
+
+/**
+ * A closed kline as Binance sends it: prices and volumes are the exchange's exact decimal strings, so
+ * the paths that store them (REST cache, archive import) never round through float64. `Candle` is the
+ * float view of the same bar for computation (see `klineToCandle` in shared/market/kline.ts).
+ * The four extra fields are null for OHLCV-only sources (6-column archives).
+ */
+export interface Kline {
+  openTime: number;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+  closeTime: number;
+  quoteVolume: string | null;
+  trades: number | null;
+  takerBuyBase: string | null;
+  takerBuyQuote: string | null;
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "positions" ADD COLUMN "cost_basis" numeric(30, 12) DEFAULT '0' NOT NULL;
