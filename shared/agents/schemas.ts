@@ -142,5 +142,7 @@ export const agentResultSchema = z.object({
   costUsd: z.number().min(0),
   latencyMs: z.number().min(0),
   retries: z.number().int().min(0),
+  /** Present and false when the model has no listed price: costUsd is then 0, not a real figure. */
+  costKnown: z.boolean().optional(),
 });
 export type AgentResult = z.infer<typeof agentResultSchema>;

@@ -20,6 +20,8 @@ import { ALL_TABLES, type Database, type Db, openDatabase } from './client';
 export type TestDriver = 'pglite' | 'pg';
 
 export const TEST_PG_ENABLED = process.env.TEST_PG === '1' || process.env.TEST_PG === 'true';
+const DROP_WAIT_TRIES = 50;
+const DROP_WAIT_MS = 20;
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export function testDrivers(): TestDriver[] {
@@ -51,6 +53,13 @@ export async function createTestDatabase(
       await database.close();
       const a = new pg.Client({ connectionString: ADMIN_URL });
       await a.connect();
+      // pool.end() resolves before every backend has exited; dropping WITH (FORCE) then kills those
+      // sessions and their clients emit an unhandled 57P01 error. Wait (bounded) for them to go.
+      for (let i = 0; i < DROP_WAIT_TRIES; i++) {
+        const r = await a.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if ((r.rows[0] as { n: number }).n === 0) break;
+        await new Promise((res) => setTimeout(res, DROP_WAIT_MS));
+      }
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await a.end();
     },

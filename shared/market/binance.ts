@@ -192,9 +192,14 @@ export function createBinanceClient(opts: BinanceClientOptions = {}): BinanceCli
             await retryOrFail(`timed out reading the body after ${timeoutMs} ms`, e);
             continue;
           }
-          throw new AppError('UPSTREAM_BINANCE', `Binance ${path} returned a body that is not JSON`, context, {
-            cause: e,
-          });
+          throw new AppError(
+            'UPSTREAM_BINANCE',
+            `Binance ${path} returned a body that is not JSON`,
+            context,
+            {
+              cause: e,
+            },
+          );
         }
       }
 
@@ -233,10 +238,19 @@ export function createBinanceClient(opts: BinanceClientOptions = {}): BinanceCli
       }
 
       const err = await readBinanceError(res);
-      const detail = { ...context, status: res.status, binanceCode: err.code ?? null, binanceMsg: err.msg ?? null };
+      const detail = {
+        ...context,
+        status: res.status,
+        binanceCode: err.code ?? null,
+        binanceMsg: err.msg ?? null,
+      };
       switch (err.code) {
         case BINANCE_INVALID_SYMBOL:
-          throw new AppError('UNKNOWN_SYMBOL', `symbol: Binance does not list ${String(params.symbol)}`, detail);
+          throw new AppError(
+            'UNKNOWN_SYMBOL',
+            `symbol: Binance does not list ${String(params.symbol)}`,
+            detail,
+          );
         case BINANCE_INVALID_INTERVAL:
           throw new AppError(
             'UNSUPPORTED_TIMEFRAME',
@@ -244,7 +258,11 @@ export function createBinanceClient(opts: BinanceClientOptions = {}): BinanceCli
             detail,
           );
         case BINANCE_ILLEGAL_CHARS:
-          throw new AppError('VALIDATION_ERROR', `Binance rejected a parameter: ${err.msg ?? err.text}`, detail);
+          throw new AppError(
+            'VALIDATION_ERROR',
+            `Binance rejected a parameter: ${err.msg ?? err.text}`,
+            detail,
+          );
         default:
           throw new AppError(
             'UPSTREAM_BINANCE',
@@ -258,7 +276,9 @@ export function createBinanceClient(opts: BinanceClientOptions = {}): BinanceCli
   async function fetchKlines(req: KlineRequest): Promise<Kline[]> {
     const { symbol, timeframe, startTime, endTime } = req;
     if (!isTimeframe(timeframe)) {
-      throw new AppError('UNSUPPORTED_TIMEFRAME', `timeframe: ${String(timeframe)} is not supported`, { timeframe });
+      throw new AppError('UNSUPPORTED_TIMEFRAME', `timeframe: ${String(timeframe)} is not supported`, {
+        timeframe,
+      });
     }
     if (!Number.isSafeInteger(startTime) || !Number.isSafeInteger(endTime) || startTime > endTime) {
       throw new AppError('VALIDATION_ERROR', 'startTime/endTime: need integers with startTime <= endTime', {
@@ -283,7 +303,11 @@ export function createBinanceClient(opts: BinanceClientOptions = {}): BinanceCli
             ? parseKlineFields(row, timeframe)
             : { ok: false as const, reason: 'not a 12-element array' };
         if (!parsed.ok) {
-          throw new AppError('UPSTREAM_BINANCE', `Binance kline row ${i} is malformed: ${parsed.reason}`, params);
+          throw new AppError(
+            'UPSTREAM_BINANCE',
+            `Binance kline row ${i} is malformed: ${parsed.reason}`,
+            params,
+          );
         }
         const k = parsed.kline;
         lastOpenTime = k.openTime;

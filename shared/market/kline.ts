@@ -143,7 +143,9 @@ export function klineToCandle(k: Kline): Candle {
 }
 
 /** Binance's 12-element wire row for a kline (the test server and fixtures write it). */
-export function klineToWire(k: Kline): [number, string, string, string, string, string, number, ...unknown[]] {
+export function klineToWire(
+  k: Kline,
+): [number, string, string, string, string, string, number, ...unknown[]] {
   return [
     k.openTime,
     k.open,

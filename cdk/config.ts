@@ -1,0 +1,74 @@
+/**
+ * Deploy-time switches, read once from CDK context (`-c key=value` or cdk.json). Every knob has a
+ * default that suits a personal account; none of them is a secret.
+ *
+ * - `natGateway=true`      a managed NAT gateway instead of the default NAT instance (NatProvider.instanceV2,
+ *                          a t4g.nano for a few dollars a month; a NAT gateway is ~$33/month plus data).
+ * - `bundling=false`       skip esbuild: every function gets a tiny inline stub. Unit tests and the local
+ *                          Step Functions runner synthesize this way (seconds, not a minute); `npm run synth`
+ *                          and `cdk deploy` always bundle for real.
+ * - `deletionProtection`   RDS deletion protection and snapshot-on-delete (default false, so `cdk destroy`
+ *                          leaves nothing billable behind; set true for data you want to keep).
+ * - `dbInstanceType`       default t4g.micro (Graviton, free-tier eligible for a year).
+ * - `mapConcurrency`       the backtest Map's maxConcurrency (inline Map allows at most 40).
+ * - `logRetentionDays`     CloudWatch Logs retention for functions, API access logs and state machines.
+ * - `tracing=true`         X-Ray tracing on functions, API and state machines (off: it costs per trace).
+ * - `alarmEmail`           an address subscribed to the alarm topic (unset: alarms only show in the console).
+ * - `webDist`              folder of the built web app (default web/dist; a placeholder page when absent).
+ */
+import type { Node } from 'constructs';
+
+export interface AppConfig {
+  natGateway: boolean;
+  bundling: boolean;
+  deletionProtection: boolean;
+  dbInstanceType: string;
+  mapConcurrency: number;
+  logRetentionDays: number;
+  tracing: boolean;
+  alarmEmail: string | undefined;
+  webDist: string;
+}
+
+/** Inline Map runs at most 40 iterations at once; past that, Distributed Map (see workflows/backtest.ts). */
+export const INLINE_MAP_MAX_CONCURRENCY = 40;
+const DEFAULT_MAP_CONCURRENCY = 10;
+const DEFAULT_LOG_RETENTION_DAYS = 30;
+
+function flag(node: Node, key: string, fallback: boolean): boolean {
+  const v = node.tryGetContext(key);
+  if (v === undefined || v === null || v === '') return fallback;
+  if (typeof v === 'boolean') return v;
+  const s = String(v).toLowerCase();
+  if (['true', '1', 'yes'].includes(s)) return true;
+  if (['false', '0', 'no'].includes(s)) return false;
+  throw new Error(`context ${key} must be true or false (got ${JSON.stringify(v)})`);
+}
+
+function int(node: Node, key: string, fallback: number, min: number, max: number): number {
+  const v = node.tryGetContext(key);
+  if (v === undefined || v === null || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`context ${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+function str(node: Node, key: string): string | undefined {
+  const v = node.tryGetContext(key);
+  return v === undefined || v === null || v === '' ? undefined : String(v);
+}
+
+export function readAppConfig(node: Node): AppConfig {
+  return {
+    natGateway: flag(node, 'natGateway', false),
+    bundling: flag(node, 'bundling', true),
+    deletionProtection: flag(node, 'deletionProtection', false),
+    dbInstanceType: str(node, 'dbInstanceType') ?? 't4g.micro',
+    mapConcurrency: int(node, 'mapConcurrency', DEFAULT_MAP_CONCURRENCY, 1, INLINE_MAP_MAX_CONCURRENCY),
+    logRetentionDays: int(node, 'logRetentionDays', DEFAULT_LOG_RETENTION_DAYS, 1, 3653),
+    tracing: flag(node, 'tracing', false),
+    alarmEmail: str(node, 'alarmEmail'),
+    webDist: str(node, 'webDist') ?? 'web/dist',
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * Api: the stateless half. API Gateway (REST) in front of one thin Lambda per route group, the two state
+ * machines and the functions they invoke, the alarms, and the site's runtime config file.
+ *
+ * Decisions:
+ * - Routes come from shared/api/routes.ts (API_ROUTES), the same table the OpenAPI document and the local
+ *   host read, so an endpoint cannot exist in one and be missing from another. One function per group
+ *   (market, analysis, portfolio, backtests, costs, docs): the group routes within itself.
+ * - Throttling on the stage (rate and burst); CORS allows the site's origin only (preflight here, the
+ *   actual responses' header from the handlers via CORS_ORIGIN); JSON access logs with a retention.
+ * - Least privilege, asserted by cdk/app.test.ts: the analysis API function may start only the analysis
+ *   machine, the backtests API function only the backtest machine; each machine may invoke only its own
+ *   functions; the database secret is readable only by functions that open the database (not docs); the
+ *   LLM key only by the functions that may call the model.
+ * - Environments hold names and ARNs only. Secrets and settings are read at cold start
+ *   (functions/aws/params.ts).
+ * - The API is open (no authorizer): a personal simulator's read-mostly API. What can cost money, LLM
+ *   calls, is bounded by the daily token budget enforced in the database, and by the throttling here.
+ */
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { ENV } from '../../functions/aws/param-names';
+import { API_ROUTES, ROUTE_GROUPS, type RouteGroup } from '../../shared/api/routes';
+import type { AppConfig } from '../config';
+import { AppFunction, type AppFunctionDefaults } from '../constructs/app-function';
+import { retention } from '../constructs/retention';
+import { acknowledgeIamFindings } from '../nag';
+import { Workflows } from '../workflows/workflows';
+import type { NetworkDataStack } from './network-data-stack';
+import { RUNTIME_CONFIG_FILE, siteBucketName } from './web-stack';
+
+export interface ApiStackProps extends StackProps {
+  config: AppConfig;
+  data: NetworkDataStack;
+  site: { distribution: cloudfront.IDistribution; origin: string };
+}
+
+export const STAGE_NAME = 'prod';
+const THROTTLE_RATE_PER_SECOND = 10;
+const THROTTLE_BURST = 20;
+const AGENT_STEP_TIMEOUT = Duration.minutes(3);
+const BACKTEST_STEP_TIMEOUT = Duration.minutes(10);
+const API_FUNCTION_TIMEOUT = Duration.seconds(29); // API Gateway cuts a request at 29 s
+const ALARM_PERIOD = Duration.minutes(5);
+const BUDGET_METRIC_NAMESPACE = 'AgentTradingFirm';
+export const BUDGET_EXHAUSTED_METRIC = 'BudgetExhausted';
+
+/** Which route groups open the database, and which may call the LLM (and so read its key). */
+const GROUP_NEEDS: Record<RouteGroup, { db: boolean; llm: boolean; description: string }> = {
+  market: { db: true, llm: false, description: 'API: health, symbols, latest candles and indicators' },
+  analysis: { db: true, llm: true, description: 'API: start an analysis, list and read analyses' },
+  portfolio: { db: true, llm: false, description: 'API: portfolio, equity history, trades' },
+  backtests: { db: true, llm: true, description: 'API: start a backtest (with its cost estimate), read backtests' },
+  costs: { db: true, llm: false, description: 'API: token budget and LLM spend' },
+  docs: { db: false, llm: false, description: 'API: OpenAPI document and docs page' },
+};
+
+export class ApiStack extends Stack {
+  readonly api: apigw.RestApi;
+  readonly apiUrl: string;
+  readonly workflows: Workflows;
+  readonly agentSteps: AppFunction;
+  readonly backtestSteps: AppFunction;
+  readonly routeFunctions: Record<RouteGroup, AppFunction>;
+  readonly alarmTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    const logRetention = retention(config.logRetentionDays);
+
+    this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'Agent trading firm alarms', enforceSSL: true });
+    if (config.alarmEmail) this.alarmTopic.addSubscription(new subs.EmailSubscription(config.alarmEmail));
+    const alarmAction = new cwActions.SnsAction(this.alarmTopic);
+
+    const defaults: AppFunctionDefaults = {
+      bundling: config.bundling,
+      logRetention,
+      tracing: config.tracing,
+      vpc: data.vpc,
+      securityGroups: [data.functionsSecurityGroup],
+      alarmTopic: this.alarmTopic,
+    };
+    const configEnv = (o: { db: boolean; llm: boolean }): Record<string, string> => ({
+      [ENV.paramsPrefix]: data.paramsPrefix,
+      ...(o.db ? { [ENV.dbSecretArn]: data.dbSecret.secretArn } : {}),
+      ...(o.llm ? { [ENV.llmKeySecretArn]: data.llmKeySecret.secretArn } : {}),
+    });
+    const grantConfig = (fn: AppFunction, o: { db: boolean; llm: boolean }) => {
+      for (const p of data.parameters) p.grantRead(fn.function);
+      if (o.db) data.dbSecret.grantRead(fn.function);
+      if (o.llm) data.llmKeySecret.grantRead(fn.function);
+    };
+
+    // ---- workflows ----
+    const stepNeeds = { db: true, llm: true };
+    this.agentSteps = new AppFunction(this, 'AgentSteps', {
+      defaults,
+      entry: 'functions/aws/workflow-agent-steps.ts',
+      description: 'Workflow tasks: snapshot, analysts, researcher, trader, risk, finalize, no-trade',
+      timeout: AGENT_STEP_TIMEOUT,
+      environment: configEnv(stepNeeds),
+    });
+    grantConfig(this.agentSteps, stepNeeds);
+    this.backtestSteps = new AppFunction(this, 'BacktestSteps', {
+      defaults,
+      entry: 'functions/aws/workflow-backtest-steps.ts',
+      description: 'Workflow tasks: plan a backtest, start a decision point, simulate and persist, mark failed',
+      timeout: BACKTEST_STEP_TIMEOUT,
+      memorySize: 1024,
+      environment: configEnv(stepNeeds),
+    });
+    grantConfig(this.backtestSteps, stepNeeds);
+
+    this.workflows = new Workflows(this, 'Workflows', {
+      agentSteps: this.agentSteps.function,
+      backtestSteps: this.backtestSteps.function,
+      agentTaskTimeout: AGENT_STEP_TIMEOUT,
+      backtestTaskTimeout: BACKTEST_STEP_TIMEOUT,
+      mapConcurrency: config.mapConcurrency,
+      logRetention,
+      tracing: config.tracing,
+    });
+
+    // ---- API ----
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new apigw.RestApi(this, 'RestApi', {
+      restApiName: `${Stack.of(this).stackName}-api`,
+      description: 'Agent trading firm REST API',
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      deployOptions: {
+        stageName: STAGE_NAME,
+        throttlingRateLimit: THROTTLE_RATE_PER_SECOND,
+        throttlingBurstLimit: THROTTLE_BURST,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: config.tracing,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+      },
+      defaultCorsPreflightOptions: {
+        allowOrigins: [props.site.origin],
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['content-type', 'x-request-id'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    new apigw.RequestValidator(this, 'RequestValidator', {
+      restApi: this.api,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    this.apiUrl = `https://${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${STAGE_NAME}`;
+
+    const routeFunctions = {} as Record<RouteGroup, AppFunction>;
+    for (const group of ROUTE_GROUPS) {
+      const needs = GROUP_NEEDS[group];
+      const env: Record<string, string> = { ...configEnv(needs), [ENV.corsOrigin]: props.site.origin };
+      if (group === 'analysis') env[ENV.analysisStateMachineArn] = this.workflows.analysis.stateMachineArn;
+      if (group === 'backtests') env[ENV.backtestStateMachineArn] = this.workflows.backtest.stateMachineArn;
+      const fn = new AppFunction(this, `Api${group[0]!.toUpperCase()}${group.slice(1)}`, {
+        defaults,
+        entry: `functions/aws/api-${group}.ts`,
+        description: needs.description,
+        timeout: API_FUNCTION_TIMEOUT,
+        environment: env,
+        inVpc: needs.db || needs.llm,
+      });
+      grantConfig(fn, needs);
+      routeFunctions[group] = fn;
+    }
+    this.workflows.analysis.grantStartExecution(routeFunctions.analysis.function);
+    this.workflows.backtest.grantStartExecution(routeFunctions.backtests.function);
+    this.routeFunctions = routeFunctions;
+
+    const integrations = new Map<RouteGroup, apigw.LambdaIntegration>();
+    for (const route of API_ROUTES) {
+      let integration = integrations.get(route.group);
+      if (!integration) {
+        integration = new apigw.LambdaIntegration(routeFunctions[route.group].function, { allowTestInvoke: false });
+        integrations.set(route.group, integration);
+      }
+      this.api.root.resourceForPath(route.path).addMethod(route.method, integration);
+    }
+
+    // ---- the site's runtime config: the API's URL (see web-stack.ts for why it is written here) ----
+    new s3deploy.BucketDeployment(this, 'SiteRuntimeConfig', {
+      sources: [s3deploy.Source.jsonData(RUNTIME_CONFIG_FILE, { apiBaseUrl: this.apiUrl })],
+      destinationBucket: s3.Bucket.fromBucketName(this, 'SiteBucket', siteBucketName()),
+      prune: false,
+      cacheControl: [s3deploy.CacheControl.noCache()],
+      distribution: props.site.distribution,
+      distributionPaths: [`/${RUNTIME_CONFIG_FILE}`],
+    });
+
+    this.alarms(alarmAction);
+    new CfnOutput(this, 'ApiUrl', { value: this.apiUrl, description: 'The REST API (GET /health, /docs)' });
+    new CfnOutput(this, 'AnalysisStateMachineArn', { value: this.workflows.analysis.stateMachineArn });
+    new CfnOutput(this, 'BacktestStateMachineArn', { value: this.workflows.backtest.stateMachineArn });
+    new CfnOutput(this, 'LlmApiKeySecretArn', {
+      value: data.llmKeySecret.secretArn,
+      description: 'Set the LLM key: aws secretsmanager put-secret-value --secret-id <this> --secret-string <key>',
+    });
+    new CfnOutput(this, 'SettingsPrefix', { value: Fn.join('', [data.paramsPrefix, '/']) });
+    this.acknowledge();
+  }
+
+  private alarms(action: cwActions.SnsAction) {
+    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      a.addAlarmAction(action);
+      return a;
+    };
+    alarm('Api5xx', 'The API answered 5xx', this.api.metricServerError({ period: ALARM_PERIOD, statistic: 'Sum' }));
+    // REST APIs have no throttle metric of their own; Lambda's account-wide Throttles catches the API and
+    // the workflows being cut off (a new account's concurrency limit can be as low as 10).
+    alarm(
+      'LambdaThrottles',
+      'Lambda throttled invocations (account-wide)',
+      new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', period: ALARM_PERIOD, statistic: 'Sum' }),
+    );
+    for (const [name, sm] of [
+      ['Analysis', this.workflows.analysis],
+      ['Backtest', this.workflows.backtest],
+    ] as const) {
+      alarm(`${name}Failed`, `${name} executions failed`, sm.metricFailed({ period: ALARM_PERIOD, statistic: 'Sum' }));
+      alarm(`${name}TimedOut`, `${name} executions timed out`, sm.metricTimedOut({ period: ALARM_PERIOD, statistic: 'Sum' }));
+    }
+    // The daily token budget refusing calls is a value in the pipeline, not an error: a log metric catches it.
+    for (const [id, fn] of [
+      ['AgentSteps', this.agentSteps],
+      ['Analysis', this.routeFunctions.analysis],
+    ] as const) {
+      new logs.MetricFilter(this, `${id}BudgetExhaustedFilter`, {
+        logGroup: fn.logGroup,
+        filterPattern: logs.FilterPattern.anyTerm('budget_exceeded', 'BUDGET_EXCEEDED'),
+        metricNamespace: BUDGET_METRIC_NAMESPACE,
+        metricName: BUDGET_EXHAUSTED_METRIC,
+        metricValue: '1',
+      });
+    }
+    alarm(
+      'BudgetExhausted',
+      'The daily LLM token budget refused calls',
+      new cloudwatch.Metric({
+        namespace: BUDGET_METRIC_NAMESPACE,
+        metricName: BUDGET_EXHAUSTED_METRIC,
+        period: ALARM_PERIOD,
+        statistic: 'Sum',
+      }),
+    );
+  }
+
+  private acknowledge() {
+    Validations.of(this.alarmTopic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason: 'Alarm notices carry no data; CloudWatch cannot publish to the AWS-managed SNS key, a CMK is $1/month.',
+    });
+    const cwRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cwRole)
+      acknowledgeIamFindings(
+        cwRole,
+        'API Gateway account logging role: AmazonAPIGatewayPushToCloudWatchLogs is the documented policy for it.',
+      );
+    Validations.of(this.api).acknowledge(
+      { id: 'AwsSolutions-APIG3', reason: 'WAF costs at least $5/month; stage throttling bounds abuse instead.' },
+      {
+        id: 'AwsSolutions-APIG4',
+        reason: 'Open API of a personal simulator; LLM spend is capped by the daily token budget in the database.',
+      },
+      { id: 'AwsSolutions-COG4', reason: 'No user accounts in this product; see AwsSolutions-APIG4.' },
+    );
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The two state machines (Standard, JSONPath), defined once. The Api stack deploys them; the local
+ * runner (functions/local/stepfunctions.ts) synthesizes this same construct in-process and executes the
+ * resulting ASL with aws-local-stepfunctions. One definition, two hosts.
+ *
+ * Analysis: `{ decisionId }` -> the agent chain (agent-chain.ts). A researcher or trader failure ends in
+ * "no trade" with the error recorded, and the execution succeeds.
+ *
+ * Backtest: `{ backtestId }` ->
+ *   Plan backtest -> Decision points (inline Map, maxConcurrency N over `{ backtestId, decisionTime }`:
+ *   Start decision -> the same agent chain, whose finalize only records for backtest decisions
+ *   -> Record progress)
+ *   -> Simulate backtest (one deterministic sequential pass over the recorded decisions: fills, fees,
+ *   limits, metrics) -> Persist (the result and the trades in the backtest's own book; done by the
+ *   simulate step, which writes both in one transaction) -> Backtest succeeded.
+ *   Any failure of plan, the Map or simulate is caught -> Mark backtest failed -> Fail.
+ *
+ * Limits and the way past them:
+ * - Map items carry ids and timestamps only (~80 bytes each), never candles: a state's payload (input,
+ *   output, and the Map's collected results) is capped at 256 KiB. The Map discards its results
+ *   (ResultPath null) and each iteration ends with a tiny outcome, so 1000 decision points stay far under.
+ * - Inline Map runs at most 40 iterations at once (maxConcurrency is clamped to that in cdk/config.ts) and
+ *   the whole execution history is capped at 25,000 events (~12 events per decision point here, so about
+ *   2,000 decision points). Past either limit the path is Distributed Map: `sfn.DistributedMap` with
+ *   `itemReader: new sfn.S3JsonItemReader({ bucket, key })` over a JSON array the plan step writes to S3,
+ *   `maxConcurrency` up to 10,000 child executions (each its own Express or Standard execution with its
+ *   own history), `toleratedFailurePercentage`, and a `resultWriter` to S3 instead of collecting results.
+ *   The chain inside stays the same construct. Distributed Map's S3 item reader cannot run locally
+ *   (aws-local-stepfunctions runs inline Map only), which is why the inline Map is the default here and
+ *   BACKTEST_MAX_DECISIONS keeps a backtest inside inline limits.
+ */
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { buildAgentChain, invokeStep } from './agent-chain';
+
+export const ANALYSIS_TIMEOUT = Duration.minutes(15);
+export const BACKTEST_TIMEOUT = Duration.hours(12);
+
+export interface WorkflowsProps {
+  /** Serves every step of the agent chain (both machines invoke it). */
+  agentSteps: lambda.IFunction;
+  /** Serves plan, start-decision, simulate and mark-failed (only the backtest machine invokes it). */
+  backtestSteps: lambda.IFunction;
+  agentTaskTimeout: Duration;
+  backtestTaskTimeout: Duration;
+  mapConcurrency: number;
+  logRetention: logs.RetentionDays;
+  tracing: boolean;
+}
+
+export class Workflows extends Construct {
+  readonly analysis: sfn.StateMachine;
+  readonly backtest: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: WorkflowsProps) {
+    super(scope, id);
+    this.analysis = this.machine('Analysis', analysisDefinition(new Construct(this, 'AnalysisStates'), props), {
+      timeout: ANALYSIS_TIMEOUT,
+      comment: 'One decision: snapshot, analysts in parallel, researcher, trader, risk, finalize.',
+      invokes: [props.agentSteps],
+      ...props,
+    });
+    this.backtest = this.machine('Backtest', backtestDefinition(new Construct(this, 'BacktestStates'), props), {
+      timeout: BACKTEST_TIMEOUT,
+      comment: 'A backtest: plan, the agent chain over every decision point (Map), simulate, persist.',
+      invokes: [props.agentSteps, props.backtestSteps],
+      ...props,
+    });
+  }
+
+  private machine(
+    id: string,
+    definition: sfn.IChainable,
+    o: {
+      timeout: Duration;
+      comment: string;
+      logRetention: logs.RetentionDays;
+      tracing: boolean;
+      invokes: lambda.IFunction[];
+    },
+  ): sfn.StateMachine {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      // The /aws/vendedlogs/ prefix keeps Step Functions' log delivery out of the account-wide CloudWatch
+      // Logs resource policy (which has a small size limit).
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-${id}`,
+      retention: o.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const machine = new sfn.StateMachine(this, id, {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: o.timeout,
+      comment: o.comment,
+      tracingEnabled: o.tracing,
+      // Payloads are ids, flags and small outcomes (no secrets, no prompts), so ALL with data is safe to log.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    Validations.of(machine).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'CloudWatch Logs delivery actions (and X-Ray writes) take no resource-level scope.',
+      },
+      // LambdaInvoke grants the function and its qualifiers (versions/aliases) of the SAME function only.
+      ...functionQualifierFindings(o.invokes).map((id) => ({
+        id,
+        reason: 'Invoke on this machine’s own task function, any version or alias of it; no other function.',
+      })),
+      ...(o.tracing
+        ? []
+        : [{ id: 'AwsSolutions-SF2', reason: 'X-Ray is a context switch (-c tracing=true); off, it costs nothing.' }]),
+    );
+    return machine;
+  }
+}
+
+/** The nag finding ids for `<fn.Arn>:*` on a machine's role, one per function it invokes. */
+function functionQualifierFindings(fns: lambda.IFunction[]): string[] {
+  return fns.map((fn) => {
+    const cfn = fn.node.defaultChild as CfnElement;
+    return `AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(cfn)}.Arn>:*]`;
+  });
+}
+
+function analysisDefinition(scope: Construct, props: WorkflowsProps): sfn.IChainable {
+  return buildAgentChain(scope, { agentSteps: props.agentSteps, taskTimeout: props.agentTaskTimeout }).start;
+}
+
+function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChainable {
+  const step = (id: string, s: string, resultPath: string, extra: Record<string, string> = {}) =>
+    invokeStep(scope, id, {
+      fn: props.backtestSteps,
+      step: s,
+      fields: { backtestId: '$.backtestId', ...extra },
+      resultPath,
+      taskTimeout: props.backtestTaskTimeout,
+    });
+
+  const failed = new sfn.Fail(scope, 'Backtest failed', {
+    error: 'BacktestFailed',
+    causePath: sfn.JsonPath.format('{}: {}', sfn.JsonPath.stringAt('$.error.Error'), sfn.JsonPath.stringAt('$.error.Cause')),
+  });
+  const markFailed = step('Mark backtest failed', 'markBacktestFailed', sfn.JsonPath.DISCARD, { error: '$.error' });
+  markFailed.next(failed);
+
+  const plan = step('Plan backtest', 'planBacktest', '$.plan');
+
+  // Each iteration starts from `{ backtestId, decisionTime }` only; the decision row is created first
+  // (answering `{ backtestId, decisionId }`), then the same agent chain runs, and every path of the chain
+  // ends by recounting the backtest's progress (a small, idempotent UPDATE), whose tiny answer is the
+  // iteration's whole output.
+  const startDecision = invokeStep(scope, 'Start decision', {
+    fn: props.backtestSteps,
+    step: 'startBacktestDecision',
+    fields: { backtestId: '$.backtestId', decisionTime: '$.decisionTime' },
+    resultPath: '$',
+    taskTimeout: props.backtestTaskTimeout,
+  });
+  const recordProgress = invokeStep(scope, 'Record progress', {
+    fn: props.backtestSteps,
+    step: 'recordBacktestProgress',
+    fields: { backtestId: '$.backtestId' },
+    resultPath: '$',
+    taskTimeout: props.backtestTaskTimeout,
+  });
+  const chain = buildAgentChain(scope, {
+    agentSteps: props.agentSteps,
+    taskTimeout: props.agentTaskTimeout,
+    done: () => recordProgress,
+  });
+  startDecision.next(chain.start);
+
+  const decisionPoints = new sfn.Map(scope, 'Decision points', {
+    itemsPath: '$.plan.items',
+    itemSelector: {
+      backtestId: sfn.JsonPath.stringAt('$$.Map.Item.Value.backtestId'),
+      decisionTime: sfn.JsonPath.stringAt('$$.Map.Item.Value.decisionTime'),
+    },
+    maxConcurrency: props.mapConcurrency,
+    // Results are in the database; collecting 1000 outcomes here would only eat into the 256 KiB cap.
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  decisionPoints.itemProcessor(startDecision);
+
+  const simulate = step('Simulate backtest', 'simulateBacktest', sfn.JsonPath.DISCARD);
+  const succeeded = new sfn.Pass(scope, 'Backtest succeeded', {
+    parameters: { backtestId: sfn.JsonPath.stringAt('$.backtestId'), status: 'succeeded' },
+  });
+
+  for (const s of [plan, decisionPoints, simulate]) {
+    s.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  }
+  // The plan's item list is dropped before simulate so the rest of the run carries only the id.
+  const dropPlan = new sfn.Pass(scope, 'Drop plan', {
+    parameters: { backtestId: sfn.JsonPath.stringAt('$.backtestId') },
+  });
+  return plan.next(decisionPoints).next(dropPlan).next(simulate).next(succeeded);
+}

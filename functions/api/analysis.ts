@@ -1,0 +1,133 @@
+/**
+ * Route group "analysis": `POST /analyze`, `GET /analyses`, `GET /analyses/{id}`.
+ *
+ * POST /analyze records the decision, starts the analysis workflow (Step Functions on AWS, the local
+ * state machine or the in-process runner locally) and polls the decision for a bounded time
+ * (ANALYZE_WAIT_MS; API Gateway cuts a request at 29 s): 200 with the analysis when it finished, else
+ * 202 with a URL to poll. `wait: false` answers 202 at once.
+ *
+ * An analysis that ended on an upstream failure answers with that upstream's status and says which one
+ * (Binance, or the model provider), with the analysis id in `details` so it can still be read. A budget
+ * refusal answers 429 BUDGET_EXCEEDED, likewise. `backtest_step` analyses see only data up to
+ * `timestamp` (the pipeline's clock-gated view) and never execute against the live book.
+ */
+import { analyzeRequestSchema, listQuerySchema } from '../../shared/api/contract';
+import { idParamSchema } from '../../shared/api/routes';
+import { listAnalyses } from '../../shared/api/analyses';
+import type { Settings } from '../../shared/config/settings';
+import { assertSymbol } from '../../shared/market/candle-store';
+import { createDecision, getAnalysis } from '../../shared/pipeline/analysis';
+import type { PipelineDeps } from '../../shared/pipeline/deps';
+import type { WorkflowStarter } from '../../shared/pipeline/ports';
+import { AppError } from '../../shared/util/errors';
+import { createRouteGroup, type HttpOptions, json, parseBody, parseQuery, parseWith } from './http';
+import type { AnalysisDto } from '../../shared/api/contract';
+
+export interface AnalyzeHandlerDeps {
+  container: { settings: Settings; deps: PipelineDeps };
+  workflows: WorkflowStarter;
+}
+
+/** How often a waiting POST /analyze re-reads the decision (a primary-key read). */
+export const ANALYZE_POLL_MS = 25;
+const FINAL_STATUSES = new Set(['completed', 'no_trade', 'budget_exceeded', 'failed']);
+
+const BINANCE_CODES = new Set(['UPSTREAM_BINANCE', 'UPSTREAM_BINANCE_RATE_LIMITED']);
+const LLM_CODES = new Set([
+  'UPSTREAM_LLM',
+  'UPSTREAM_LLM_RATE_LIMITED',
+  'LLM_TIMEOUT',
+  'LLM_INVALID_OUTPUT',
+  'LlmRateLimited',
+  'LlmTimeout',
+  'LlmUpstreamError',
+]);
+const RATE_LIMITED = new Set(['UPSTREAM_BINANCE_RATE_LIMITED', 'UPSTREAM_LLM_RATE_LIMITED', 'LlmRateLimited', 'LLM_TIMEOUT', 'LlmTimeout']);
+
+/**
+ * The HTTP error for an analysis that ended on an upstream failure, or undefined when it ended as a
+ * plain result (a "no trade" with a recorded agent failure is still a result).
+ */
+export function upstreamErrorOf(a: AnalysisDto, poll: string): AppError | undefined {
+  const details = { analysisId: a.id, status: a.status, poll };
+  if (a.status === 'budget_exceeded') {
+    return new AppError('BUDGET_EXCEEDED', "The daily LLM token budget is used up; the analysis was not run to the end", details);
+  }
+  if (a.status !== 'failed' || !a.error) return undefined;
+  const { code, message } = a.error;
+  const status = RATE_LIMITED.has(code) ? 503 : 502;
+  if (BINANCE_CODES.has(code) || /binance/i.test(message)) {
+    return new AppError(
+      status === 503 ? 'UPSTREAM_BINANCE_RATE_LIMITED' : 'UPSTREAM_BINANCE',
+      `Binance market data failed: ${message}`,
+      details,
+      { status },
+    );
+  }
+  if (LLM_CODES.has(code)) {
+    return new AppError(
+      status === 503 ? 'UPSTREAM_LLM_RATE_LIMITED' : 'UPSTREAM_LLM',
+      `The model provider failed: ${message}`,
+      details,
+      { status },
+    );
+  }
+  return new AppError('WORKFLOW_FAILED', `The analysis failed (${code}); see ${poll}`, details);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function createAnalyzeHandler({ container, workflows }: AnalyzeHandlerDeps, options: HttpOptions = {}) {
+  const deps = container.deps;
+  return createRouteGroup(
+    'analysis',
+    [
+      {
+        method: 'POST',
+        path: '/analyze',
+        handler: async (req) => {
+          const body = parseBody(req, analyzeRequestSchema);
+          assertSymbol(body.symbol, container.settings.SYMBOLS);
+          const { decisionId } = await createDecision(deps, {
+            symbol: body.symbol,
+            timeframe: body.timeframe,
+            mode: body.mode,
+            ...(body.timestamp ? { timestamp: body.timestamp } : {}),
+          });
+          await workflows.startAnalysis({ decisionId });
+          const poll = `/analyses/${decisionId}`;
+          const deadline = Date.now() + (body.wait ? container.settings.ANALYZE_WAIT_MS : 0);
+          for (;;) {
+            const analysis = await getAnalysis(deps, decisionId);
+            if (FINAL_STATUSES.has(analysis.status)) {
+              const upstream = upstreamErrorOf(analysis, poll);
+              if (upstream) throw upstream;
+              return json(200, analysis);
+            }
+            if (Date.now() >= deadline) {
+              return json(202, { id: decisionId, status: analysis.status, poll }, { location: poll });
+            }
+            await sleep(Math.min(ANALYZE_POLL_MS, Math.max(0, deadline - Date.now())));
+          }
+        },
+      },
+      {
+        method: 'GET',
+        path: '/analyses',
+        handler: async (req) => {
+          const q = parseQuery(req, listQuerySchema);
+          return json(200, await listAnalyses(deps, q));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/analyses/{id}',
+        handler: async (req) => {
+          const { id } = parseWith(idParamSchema, req.pathParams, 'path');
+          return json(200, await getAnalysis(deps, id));
+        },
+      },
+    ],
+    options,
+  );
+}

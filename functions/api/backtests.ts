@@ -1,0 +1,76 @@
+/**
+ * Route group "backtests": `POST /backtest`, `GET /backtests`, `GET /backtests/{id}`.
+ *
+ * POST /backtest validates the request, loads and caches the candles it needs, records the backtest
+ * with its pre-flight cost estimate (shared/pipeline/backtest.ts createBacktest) and starts the
+ * backtest workflow; it answers 202 at once with the estimate and the URL to poll. If the workflow
+ * cannot be started, the backtest is marked failed (never left "pending" forever) and the error returned.
+ */
+import { listQuerySchema } from '../../shared/api/contract';
+import { idParamSchema } from '../../shared/api/routes';
+import type { Settings } from '../../shared/config/settings';
+import { createBacktest, getBacktest, listBacktests, markBacktestFailed } from '../../shared/pipeline/backtest';
+import type { PipelineDeps } from '../../shared/pipeline/deps';
+import type { WorkflowStarter } from '../../shared/pipeline/ports';
+import { AppError } from '../../shared/util/errors';
+import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
+
+export interface BacktestsHandlerDeps {
+  container: { settings: Settings; deps: PipelineDeps };
+  workflows: WorkflowStarter;
+}
+
+export function createBacktestsHandler({ container, workflows }: BacktestsHandlerDeps, options: HttpOptions = {}) {
+  const deps = container.deps;
+  return createRouteGroup(
+    'backtests',
+    [
+      {
+        method: 'POST',
+        path: '/backtest',
+        handler: async (req) => {
+          let input: unknown = {};
+          if (req.body !== null && req.body.trim() !== '') {
+            try {
+              input = JSON.parse(req.body);
+            } catch {
+              throw new AppError('VALIDATION_ERROR', 'body: the request body is not valid JSON', { field: 'body' });
+            }
+          }
+          if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+            throw new AppError('VALIDATION_ERROR', 'body: the request body must be a JSON object', { field: 'body' });
+          }
+          const { backtestId, estimate } = await createBacktest(deps, input);
+          try {
+            await workflows.startBacktest({ backtestId });
+          } catch (e) {
+            await markBacktestFailed(deps, {
+              backtestId,
+              error: { code: 'WORKFLOW_FAILED', message: 'the backtest workflow could not be started' },
+            });
+            throw e;
+          }
+          const poll = `/backtests/${backtestId}`;
+          return json(202, { id: backtestId, status: 'pending', estimate, poll }, { location: poll });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/backtests',
+        handler: async (req) => {
+          const q = parseQuery(req, listQuerySchema);
+          return json(200, await listBacktests(deps, q));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/backtests/{id}',
+        handler: async (req) => {
+          const { id } = parseWith(idParamSchema, req.pathParams, 'path');
+          return json(200, await getBacktest(deps, id));
+        },
+      },
+    ],
+    options,
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * Route group "market": `GET /health`, `GET /market/symbols`, `GET /market/{symbol}/latest`.
+ *
+ * `latest` reads through the candle repository (cache first, Binance for the missing bars only) and
+ * computes indicators over enough history to be warm: the last `limit` candles are returned, but the
+ * indicator values come from a series that starts WARMUP_BARS earlier. An indicator whose own warm-up
+ * is not covered is null, never a value computed on too little data.
+ */
+import { latestQuerySchema, type LatestResponse, symbolsResponseSchema } from '../../shared/api/contract';
+import { symbolParamSchema } from '../../shared/api/routes';
+import { computeIndicators, WARMUP_BARS, WARMUP_BY_INDICATOR } from '../../shared/indicators/compute';
+import type { CandleRepository } from '../../shared/market/candle-source';
+import { assertSymbol } from '../../shared/market/candle-store';
+import { filtersFor, type Gap, TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../../shared/market/types';
+import type { Settings } from '../../shared/config/settings';
+import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
+
+export interface MarketHandlerDeps {
+  container: { settings: Settings; candles: CandleRepository; deps: { now(): number } };
+}
+
+const DAY_MS = 86_400_000;
+const PRICE_DECIMALS = 8;
+
+/** Notes shown beside a symbol when our data for it has known caveats (../shared/data SOURCES.md). */
+const DATA_NOTES: Record<string, string> = {
+  SOLUSDT: 'SOLUSDT full-schema history starts in 2024; older bars are OHLCV only.',
+};
+
+export function gapDto(g: Gap) {
+  return {
+    after: new Date(g.afterOpenTime).toISOString(),
+    next: new Date(g.nextOpenTime).toISOString(),
+    missingBars: g.missingBars,
+  };
+}
+
+function round(x: number, d = PRICE_DECIMALS): number {
+  return Number(x.toFixed(d));
+}
+
+export async function latestMarket(
+  container: MarketHandlerDeps['container'],
+  symbol: string,
+  timeframe: Timeframe,
+  limit: number,
+): Promise<LatestResponse> {
+  assertSymbol(symbol, container.settings.SYMBOLS);
+  const now = container.deps.now();
+  const interval = TIMEFRAME_MS[timeframe];
+  const bars = limit + WARMUP_BARS;
+  const endMs = Math.floor(now / interval) * interval - interval;
+  const { candles, gaps } = await container.candles.getCandles({
+    symbol,
+    timeframe,
+    startMs: endMs - (bars - 1) * interval,
+    endMs,
+  });
+  const last = candles.at(-1);
+  if (!last) {
+    return {
+      symbol,
+      timeframe,
+      price: 0,
+      changePct24h: null,
+      asOf: new Date(now).toISOString(),
+      candles: [],
+      indicators: nullIndicators(),
+      gaps: gaps.map(gapDto),
+    };
+  }
+  const series = computeIndicators(candles, timeframe);
+  const i = candles.length - 1;
+  const warm = (name: keyof typeof WARMUP_BY_INDICATOR) => i + 1 >= WARMUP_BY_INDICATOR[name];
+  const at = (col: (number | null)[], name: keyof typeof WARMUP_BY_INDICATOR) => {
+    const v = col[i];
+    return warm(name) && v != null && Number.isFinite(v) ? round(v) : null;
+  };
+  const dayAgo = candles.findLast((c) => c.openTime <= last.openTime - DAY_MS + 1 && c.openTime >= last.openTime - DAY_MS - interval);
+  const shown = candles.slice(-limit);
+  const shownStart = shown[0]?.openTime ?? last.openTime;
+  return {
+    symbol,
+    timeframe,
+    price: last.close,
+    changePct24h: dayAgo ? round(((last.close - dayAgo.close) / dayAgo.close) * 100, 4) : null,
+    asOf: new Date(last.closeTime + 1).toISOString(),
+    candles: shown.map((c) => ({
+      time: c.openTime,
+      open: c.open,
+      high: c.high,
+      low: c.low,
+      close: c.close,
+      volume: c.volume,
+    })),
+    indicators: {
+      rsi14: at(series.rsi14, 'rsi14'),
+      macd: at(series.macd, 'macd'),
+      macdSignal: at(series.macdSignal, 'macd'),
+      macdHistogram: at(series.macdHistogram, 'macd'),
+      ema20: at(series.ema20, 'ema20'),
+      ema50: at(series.ema50, 'ema50'),
+      ema200: at(series.ema200, 'ema200'),
+      atr14: at(series.atr14, 'atr14'),
+      bbUpper: at(series.bbUpper, 'bollinger'),
+      bbMiddle: at(series.bbMiddle, 'bollinger'),
+      bbLower: at(series.bbLower, 'bollinger'),
+      volatility: at(series.realizedVol, 'realizedVol'),
+    },
+    // Only the holes inside the shown window matter to a chart; older ones only thin the warm-up.
+    gaps: gaps.filter((g) => g.nextOpenTime >= shownStart).map(gapDto),
+  };
+}
+
+function nullIndicators(): LatestResponse['indicators'] {
+  return {
+    rsi14: null,
+    macd: null,
+    macdSignal: null,
+    macdHistogram: null,
+    ema20: null,
+    ema50: null,
+    ema200: null,
+    atr14: null,
+    bbUpper: null,
+    bbMiddle: null,
+    bbLower: null,
+    volatility: null,
+  };
+}
+
+export function createMarketHandler({ container }: MarketHandlerDeps, options: HttpOptions = {}) {
+  return createRouteGroup(
+    'market',
+    [
+      { method: 'GET', path: '/health', handler: async () => json(200, { status: 'ok' }) },
+      {
+        method: 'GET',
+        path: '/market/symbols',
+        handler: async () =>
+          json(
+            200,
+            symbolsResponseSchema.parse({
+              symbols: container.settings.SYMBOLS.map((symbol) => {
+                const f = filtersFor(symbol);
+                return { symbol, baseAsset: f.baseAsset, quoteAsset: f.quoteAsset, dataNote: DATA_NOTES[symbol] ?? null };
+              }),
+              timeframes: [...TIMEFRAMES],
+            }),
+          ),
+      },
+      {
+        method: 'GET',
+        path: '/market/{symbol}/latest',
+        handler: async (req) => {
+          const { symbol } = parseWith(symbolParamSchema, req.pathParams, 'path');
+          const q = parseQuery(req, latestQuerySchema);
+          return json(200, await latestMarket(container, symbol, q.timeframe, q.limit));
+        },
+      },
+    ],
+    options,
+  );
+}

@@ -1,0 +1,19 @@
+/**
+ * Lambda entry of the migrations, invoked by the CDK Trigger on deploy (cdk/stacks/network-data-stack.ts).
+ * It applies the drizzle migrations bundled beside it (./migrations) and throws on any failure, which
+ * fails the Trigger and so the deploy. Idempotent: applied migrations are skipped.
+ */
+import { openDatabase } from '../../shared/db/client';
+import { getAwsSettings } from './params';
+
+export async function handler(): Promise<{ migrated: true }> {
+  const settings = await getAwsSettings();
+  if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is not configured (DB_SECRET_ARN missing?)');
+  const database = await openDatabase({ databaseUrl: settings.DATABASE_URL, ssl: settings.DATABASE_SSL, maxConnections: 1 });
+  try {
+    await database.migrate();
+    return { migrated: true };
+  } finally {
+    await database.close();
+  }
+}

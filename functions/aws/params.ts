@@ -1,0 +1,129 @@
+/**
+ * Settings on AWS: read once per execution environment (at cold start) and cached, then validated by the
+ * same `loadSettings` the laptop uses, so a bad parameter fails the same way with the same message.
+ *
+ * Sources, in order (later wins):
+ * 1. the function's environment: only names and ARNs (PARAMS_PREFIX, DB_SECRET_ARN,
+ *    LLM_API_KEY_SECRET_ARN, state machine ARNs) and non-secret knobs (LOG_LEVEL);
+ * 2. SSM Parameter Store: every parameter under PARAMS_PREFIX, named like the setting;
+ * 3. Secrets Manager: the database credentials RDS generated (-> DATABASE_URL with TLS on) and the LLM
+ *    key (-> LLM_API_KEY; while it still holds the LLM_KEY_UNSET placeholder, the offline provider runs).
+ *
+ * The SDK clients are passed in (a `send` is all this needs), so tests drive this with recorded calls
+ * and no AWS account. Secret values never leave the returned Settings: nothing here logs them.
+ */
+import { GetParametersByPathCommand, type GetParametersByPathCommandOutput, SSMClient } from '@aws-sdk/client-ssm';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { loadSettings, type Settings } from '../../shared/config/settings';
+import { ENV, LLM_KEY_UNSET, SSM_SETTING_KEYS } from './param-names';
+
+/** The one method of an AWS SDK v3 client this module uses. */
+export interface SendsCommands {
+  send(command: unknown): Promise<unknown>;
+}
+
+export interface AwsSettingsSources {
+  env?: Record<string, string | undefined>;
+  ssm?: SendsCommands;
+  secrets?: SendsCommands;
+}
+
+/** The JSON RDS writes into its generated secret (fields we use). */
+interface DbSecret {
+  username: string;
+  password: string;
+  host: string;
+  port: number | string;
+  dbname?: string;
+}
+
+const KNOWN_KEYS = new Set<string>(SSM_SETTING_KEYS);
+
+export class AwsConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AwsConfigError';
+  }
+}
+
+/** Read every setting under the prefix (paginated; 10 per page is SSM's cap). */
+export async function readParameters(ssm: SendsCommands, prefix: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let NextToken: string | undefined;
+  do {
+    const page = (await ssm.send(
+      new GetParametersByPathCommand({ Path: prefix, Recursive: false, WithDecryption: true, NextToken }),
+    )) as GetParametersByPathCommandOutput;
+    for (const p of page.Parameters ?? []) {
+      const key = p.Name?.slice(prefix.replace(/\/$/, '').length + 1);
+      // Only settings we know: a stray parameter under the prefix must not smuggle in, say, DATABASE_URL.
+      if (key && KNOWN_KEYS.has(key) && p.Value !== undefined) out[key] = p.Value;
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+async function secretString(secrets: SendsCommands, arn: string): Promise<string> {
+  const res = (await secrets.send(new GetSecretValueCommand({ SecretId: arn }))) as { SecretString?: string };
+  if (res.SecretString === undefined) throw new AwsConfigError(`secret ${arn} has no string value`);
+  return res.SecretString;
+}
+
+/** postgres://user:pass@host:port/db from the RDS secret; the names are escaped, TLS is on. */
+export function databaseUrlFromSecret(json: string): string {
+  let s: DbSecret;
+  try {
+    s = JSON.parse(json) as DbSecret;
+  } catch {
+    throw new AwsConfigError('the database secret is not JSON');
+  }
+  for (const field of ['username', 'password', 'host', 'port'] as const)
+    if (s[field] === undefined || s[field] === '') throw new AwsConfigError(`the database secret has no ${field}`);
+  const db = s.dbname ?? 'postgres';
+  return `postgres://${encodeURIComponent(s.username)}:${encodeURIComponent(s.password)}@${s.host}:${s.port}/${encodeURIComponent(db)}`;
+}
+
+export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise<Settings> {
+  const env = sources.env ?? process.env;
+  const merged: Record<string, string | undefined> = {};
+  // Only the keys the settings schema knows are taken from the environment, and never a secret one:
+  // those come from Secrets Manager below, or not at all.
+  for (const [k, v] of Object.entries(env)) if (k !== 'LLM_API_KEY' && k !== 'DATABASE_URL') merged[k] = v;
+
+  const prefix = env[ENV.paramsPrefix];
+  if (prefix) Object.assign(merged, await readParameters(sources.ssm ?? new SSMClient({}), prefix));
+
+  const secrets = sources.secrets ?? (needsSecrets(env) ? new SecretsManagerClient({}) : undefined);
+  const dbArn = env[ENV.dbSecretArn];
+  const llmArn = env[ENV.llmKeySecretArn];
+  const [dbJson, llmKey] = await Promise.all([
+    dbArn && secrets ? secretString(secrets, dbArn) : undefined,
+    llmArn && secrets ? secretString(secrets, llmArn) : undefined,
+  ]);
+  if (dbJson !== undefined) {
+    merged.DATABASE_URL = databaseUrlFromSecret(dbJson);
+    merged.DATABASE_SSL = 'true';
+  }
+  if (llmKey !== undefined && llmKey.trim() !== '' && llmKey.trim() !== LLM_KEY_UNSET) merged.LLM_API_KEY = llmKey.trim();
+  return loadSettings(merged);
+}
+
+function needsSecrets(env: Record<string, string | undefined>): boolean {
+  return Boolean(env[ENV.dbSecretArn] || env[ENV.llmKeySecretArn]);
+}
+
+let cached: Promise<Settings> | undefined;
+/**
+ * The settings of this execution environment: loaded on first use (cold start) and cached. A failed
+ * load is not cached, so the next invocation tries again instead of failing forever.
+ */
+export function getAwsSettings(sources?: AwsSettingsSources): Promise<Settings> {
+  if (!cached) {
+    cached = loadAwsSettings(sources);
+    cached.catch(() => {
+      cached = undefined;
+    });
+  }
+  return cached;
+}

@@ -1,0 +1,6 @@
+/** Lambda entry of the agent-chain tasks (both state machines invoke it; the payload names the step). */
+import { agentStepFns } from '../workflow/bindings';
+import { createAgentStepsHandler } from '../workflow/tasks';
+import { getLambdaContainer } from './runtime';
+
+export const handler = createAgentStepsHandler(async () => (await getLambdaContainer()).deps, agentStepFns);

@@ -1,0 +1,96 @@
+/**
+ * `cli analyze <SYMBOL> [--mode live|backtest_step] [--timestamp T] [--timeframe TF] [--json]`: one pass
+ * of the agent firm, in-process (the same steps as the state machine), printing the final decision,
+ * each agent's status and the cost. Exit 3 when the daily token budget refused it, 1 when it failed.
+ */
+import type { Command } from 'commander';
+import { type AnalysisDto, analyzeRequestSchema } from '../../../shared/api/contract';
+import { parseOrThrow } from '../../../shared/api/validation';
+import { assertSymbol } from '../../../shared/market/candle-store';
+import { getAnalysis, runDecisionChain, createDecision } from '../../../shared/pipeline/analysis';
+import type { CliContext } from '../context';
+import { CommandExit, EXIT_BUDGET_EXCEEDED, print, printJson, table, withContainer } from './support';
+
+interface AnalyzeFlags {
+  mode?: string;
+  timestamp?: string;
+  timeframe?: string;
+  json?: boolean;
+}
+
+export function formatAnalysis(a: AnalysisDto): string {
+  const lines = [
+    `${a.symbol} ${a.timeframe} ${a.mode} at ${a.decisionTime} (${a.provider}): ${a.status}`,
+    a.final
+      ? `decision: ${a.final.action} ${a.final.sizePct}%${a.final.gated ? ' (gated)' : ''}: ${a.final.reason}`
+      : 'decision: none',
+  ];
+  for (const c of a.final?.clamps ?? []) lines.push(`  clamp ${c.rule}: ${c.reason}`);
+  if (a.execution?.trade) {
+    const t = a.execution.trade;
+    lines.push(`trade: ${t.side} ${t.quantity} @ ${t.price} (fee ${t.fee} ${t.feeAsset}) ${t.status}`);
+  } else if (a.execution?.rejected) lines.push(`trade rejected: ${a.execution.rejected}`);
+  if (a.error) lines.push(`error ${a.error.code}: ${a.error.message}`);
+  const agents = Object.entries(a.agents).map(([name, r]) => ({
+    agent: name,
+    status: r?.status ?? '-',
+    model: r?.model ?? '-',
+    tokensIn: r?.tokensIn ?? 0,
+    tokensOut: r?.tokensOut ?? 0,
+    costUsd: r?.costUsd ?? 0,
+  }));
+  lines.push('', table(agents));
+  lines.push('', `cost: ${a.cost.calls} calls, ${a.cost.tokensIn} in / ${a.cost.tokensOut} out tokens, $${a.cost.costUsd.toFixed(6)}`);
+  return lines.join('\n');
+}
+
+export function registerAnalyzeCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('analyze')
+    .description('Run the agent firm on a symbol once (live: trades on the live simulated book)')
+    .argument('<symbol>', 'a supported symbol, e.g. BTCUSDT')
+    .option('--mode <mode>', 'live or backtest_step', 'live')
+    .option('--timestamp <time>', 'data cut-off for backtest_step (2024-01-31 or an ISO time)')
+    .option('--timeframe <tf>', 'candle timeframe', '1h')
+    .option('--json', 'print the analysis as JSON')
+    .action(async (symbol: string, flags: AnalyzeFlags) => {
+      const req = parseOrThrowUsage(() =>
+        parseOrThrow(
+          analyzeRequestSchema,
+          {
+            symbol,
+            mode: flags.mode,
+            timeframe: flags.timeframe,
+            ...(flags.timestamp ? { timestamp: flags.timestamp } : {}),
+          },
+          'request',
+        ),
+      );
+      const analysis = await withContainer(ctx, async (c) => {
+        assertSymbol(req.symbol, c.settings.SYMBOLS);
+        const { decisionId } = await createDecision(c.deps, {
+          symbol: req.symbol,
+          timeframe: req.timeframe,
+          mode: req.mode,
+          ...(req.timestamp ? { timestamp: req.timestamp } : {}),
+        });
+        await runDecisionChain(c.deps, decisionId);
+        return getAnalysis(c.deps, decisionId);
+      });
+      if (flags.json) printJson(ctx, analysis);
+      else print(ctx, formatAnalysis(analysis));
+      if (analysis.status === 'budget_exceeded') throw new CommandExit(EXIT_BUDGET_EXCEEDED, 'error [BUDGET_EXCEEDED]: the daily token budget refused the analysis');
+      if (analysis.status === 'failed') throw new CommandExit(1, `error [${analysis.error?.code ?? 'FAILED'}]: ${analysis.error?.message ?? 'the analysis failed'}`);
+    });
+}
+
+/** Validation before any container exists: a CommandExit(2) with the field named. */
+export function parseOrThrowUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code === 'VALIDATION_ERROR') throw new CommandExit(2, `error [VALIDATION_ERROR]: ${err.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * `cli backtest <SYMBOL> --start D --end D [--timeframe TF] [--max-decisions N] [--interval N]
+ * [--concurrency N] [--json]`: create the backtest (pre-flight estimate printed first), run it
+ * in-process with the Map's bounded concurrency, then print the metrics table beside buy-and-hold.
+ * Progress goes to stderr: a bar redrawn in place on a terminal, plain lines otherwise (logs, CI).
+ */
+import type { Command } from 'commander';
+import type { BacktestDto, CostEstimate } from '../../../shared/api/contract';
+import { createBacktest, runBacktest } from '../../../shared/pipeline/backtest';
+import type { CliContext } from '../context';
+import { CommandExit, intOption, pct, print, printJson, table, withContainer } from './support';
+
+interface BacktestFlags {
+  start: string;
+  end: string;
+  timeframe: string;
+  maxDecisions: number;
+  interval: number;
+  concurrency?: number;
+  json?: boolean;
+}
+
+const BAR_WIDTH = 30;
+/** Plain progress lines: one per this fraction of the work, so logs stay short. */
+const PLAIN_STEP = 0.1;
+
+export function progressReporter(write: (text: string) => void, isTTY: boolean) {
+  let lastPlain = -1;
+  return (done: number, total: number) => {
+    const frac = total === 0 ? 1 : done / total;
+    if (isTTY) {
+      const filled = Math.round(frac * BAR_WIDTH);
+      write(`\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total} decisions${done === total ? '\n' : ''}`);
+      return;
+    }
+    const bucket = Math.floor(frac / PLAIN_STEP);
+    if (bucket !== lastPlain || done === total) {
+      lastPlain = bucket;
+      write(`progress ${done}/${total} decisions\n`);
+    }
+  };
+}
+
+export function formatEstimate(e: CostEstimate): string {
+  return `estimate: ${e.decisions} decisions x ${e.callsPerDecision} calls, ~${e.tokensIn + e.tokensOut} tokens, $${e.costUsd.toFixed(4)} (${e.provider}; ${e.note})`;
+}
+
+export function formatBacktest(b: BacktestDto): string {
+  const r = b.result;
+  if (!r) return `${b.id}: ${b.status}${b.error ? ` (${b.error.code}: ${b.error.message})` : ''}`;
+  const m = r.metrics;
+  const rows = [
+    { metric: 'total return', strategy: pct(m.totalReturn), buyAndHold: pct(r.buyAndHold.totalReturn) },
+    { metric: 'final equity', strategy: m.finalEquity.toFixed(2), buyAndHold: r.buyAndHold.finalEquity.toFixed(2) },
+    { metric: 'CAGR', strategy: pct(m.cagr), buyAndHold: '' },
+    { metric: 'max drawdown', strategy: pct(m.maxDrawdown), buyAndHold: '' },
+    { metric: 'Sharpe (daily, x sqrt 365)', strategy: m.sharpeDaily?.toFixed(3) ?? '-', buyAndHold: '' },
+    { metric: 'Sharpe (per bar)', strategy: m.sharpePerBar?.toFixed(3) ?? '-', buyAndHold: '' },
+    { metric: 'Sortino', strategy: m.sortino?.toFixed(3) ?? '-', buyAndHold: '' },
+    { metric: 'Calmar', strategy: m.calmar?.toFixed(3) ?? '-', buyAndHold: '' },
+    { metric: 'fills / round trips', strategy: `${m.trades} / ${m.roundTrips}`, buyAndHold: '' },
+    { metric: 'win rate', strategy: pct(m.winRate), buyAndHold: '' },
+    { metric: 'profit factor', strategy: m.profitFactor?.toFixed(3) ?? '-', buyAndHold: '' },
+    { metric: 'exposure', strategy: m.exposurePct === null ? '-' : `${m.exposurePct.toFixed(2)}%`, buyAndHold: '' },
+    { metric: 'fees paid', strategy: m.feesPaid.toFixed(4), buyAndHold: '' },
+  ];
+  const s = r.llmSpend;
+  return [
+    `${b.symbol} ${b.timeframe} ${b.startDate} .. ${b.endDate}: ${b.status} (${b.progress.done}/${b.progress.total} decisions, ${r.sample})`,
+    '',
+    table(rows, ['metric', 'strategy', 'buyAndHold']),
+    '',
+    `LLM spend: ${s.calls} calls (${s.cacheHits} cached), ${s.tokensIn} in / ${s.tokensOut} out tokens, $${s.costUsd.toFixed(6)}${s.estimateUsd === null ? '' : ` (estimate $${s.estimateUsd.toFixed(6)})`}`,
+    ...(r.gaps.length ? [`data gaps: ${r.gaps.length} (${r.gaps.reduce((n, g) => n + g.missingBars, 0)} bars missing)`] : []),
+    'assumptions:',
+    ...r.assumptions.map((a) => `  - ${a}`),
+    `id: ${b.id}`,
+  ].join('\n');
+}
+
+export function registerBacktestCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('backtest')
+    .description('Run an LLM backtest in this process and print its metrics beside buy-and-hold')
+    .argument('<symbol>', 'a supported symbol, e.g. BTCUSDT')
+    .requiredOption('--start <date>', 'first day (2024-01-01 or an ISO time)')
+    .requiredOption('--end <date>', 'end (exclusive)')
+    .option('--timeframe <tf>', 'candle timeframe', '4h')
+    .option('--max-decisions <n>', 'at most this many decision points', intOption('max-decisions'), 50)
+    .option('--interval <n>', 'a decision every N candles', intOption('interval'), 1)
+    .option('--concurrency <n>', 'decision points run at once (default BACKTEST_MAP_CONCURRENCY)', intOption('concurrency'))
+    .option('--json', 'print the backtest as JSON')
+    .action(async (symbol: string, flags: BacktestFlags) => {
+      const backtest = await withContainer(ctx, async (c) => {
+        const { backtestId, estimate } = await createBacktest(c.deps, {
+          symbol,
+          start_date: flags.start,
+          end_date: flags.end,
+          timeframe: flags.timeframe,
+          max_decisions: flags.maxDecisions,
+          decision_interval: flags.interval,
+        });
+        ctx.io.stderr(`${formatEstimate(estimate)}\n`);
+        const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);
+        return runBacktest(c.deps, backtestId, {
+          concurrency: flags.concurrency ?? c.settings.BACKTEST_MAP_CONCURRENCY,
+          onProgress: progress,
+        });
+      });
+      if (flags.json) printJson(ctx, backtest);
+      else print(ctx, formatBacktest(backtest));
+      if (backtest.status !== 'succeeded') throw new CommandExit(1, `error: backtest ${backtest.status}`);
+    });
+}

@@ -1,0 +1,238 @@
+/**
+ * The local host: one node:http server on one port serving
+ * - the API, through the very handler factories Lambda runs (requests translated to API Gateway REST
+ *   proxy events, see http-adapter.ts), with `/openapi.json` and `/docs`;
+ * - the state machines, executed locally by the aws helper's aws-local-stepfunctions adapter
+ *   (functions/local/stepfunctions.ts), or by the in-process runner when that adapter is unavailable;
+ * - the web app's build (`web/dist`) when present, with `/config.json` and an SPA fallback for GET
+ *   requests that accept HTML.
+ *
+ * Shutdown (`close()`): stop accepting connections, wait for in-flight requests, then for running
+ * workflows (bounded), then close the database. A write that started is finished, not cut off.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { groupForPath, type RouteGroup } from '../../shared/api/routes';
+import type { Settings } from '../../shared/config/settings';
+import type { WorkflowStarter } from '../../shared/pipeline/ports';
+import { createApiHandlers } from '../api';
+import { type ApiHandler, apiLogger } from '../api/http';
+import { type Container, type ContainerOverrides, createContainer, describeContainer } from '../runtime/container';
+import { BodyTooLargeError, localContext, readBody, toProxyEvent, writeResult } from './http-adapter';
+import { type HostWorkflows, selectWorkflows, trackWorkflows } from './workflows';
+
+export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
+/** How long shutdown waits for in-flight requests and running workflows before it closes anyway. */
+export const SHUTDOWN_GRACE_MS = 15_000;
+
+export interface LocalServerOptions {
+  settings: Settings;
+  /** Port to listen on; 0 picks a free one. Default settings.PORT. */
+  port?: number;
+  host?: string;
+  /** A prebuilt container (tests); otherwise one is created from settings + overrides and owned. */
+  container?: Container;
+  containerOverrides?: ContainerOverrides;
+  /** Workflow adapter: a given starter, or 'auto' (local Step Functions, else in-process). */
+  workflows?: WorkflowStarter | 'auto' | 'inprocess' | 'stepfunctions';
+  /** In-process runner: Map concurrency for backtests. Default settings.BACKTEST_MAP_CONCURRENCY. */
+  backtestConcurrency?: number;
+  /** web/dist folder; null disables static serving. */
+  webDist?: string | null;
+  logger?: Logger;
+  shutdownGraceMs?: number;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  container: Container;
+  workflows: HostWorkflows;
+  /** One line: where it listens and what it uses. */
+  describe(): string;
+  close(): Promise<void>;
+}
+
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    ...extra,
+  });
+  res.end(text);
+}
+
+/** A file inside `root` for a URL path, or undefined (never escapes root). */
+function staticFile(root: string, pathname: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  const file = resolve(root, `.${decoded}`);
+  if (file !== root && !file.startsWith(root + sep)) return undefined;
+  try {
+    return statSync(file).isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
+  const { settings } = opts;
+  const log = opts.logger ?? apiLogger();
+  const ownContainer = !opts.container;
+  const container = opts.container ?? (await createContainer(settings, opts.containerOverrides));
+  let workflows: HostWorkflows;
+  try {
+    const chosen = await selectWorkflows(container, opts.workflows ?? 'auto', {
+      concurrency: opts.backtestConcurrency ?? settings.BACKTEST_MAP_CONCURRENCY,
+      log,
+    });
+    workflows = trackWorkflows(chosen, container);
+  } catch (e) {
+    if (ownContainer) await container.close();
+    throw e;
+  }
+  const handlers: Record<RouteGroup, ApiHandler> = createApiHandlers(
+    { container, workflows },
+    { logger: log, corsOrigin: '*' },
+  );
+  const webDist = opts.webDist === null ? undefined : resolve(opts.webDist ?? DEFAULT_WEB_DIST);
+  const hasWeb = webDist !== undefined && existsSync(join(webDist, 'index.html'));
+
+  let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+  const settleIdle = () => {
+    if (inFlight === 0) {
+      for (const w of idleWaiters) w();
+      idleWaiters = [];
+    }
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const group = groupForPath(url.pathname);
+    if (group) {
+      let body: string | null;
+      try {
+        body = await readBody(req);
+      } catch (e) {
+        if (e instanceof BodyTooLargeError) {
+          sendJson(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'body: the request body is too large' } });
+          return;
+        }
+        throw e;
+      }
+      const event = toProxyEvent(req, url, body);
+      const result = await handlers[group](event, localContext(event.requestContext.requestId));
+      writeResult(res, result, method === 'HEAD');
+      return;
+    }
+    if (method === 'GET' || method === 'HEAD') {
+      if (url.pathname === '/config.json') {
+        sendJson(res, 200, { apiBaseUrl: '' });
+        return;
+      }
+      if (hasWeb && webDist) {
+        const file = url.pathname === '/' ? join(webDist, 'index.html') : staticFile(webDist, url.pathname);
+        const wantsHtml = (req.headers.accept ?? '').includes('text/html');
+        const chosen = file ?? (wantsHtml ? join(webDist, 'index.html') : undefined);
+        if (chosen) {
+          const data = readFileSync(chosen);
+          res.writeHead(200, {
+            'content-type': STATIC_TYPES[extname(chosen)] ?? 'application/octet-stream',
+            'content-length': String(data.length),
+            // Hashed asset names can be cached; the page itself must not be.
+            'cache-control': chosen.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+          });
+          res.end(method === 'HEAD' ? undefined : data);
+          return;
+        }
+      }
+    }
+    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${method} ${url.pathname}` } });
+  }
+
+  const server = createServer((req, res) => {
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      settleIdle();
+    });
+    handle(req, res).catch((err) => {
+      log.error({ err }, 'local host failure');
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Internal server error.' } });
+      else res.destroy();
+    });
+  });
+  // Keep-alive sockets would hold close() open; the API is request/response, 5 s of idle is plenty.
+  server.keepAliveTimeout = 5_000;
+
+  const host = opts.host ?? settings.HOST;
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? settings.PORT, host, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const grace = opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
+  async function close() {
+    closing ??= (async () => {
+      const deadline = Date.now() + grace;
+      const stopped = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([
+          new Promise<void>((ok) => idleWaiters.push(ok)),
+          new Promise<void>((ok) => setTimeout(ok, Math.max(0, deadline - Date.now())).unref()),
+        ]);
+      }
+      server.closeAllConnections();
+      await stopped;
+      const drained = await workflows.drain(Math.max(0, deadline - Date.now()));
+      if (!drained) log.warn('shutdown: some workflows were still running when the grace period ended');
+      await workflows.close?.();
+      if (ownContainer) await container.close();
+    })();
+    return closing;
+  }
+
+  return {
+    url,
+    port,
+    container,
+    workflows,
+    describe: () =>
+      `listening on ${url} (${describeContainer(container)}, workflows: ${workflows.kind}${hasWeb ? ', web: web/dist' : ''})`,
+    close,
+  };
+}

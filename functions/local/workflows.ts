@@ -1,0 +1,154 @@
+/**
+ * Workflow starters for the local host and the CLI.
+ *
+ * - 'stepfunctions': the aws helper's adapter (functions/local/stepfunctions.ts) runs the synthesized
+ *   state machines with aws-local-stepfunctions, mapping each Task to the same task handlers Lambda
+ *   runs. One definition, two hosts.
+ * - 'inprocess': the same pipeline steps called directly (the analysis chain, and the backtest steps
+ *   with a bounded pool as the Map's MaxConcurrency). The fallback when the local state machines cannot
+ *   be built, and the fast path for the CLI.
+ *
+ * Both are wrapped by `trackWorkflows`, which remembers what this process started so that shutdown can
+ * wait for it: through the adapter's own `drain` when it has one, else by watching the rows' statuses.
+ */
+import { inArray } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { backtests, decisions } from '../../shared/db/schema';
+import { runDecisionChain } from '../../shared/pipeline/analysis';
+import { runBacktest } from '../../shared/pipeline/backtest';
+import type { PipelineDeps } from '../../shared/pipeline/deps';
+import type { WorkflowStarter } from '../../shared/pipeline/ports';
+import type { Container } from '../runtime/container';
+
+export interface HostWorkflows extends WorkflowStarter {
+  readonly kind: 'stepfunctions' | 'inprocess' | 'custom';
+  /** Resolve true when everything started here finished, false when `timeoutMs` passed first. */
+  drain(timeoutMs: number): Promise<boolean>;
+  close?(): Promise<void>;
+}
+
+type Starter = WorkflowStarter & { kind?: HostWorkflows['kind']; drain?(timeoutMs: number): Promise<boolean>; close?(): Promise<void> };
+
+const DRAIN_POLL_MS = 50;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function waitAll(running: Set<Promise<unknown>>, timeoutMs: number): Promise<boolean> {
+  if (running.size === 0) return Promise.resolve(true);
+  return Promise.race([
+    Promise.allSettled([...running]).then(() => true),
+    new Promise<boolean>((ok) => setTimeout(() => ok(false), timeoutMs).unref()),
+  ]);
+}
+
+export function createInProcessWorkflows(
+  deps: PipelineDeps,
+  opts: { concurrency: number; log?: Logger },
+): Starter & { kind: 'inprocess' } {
+  const running = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    const settled = p.finally(() => running.delete(settled));
+    running.add(settled);
+  };
+  let seq = 0;
+  return {
+    kind: 'inprocess',
+    async startAnalysis({ decisionId }) {
+      track(
+        runDecisionChain(deps, decisionId).catch((err: unknown) => opts.log?.error({ err, decisionId }, 'analysis workflow failed')),
+      );
+      return { executionId: `inprocess:analysis:${decisionId}:${++seq}` };
+    },
+    async startBacktest({ backtestId }) {
+      track(
+        runBacktest(deps, backtestId, { concurrency: opts.concurrency }).catch((err) =>
+          opts.log?.error({ err, backtestId }, 'backtest workflow failed'),
+        ),
+      );
+      return { executionId: `inprocess:backtest:${backtestId}:${++seq}` };
+    },
+    drain: (timeoutMs) => waitAll(running, timeoutMs),
+  };
+}
+
+/** The local Step Functions adapter, when functions/local/stepfunctions.ts provides one. */
+async function loadStepFunctions(container: Container, opts: { concurrency: number; log?: Logger }): Promise<Starter> {
+  // A computed specifier: this module must load (and fall back) even where that file does not exist.
+  const spec = './stepfunctions';
+  const mod = (await import(spec)) as Record<string, unknown>;
+  const factory = (mod.createLocalWorkflowStarter ?? mod.createLocalWorkflows ?? mod.createLocalStepFunctions) as
+    | ((args: unknown) => Starter | Promise<Starter>)
+    | undefined;
+  if (typeof factory !== 'function') throw new Error('functions/local/stepfunctions.ts exports no workflow starter factory');
+  const starter = await factory({ deps: container.deps, container, concurrency: opts.concurrency, logger: opts.log });
+  return Object.assign(starter, { kind: 'stepfunctions' as const });
+}
+
+export async function selectWorkflows(
+  container: Container,
+  choice: WorkflowStarter | 'auto' | 'inprocess' | 'stepfunctions',
+  opts: { concurrency: number; log?: Logger },
+): Promise<Starter> {
+  if (typeof choice === 'object') return Object.assign(choice, { kind: (choice as Starter).kind ?? 'custom' });
+  if (choice === 'inprocess') return createInProcessWorkflows(container.deps, opts);
+  try {
+    return await loadStepFunctions(container, opts);
+  } catch (e) {
+    if (choice === 'stepfunctions') throw e;
+    opts.log?.warn(
+      { reason: (e as Error)?.message },
+      'local state machines unavailable; running workflows in-process with the same steps',
+    );
+    return createInProcessWorkflows(container.deps, opts);
+  }
+}
+
+/** Remember what was started so shutdown can wait for it (see header). */
+export function trackWorkflows(inner: Starter, container: Container): HostWorkflows {
+  const analyses = new Set<string>();
+  const backtestIds = new Set<string>();
+  async function pending(): Promise<number> {
+    let n = 0;
+    if (analyses.size) {
+      const rows = await container.db
+        .select({ id: decisions.id, status: decisions.status })
+        .from(decisions)
+        .where(inArray(decisions.id, [...analyses]));
+      for (const r of rows) {
+        if (r.status === 'pending' || r.status === 'running') n++;
+        else analyses.delete(r.id);
+      }
+    }
+    if (backtestIds.size) {
+      const rows = await container.db
+        .select({ id: backtests.id, status: backtests.status })
+        .from(backtests)
+        .where(inArray(backtests.id, [...backtestIds]));
+      for (const r of rows) {
+        if (r.status === 'pending' || r.status === 'running') n++;
+        else backtestIds.delete(r.id);
+      }
+    }
+    return n;
+  }
+  return {
+    kind: inner.kind ?? 'custom',
+    async startAnalysis(i) {
+      analyses.add(i.decisionId);
+      return inner.startAnalysis(i);
+    },
+    async startBacktest(i) {
+      backtestIds.add(i.backtestId);
+      return inner.startBacktest(i);
+    },
+    async drain(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      if (inner.drain) return inner.drain(timeoutMs);
+      while ((await pending()) > 0) {
+        if (Date.now() >= deadline) return false;
+        await sleep(DRAIN_POLL_MS);
+      }
+      return true;
+    },
+    close: inner.close ? () => inner.close?.() ?? Promise.resolve() : undefined,
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The composition root: settings -> database (PGlite in DATA_DIR unless DATABASE_URL; migrated) ->
+ * Binance client -> candle repository -> LLM client (offline rules unless a key or base URL) ->
+ * PipelineDeps. The local host, the CLI, the tests and the Lambda entry points all build their world
+ * here, so they differ only in the overrides they pass.
+ *
+ * Overrides exist for tests and special hosts: an already-open Database (a shared test PGlite), another
+ * Binance base URL (the local Binance server), a provider for the LLM client (the local OpenAI-protocol
+ * server is reached through settings; a stand-in provider through here), a clock.
+ */
+import type { Settings } from '../../shared/config/settings';
+import { type Database, type Db, openDatabase } from '../../shared/db/client';
+import { type BinanceClient, binanceOptionsFromSettings, createBinanceClient } from '../../shared/market/binance';
+import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
+import { createLLMClient, type LLMClient, type LLMClientOptions } from '../../shared/llm/client';
+import type { PipelineDeps } from '../../shared/pipeline/deps';
+
+export interface ContainerOverrides {
+  /** Use this database instead of opening one (not closed by `close()` unless `ownDatabase`). */
+  database?: Database;
+  ownDatabase?: boolean;
+  /** Skip migrations (the database is known to be migrated, e.g. a test database). */
+  skipMigrations?: boolean;
+  binanceBaseUrl?: string;
+  /** null disables the fallback host (tests against a local server must not reach the internet). */
+  binanceFallbackUrl?: string | null;
+  binanceMaxRetries?: number;
+  binance?: BinanceClient;
+  llmProvider?: LLMClientOptions['provider'];
+  llm?: LLMClient;
+  now?: () => number;
+  /** pg pool size (Lambda: 1). */
+  maxConnections?: number;
+}
+
+export interface Container {
+  settings: Settings;
+  database: Database;
+  db: Db;
+  binance: BinanceClient;
+  candles: CandleRepository;
+  llm: LLMClient;
+  deps: PipelineDeps;
+  close(): Promise<void>;
+}
+
+export async function createContainer(settings: Settings, overrides: ContainerOverrides = {}): Promise<Container> {
+  const now = overrides.now ?? Date.now;
+  const database =
+    overrides.database ??
+    (await openDatabase({
+      databaseUrl: settings.DATABASE_URL,
+      dataDir: settings.DATA_DIR,
+      ssl: settings.DATABASE_SSL,
+      maxConnections: overrides.maxConnections,
+    }));
+  const ownDatabase = overrides.database ? overrides.ownDatabase === true : true;
+  try {
+    if (!overrides.skipMigrations) await database.migrate();
+  } catch (e) {
+    if (ownDatabase) await database.close().catch(() => undefined);
+    throw e;
+  }
+  const db = database.db;
+
+  const binance =
+    overrides.binance ??
+    createBinanceClient({
+      ...binanceOptionsFromSettings(settings),
+      ...(overrides.binanceBaseUrl ? { baseUrl: overrides.binanceBaseUrl } : {}),
+      ...(overrides.binanceFallbackUrl !== undefined ? { fallbackUrl: overrides.binanceFallbackUrl } : {}),
+      ...(overrides.binanceMaxRetries !== undefined ? { maxRetries: overrides.binanceMaxRetries } : {}),
+      now,
+    });
+  const candles = createCandleRepository({ db, source: binance, symbols: settings.SYMBOLS, now });
+  const llm =
+    overrides.llm ??
+    createLLMClient({ db, settings, now, ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}) });
+  // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
+  // the last closed bar's close, so a ticker hiccup never blocks a decision.
+  const latestPrice = async (symbol: string) => binance.latestPrice(symbol).catch(() => null);
+  const deps: PipelineDeps = { db, settings, llm, candles, now, latestPrice };
+
+  let closed = false;
+  return {
+    settings,
+    database,
+    db,
+    binance,
+    candles,
+    llm,
+    deps,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (ownDatabase) await database.close();
+    },
+  };
+}
+
+/** A one-line description of where things are, for the host's ready line. */
+export function describeContainer(c: Container): string {
+  const db =
+    c.database.driver === 'pg' ? 'postgres' : `pglite ${c.settings.DATA_DIR.startsWith('memory://') ? 'memory' : c.settings.DATA_DIR}`;
+  return `db: ${db}, provider: ${c.llm.provider}, binance: ${c.binance.activeBaseUrl}`;
+}

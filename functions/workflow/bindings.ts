@@ -1,0 +1,42 @@
+/**
+ * The task handlers' step functions, bound to the real pipeline: the agents' steps
+ * (shared/pipeline/analysis.ts) and the backtest steps (shared/pipeline/backtest.ts). Nothing is wrapped
+ * or reimplemented; tests pass other bindings only to inject faults they cannot otherwise cause.
+ */
+import {
+  finalizeDecision,
+  markAnalystUnavailable,
+  prepareSnapshot,
+  recordNoTrade,
+  runAnalyst,
+  runResearcher,
+  runRisk,
+  runTrader,
+} from '../../shared/pipeline/analysis';
+import {
+  markBacktestFailed,
+  planBacktest,
+  recordBacktestProgress,
+  simulateBacktest,
+  startBacktestDecision,
+} from '../../shared/pipeline/backtest';
+import type { AgentStepFns, BacktestStepFns } from './tasks';
+
+export const agentStepFns: AgentStepFns = {
+  prepareSnapshot,
+  runAnalyst,
+  markAnalystUnavailable,
+  runResearcher,
+  runTrader,
+  runRisk,
+  finalizeDecision,
+  recordNoTrade,
+};
+
+export const backtestStepFns: BacktestStepFns = {
+  planBacktest,
+  startBacktestDecision,
+  recordBacktestProgress,
+  simulateBacktest,
+  markBacktestFailed,
+};

@@ -1,0 +1,42 @@
+/**
+ * The names that tie the state machines (cdk/workflows) to their task handlers (functions/workflow) and
+ * to the local runner. A Task's payload carries `step`: the Lambda (or the local dispatcher) routes on it.
+ * Pure constants: cdk/ imports this file without pulling in the core.
+ */
+export const AGENT_STEPS = [
+  'prepareSnapshot',
+  'runAnalyst',
+  'markAnalystUnavailable',
+  'runResearcher',
+  'runTrader',
+  'runRisk',
+  'finalizeDecision',
+  'recordNoTrade',
+] as const;
+export type AgentStep = (typeof AGENT_STEPS)[number];
+
+export const BACKTEST_STEPS = [
+  'planBacktest',
+  'startBacktestDecision',
+  'recordBacktestProgress',
+  'simulateBacktest',
+  'markBacktestFailed',
+] as const;
+export type BacktestStep = (typeof BACKTEST_STEPS)[number];
+
+export const ANALYSTS = ['technical', 'sentiment', 'tokenomics'] as const;
+export type AnalystName = (typeof ANALYSTS)[number];
+
+/**
+ * Error names Step Functions retries with backoff and full jitter (the LLM layer throws them after its
+ * own bounded retries; see shared/llm/errors.ts). Anything else goes straight to the Catch.
+ */
+export const RETRYABLE_LLM_ERRORS = ['LlmRateLimited', 'LlmTimeout'] as const;
+
+/** Lambda service hiccups worth a retry before a Catch turns them into "unavailable" or "no trade". */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;

@@ -1,0 +1,223 @@
+/**
+ * Step Functions task handlers: thin. Each one parses its small input, calls the pipeline step of
+ * shared/pipeline (agents) or the backtest step of shared/pipeline/backtest.ts with the deps of the
+ * composition root, and answers a small JSON. Nothing of the pipeline is reimplemented here.
+ *
+ * One dispatcher per Lambda: the payload names its `step` (functions/workflow/steps.ts), and the same
+ * dispatcher serves the Lambda entry (functions/aws/workflow-*.ts) and the local runner
+ * (functions/local/stepfunctions.ts), so both hosts run the same code for every Task.
+ *
+ * Decisions:
+ * - Answers stay tiny (ids, flags, an action): every step persists its own output in the database, and
+ *   the Map in the backtest machine multiplies whatever an iteration carries.
+ * - Errors thrown by a step keep their `name` (LlmRateLimited, LlmTimeout...), which is what the state
+ *   machine's Retry and Catch match on. Bad input is an AppError VALIDATION_ERROR: never retried, caught.
+ * - A caught error arrives as Step Functions' `{ Error, Cause }`; on AWS, Cause is the Lambda's JSON
+ *   error report. `stepError` turns either into `{ code, message }` for the database.
+ */
+import { z } from 'zod';
+import type { PipelineDeps } from '../../shared/pipeline/deps';
+import { AppError, isAppError } from '../../shared/util/errors';
+import {
+  AGENT_STEPS,
+  type AgentStep,
+  ANALYSTS,
+  type AnalystName,
+  BACKTEST_STEPS,
+  type BacktestStep,
+} from './steps';
+
+export type DepsProvider = () => Promise<PipelineDeps>;
+export type TaskHandler = (event: unknown) => Promise<Record<string, unknown>>;
+
+/** A recorded error: what markAnalystUnavailable / recordNoTrade / markBacktestFailed store. */
+export interface StepError {
+  code: string;
+  message: string;
+}
+
+const MAX_ERROR_MESSAGE = 1000;
+
+/** Step Functions' `{ Error, Cause }` (Cause is the Lambda's JSON error report on AWS) -> `{ code, message }`. */
+export function stepError(raw: unknown): StepError {
+  const r = (raw ?? {}) as { Error?: unknown; Cause?: unknown };
+  const code = typeof r.Error === 'string' && r.Error ? r.Error : 'Unknown';
+  let message = typeof r.Cause === 'string' ? r.Cause : r.Cause === undefined ? '' : JSON.stringify(r.Cause);
+  if (message.startsWith('{')) {
+    try {
+      const report = JSON.parse(message) as { errorMessage?: unknown };
+      if (typeof report.errorMessage === 'string') message = report.errorMessage;
+    } catch {
+      // not a Lambda error report: keep the text as it came
+    }
+  }
+  return { code, message: (message || code).slice(0, MAX_ERROR_MESSAGE) };
+}
+
+const uuid = z.string().uuid('must be a UUID');
+const decisionInput = z.object({ decisionId: uuid });
+const analystInput = decisionInput.extend({ analyst: z.enum(ANALYSTS) });
+const caughtInput = decisionInput.extend({ error: z.unknown() });
+const backtestInput = z.object({ backtestId: uuid });
+const decisionPointInput = backtestInput.extend({
+  decisionTime: z.union([z.number().int(), z.string().min(1)]),
+});
+const backtestCaughtInput = backtestInput.extend({ error: z.unknown() });
+
+/**
+ * Step Functions matches Retry and Catch on the error's `name`. The LLM layer's retryable errors carry
+ * their own names (LlmRateLimited, LlmTimeout); a plain AppError is named by its code (UPSTREAM_BINANCE,
+ * VALIDATION_ERROR...) instead of the generic 'AppError', so the recorded error says what happened, as
+ * the in-process runner records it.
+ */
+export function withMatchableName(e: unknown): unknown {
+  if (isAppError(e) && e.name === 'AppError') e.name = e.code;
+  return e;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, step: string): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue?.path.join('.') || '(input)';
+    throw new AppError('VALIDATION_ERROR', `${step}: ${field}: ${issue?.message ?? 'invalid'}`, { field, step });
+  }
+  return r.data;
+}
+
+// ---- the step functions the handlers call (bound to shared/pipeline in bindings.ts) ----
+
+export interface AgentStepFns {
+  prepareSnapshot(deps: PipelineDeps, i: { decisionId: string }): Promise<{ ok?: boolean }>;
+  runAnalyst(deps: PipelineDeps, i: { decisionId: string; analyst: AnalystName }): Promise<unknown>;
+  markAnalystUnavailable(
+    deps: PipelineDeps,
+    i: { decisionId: string; analyst: AnalystName; error: StepError },
+  ): Promise<unknown>;
+  runResearcher(deps: PipelineDeps, i: { decisionId: string }): Promise<{ gated: boolean; failed: boolean }>;
+  runTrader(deps: PipelineDeps, i: { decisionId: string }): Promise<{ failed: boolean; action?: unknown }>;
+  runRisk(deps: PipelineDeps, i: { decisionId: string }): Promise<{ failed: boolean }>;
+  finalizeDecision(
+    deps: PipelineDeps,
+    i: { decisionId: string },
+  ): Promise<{ action?: unknown; sizePct?: unknown; status?: unknown }>;
+  recordNoTrade(deps: PipelineDeps, i: { decisionId: string; error: StepError }): Promise<unknown>;
+}
+
+export interface BacktestStepFns {
+  planBacktest(
+    deps: PipelineDeps,
+    i: { backtestId: string },
+  ): Promise<{ items: { backtestId: string; decisionTime: number | string }[] }>;
+  startBacktestDecision(
+    deps: PipelineDeps,
+    i: { backtestId: string; decisionTime: number | string },
+  ): Promise<{ decisionId: string }>;
+  recordBacktestProgress(deps: PipelineDeps, i: { backtestId: string }): Promise<unknown>;
+  simulateBacktest(deps: PipelineDeps, i: { backtestId: string }): Promise<unknown>;
+  markBacktestFailed(deps: PipelineDeps, i: { backtestId: string; error: StepError }): Promise<unknown>;
+}
+
+type Routes<S extends string> = Record<S, (deps: PipelineDeps, event: unknown) => Promise<Record<string, unknown>>>;
+
+function dispatcher<S extends string>(
+  kind: string,
+  names: readonly S[],
+  routes: Routes<S>,
+  getDeps: DepsProvider,
+): TaskHandler {
+  return async (event) => {
+    const step = (event as { step?: unknown } | null)?.step;
+    if (typeof step !== 'string' || !(names as readonly string[]).includes(step))
+      throw new AppError('VALIDATION_ERROR', `${kind}: unknown step ${JSON.stringify(step)}`, {
+        field: 'step',
+        allowed: names,
+      });
+    const deps = await getDeps();
+    try {
+      return await routes[step as S](deps, event);
+    } catch (e) {
+      throw withMatchableName(e);
+    }
+  };
+}
+
+export function createAgentStepsHandler(getDeps: DepsProvider, fns: AgentStepFns): TaskHandler {
+  const routes: Routes<AgentStep> = {
+    prepareSnapshot: async (deps, e) => {
+      const { decisionId } = parse(decisionInput, e, 'prepareSnapshot');
+      const r = await fns.prepareSnapshot(deps, { decisionId });
+      return { decisionId, ok: r.ok !== false };
+    },
+    runAnalyst: async (deps, e) => {
+      const { decisionId, analyst } = parse(analystInput, e, 'runAnalyst');
+      await fns.runAnalyst(deps, { decisionId, analyst });
+      return { decisionId, analyst };
+    },
+    markAnalystUnavailable: async (deps, e) => {
+      const { decisionId, analyst, error } = parse(analystInput.extend({ error: z.unknown() }), e, 'markAnalystUnavailable');
+      await fns.markAnalystUnavailable(deps, { decisionId, analyst, error: stepError(error) });
+      return { decisionId, analyst, unavailable: true };
+    },
+    runResearcher: async (deps, e) => {
+      const { decisionId } = parse(decisionInput, e, 'runResearcher');
+      const r = await fns.runResearcher(deps, { decisionId });
+      return { decisionId, gated: r.gated === true, failed: r.failed === true };
+    },
+    runTrader: async (deps, e) => {
+      const { decisionId } = parse(decisionInput, e, 'runTrader');
+      const r = await fns.runTrader(deps, { decisionId });
+      return { decisionId, failed: r.failed === true, ...(typeof r.action === 'string' ? { action: r.action } : {}) };
+    },
+    runRisk: async (deps, e) => {
+      const { decisionId } = parse(decisionInput, e, 'runRisk');
+      const r = await fns.runRisk(deps, { decisionId });
+      return { decisionId, failed: r.failed === true };
+    },
+    finalizeDecision: async (deps, e) => {
+      const { decisionId } = parse(decisionInput, e, 'finalizeDecision');
+      const r = await fns.finalizeDecision(deps, { decisionId });
+      return { decisionId, action: r.action ?? null, sizePct: r.sizePct ?? null, status: r.status ?? null };
+    },
+    recordNoTrade: async (deps, e) => {
+      const { decisionId, error } = parse(caughtInput, e, 'recordNoTrade');
+      const recorded = stepError(error);
+      await fns.recordNoTrade(deps, { decisionId, error: recorded });
+      return { decisionId, action: 'HOLD', status: 'no_trade', error: recorded.code };
+    },
+  };
+  return dispatcher('agent steps', AGENT_STEPS, routes, getDeps);
+}
+
+export function createBacktestStepsHandler(getDeps: DepsProvider, fns: BacktestStepFns): TaskHandler {
+  const routes: Routes<BacktestStep> = {
+    planBacktest: async (deps, e) => {
+      const { backtestId } = parse(backtestInput, e, 'planBacktest');
+      const r = await fns.planBacktest(deps, { backtestId });
+      // Items carry ids and times only, whatever else a plan knows: the Map multiplies them.
+      return { backtestId, items: r.items.map((i) => ({ backtestId: i.backtestId, decisionTime: i.decisionTime })) };
+    },
+    startBacktestDecision: async (deps, e) => {
+      const { backtestId, decisionTime } = parse(decisionPointInput, e, 'startBacktestDecision');
+      const r = await fns.startBacktestDecision(deps, { backtestId, decisionTime });
+      return { backtestId, decisionId: r.decisionId };
+    },
+    recordBacktestProgress: async (deps, e) => {
+      const { backtestId } = parse(backtestInput, e, 'recordBacktestProgress');
+      await fns.recordBacktestProgress(deps, { backtestId });
+      return { backtestId };
+    },
+    simulateBacktest: async (deps, e) => {
+      const { backtestId } = parse(backtestInput, e, 'simulateBacktest');
+      await fns.simulateBacktest(deps, { backtestId });
+      return { backtestId, simulated: true };
+    },
+    markBacktestFailed: async (deps, e) => {
+      const { backtestId, error } = parse(backtestCaughtInput, e, 'markBacktestFailed');
+      const recorded = stepError(error);
+      await fns.markBacktestFailed(deps, { backtestId, error: recorded });
+      return { backtestId, status: 'failed', error: recorded.code };
+    },
+  };
+  return dispatcher('backtest steps', BACKTEST_STEPS, routes, getDeps);
+}

@@ -1,0 +1,14 @@
+/** Tokenomics analyst (cheap tier): supply pressure and structural risks from static supply facts. */
+import type { TokenomicsInput } from '../inputs';
+import { messages } from './common';
+
+export const PROMPT_VERSION = 'tokenomics@1';
+
+const SYSTEM =
+  'You are the tokenomics analyst of a crypto trading firm. From static supply facts (category, max ' +
+  'supply, annual issuance in force, active unlocks, known risks) judge supply_pressure (low/medium/' +
+  'high), a medium-term outlook (bullish/bearish/neutral) and up to 5 key risks.';
+
+export function build(input: TokenomicsInput) {
+  return messages(SYSTEM, input);
+}

@@ -1,0 +1,100 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with
+ * (zod v4 `z.toJSONSchema`, JSON Schema 2020-12, which is OpenAPI 3.1's dialect). Request schemas are
+ * rendered as inputs (fields with defaults are optional), responses as outputs.
+ */
+import { z } from 'zod';
+import { errorBodySchema } from './contract';
+import { API_ROUTES, type RouteSpec } from './routes';
+
+export const API_TITLE = 'Agent trading firm API';
+export const API_VERSION = '0.1.0';
+
+type JsonSchema = Record<string, unknown>;
+
+function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  delete out.$schema;
+  return out;
+}
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid input: the message and details.field name the field',
+  404: 'Not found',
+  405: 'Method not allowed',
+  422: 'Not enough market data for the request',
+  429: 'Daily LLM token budget exceeded',
+  500: 'Internal error (no details are exposed)',
+  502: 'An upstream (Binance or the model provider) failed; the message says which',
+  503: 'An upstream (Binance or the model provider) is rate limiting or unavailable',
+  504: 'The model provider timed out',
+};
+
+function parametersOf(route: RouteSpec): unknown[] {
+  const params: unknown[] = [];
+  if (route.params) {
+    for (const [name, schema] of Object.entries(route.params.shape)) {
+      params.push({ name, in: 'path', required: true, schema: toSchema(schema as z.ZodType, 'input') });
+    }
+  }
+  if (route.query) {
+    const q = toSchema(route.query, 'input');
+    const props = (q.properties ?? {}) as Record<string, JsonSchema>;
+    const required = new Set((q.required ?? []) as string[]);
+    for (const [name, schema] of Object.entries(props)) {
+      params.push({ name, in: 'query', required: required.has(name), schema });
+    }
+  }
+  return params;
+}
+
+export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of API_ROUTES) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: r.description,
+        ...(r.schema
+          ? { content: { 'application/json': { schema: toSchema(r.schema, 'output') } } }
+          : r.contentType
+            ? { content: { [r.contentType]: { schema: { type: 'string' } } } }
+            : {}),
+      };
+    }
+    const errorStatuses = new Set([400, 405, 500, ...(route.errors ?? [])]);
+    for (const status of [...errorStatuses].sort()) {
+      responses[String(status)] = {
+        description: ERROR_TEXT[status] ?? 'Error',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
+    }
+    const operation: Record<string, unknown> = {
+      operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      tags: [route.group],
+      summary: route.summary,
+      parameters: parametersOf(route),
+      responses,
+    };
+    if (route.body) {
+      operation.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: toSchema(route.body, 'input') } },
+      };
+    }
+    paths[route.path] ??= {};
+    (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = operation;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: API_TITLE,
+      version: API_VERSION,
+      description:
+        'A multi-agent LLM crypto trading simulator. Simulated trading only. Every error is `{ error: { code, message, details? } }`.',
+    },
+    servers: [{ url: serverUrl ?? '/' }],
+    paths,
+    components: { schemas: { Error: toSchema(errorBodySchema, 'output') } },
+  };
+}

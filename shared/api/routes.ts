@@ -1,0 +1,196 @@
+/**
+ * Every endpoint of the REST API, once: method, path template, the route group (= one handler, one
+ * Lambda), and the zod schemas of its inputs and outputs. The OpenAPI document, the local host's
+ * dispatch and the CDK API resources all read this table, so an endpoint cannot exist in one and be
+ * missing from another.
+ */
+import { z } from 'zod';
+import {
+  analysesListSchema,
+  analysisSchema,
+  analyzeAcceptedSchema,
+  analyzeRequestSchema,
+  backtestAcceptedSchema,
+  backtestRequestSchema,
+  backtestSchema,
+  backtestsListSchema,
+  costsResponseSchema,
+  healthResponseSchema,
+  latestQuerySchema,
+  latestResponseSchema,
+  listQuerySchema,
+  portfolioHistorySchema,
+  portfolioSchema,
+  symbolsResponseSchema,
+  tradesPageSchema,
+  tradesQuerySchema,
+} from './contract';
+
+export const ROUTE_GROUPS = ['market', 'analysis', 'portfolio', 'backtests', 'costs', 'docs'] as const;
+export type RouteGroup = (typeof ROUTE_GROUPS)[number];
+
+export const portfolioHistoryQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1, 'limit must be at least 1')
+    .max(5000, 'limit must be at most 5000')
+    .default(1000),
+});
+
+export const idParamSchema = z.object({
+  id: z.uuid({ error: 'id must be a UUID' }),
+});
+export const symbolParamSchema = z.object({
+  symbol: z.string().regex(/^[A-Z0-9]{5,20}$/, 'symbol must be upper-case letters and digits, like BTCUSDT'),
+});
+
+export interface RouteSpec {
+  group: RouteGroup;
+  method: 'GET' | 'POST';
+  path: string;
+  summary: string;
+  params?: z.ZodObject;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** Success responses by status. Errors share errorBodySchema and are added by the generator. */
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** Error statuses this route can answer besides 400/500. */
+  errors?: number[];
+}
+
+export const API_ROUTES: RouteSpec[] = [
+  {
+    group: 'market',
+    method: 'GET',
+    path: '/health',
+    summary: 'Liveness: the process answers.',
+    responses: { 200: { description: 'ok', schema: healthResponseSchema } },
+  },
+  {
+    group: 'market',
+    method: 'GET',
+    path: '/market/symbols',
+    summary: 'Supported symbols and timeframes.',
+    responses: { 200: { description: 'symbols', schema: symbolsResponseSchema } },
+  },
+  {
+    group: 'market',
+    method: 'GET',
+    path: '/market/{symbol}/latest',
+    summary: 'Recent closed candles and indicator values for a symbol.',
+    params: symbolParamSchema,
+    query: latestQuerySchema,
+    responses: { 200: { description: 'candles and indicators', schema: latestResponseSchema } },
+    errors: [502, 503],
+  },
+  {
+    group: 'analysis',
+    method: 'POST',
+    path: '/analyze',
+    summary:
+      'Run the agent firm on a symbol. Waits a bounded time (ANALYZE_WAIT_MS): 200 with the analysis, or 202 with a URL to poll.',
+    body: analyzeRequestSchema,
+    responses: {
+      200: { description: 'the finished analysis', schema: analysisSchema },
+      202: { description: 'still running: poll the URL', schema: analyzeAcceptedSchema },
+    },
+    errors: [429, 502, 503],
+  },
+  {
+    group: 'analysis',
+    method: 'GET',
+    path: '/analyses',
+    summary: 'Recent analyses, newest first (cursor paginated).',
+    query: listQuerySchema,
+    responses: { 200: { description: 'a page of analyses', schema: analysesListSchema } },
+  },
+  {
+    group: 'analysis',
+    method: 'GET',
+    path: '/analyses/{id}',
+    summary: 'One analysis with every agent output, the final decision and its cost.',
+    params: idParamSchema,
+    responses: { 200: { description: 'the analysis', schema: analysisSchema } },
+    errors: [404],
+  },
+  {
+    group: 'portfolio',
+    method: 'GET',
+    path: '/portfolio',
+    summary: 'The live simulated book, marked to the latest prices.',
+    responses: { 200: { description: 'the live portfolio', schema: portfolioSchema } },
+  },
+  {
+    group: 'portfolio',
+    method: 'GET',
+    path: '/portfolio/history',
+    summary: 'Equity snapshots of the live book, oldest first.',
+    query: portfolioHistoryQuerySchema,
+    responses: { 200: { description: 'equity points', schema: portfolioHistorySchema } },
+  },
+  {
+    group: 'portfolio',
+    method: 'GET',
+    path: '/trades',
+    summary: 'Trades, newest first (cursor paginated; live book unless run_id is given).',
+    query: tradesQuerySchema,
+    responses: { 200: { description: 'a page of trades', schema: tradesPageSchema } },
+  },
+  {
+    group: 'backtests',
+    method: 'POST',
+    path: '/backtest',
+    summary: 'Start an LLM backtest. Answers 202 with the pre-flight cost estimate and a URL to poll.',
+    body: backtestRequestSchema,
+    responses: { 202: { description: 'accepted', schema: backtestAcceptedSchema } },
+    errors: [422, 429, 502, 503],
+  },
+  {
+    group: 'backtests',
+    method: 'GET',
+    path: '/backtests',
+    summary: 'Backtests, newest first (cursor paginated).',
+    query: listQuerySchema,
+    responses: { 200: { description: 'a page of backtests', schema: backtestsListSchema } },
+  },
+  {
+    group: 'backtests',
+    method: 'GET',
+    path: '/backtests/{id}',
+    summary: 'Status and progress; when done the metrics, equity curve, buy-and-hold, trades, decisions and LLM spend.',
+    params: idParamSchema,
+    responses: { 200: { description: 'the backtest', schema: backtestSchema } },
+    errors: [404],
+  },
+  {
+    group: 'costs',
+    method: 'GET',
+    path: '/costs',
+    summary: "Today's LLM tokens and USD against the daily budget, by agent and model, and cache savings.",
+    responses: { 200: { description: 'cost report', schema: costsResponseSchema } },
+  },
+  {
+    group: 'docs',
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This OpenAPI 3.1 document.',
+    responses: { 200: { description: 'OpenAPI document' } },
+  },
+  {
+    group: 'docs',
+    method: 'GET',
+    path: '/docs',
+    summary: 'Browsable API documentation (HTML).',
+    responses: { 200: { description: 'HTML page', contentType: 'text/html' } },
+  },
+];
+
+/** The group whose handler serves `path`, or undefined (a 404 for the host). */
+export function groupForPath(path: string): RouteGroup | undefined {
+  for (const r of API_ROUTES) {
+    const pattern = `^${r.path.replace(/\{\w+\}/g, '[^/]+')}/?$`;
+    if (new RegExp(pattern).test(path)) return r.group;
+  }
+  return undefined;
+}

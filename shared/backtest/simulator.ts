@@ -1,0 +1,541 @@
+/**
+ * The backtest simulator: one PURE, deterministic, sequential pass over candles and timed decisions.
+ *
+ * Exported: `simulate`, `TimedDecision`, `SimulationInput`, `SimulationSettings`, `SimulationResult`,
+ * `SimFill`, `SimRejection`, `FillTiming`, `tradeListHash`.
+ *
+ * Design decisions (every one is also printed in `result.assumptions`):
+ * - A decision is taken at the close of bar d: `decisionTime` must be exactly that bar's known-at time
+ *   (openTime + interval, = closeTime + 1; see indicators/market-view.ts `barKnownAt`). Any other
+ *   timestamp is rejected (VALIDATION_ERROR): we never guess which bar a decision meant.
+ * - It fills at the OPEN of bar d+1 by default (`fillAt: 'next_close'` for that bar's close); never on
+ *   bar d. A decision with no later bar in the data is reported in `unfilled`, not filled.
+ * - Orders go through the SAME `planOrder`/`applyFill` as the live book (shared/portfolio): limits,
+ *   LOT_SIZE, min notional, fees from the asset received, slippage against the trader. Fills use the
+ *   exact decimal ledger; only the per-bar mark-to-market uses float64 (statistics, never written back).
+ * - Stop-loss / take-profit: levels are set from the fill price of a BUY that carries them and apply to
+ *   the whole position (a later BUY without them keeps the current levels; closing clears them). They
+ *   are checked intrabar on every bar after the fill (in `next_open` mode including the fill bar, whose
+ *   whole range happens after its open), pessimistically: if the low reaches the stop, the stop wins
+ *   even if the high also reached the take-profit; a gap through the stop fills at the open; a
+ *   take-profit fills at its level (a favourable gap is not credited). Intrabar exits are stamped with
+ *   the bar's open time (the exact minute is unknown). Exits pay slippage and fees like any fill.
+ * - Order of events within a bar: open fill (next_open) -> stop/take-profit -> close fill (next_close)
+ *   -> mark at the close.
+ * - The equity curve starts at the first decision's bar (equity = initial cash) and has one point per
+ *   bar to the end of the candles, stamped with the bar's known-at time.
+ * - Buy and hold: 100% of the initial cash bought at the first decision's fill (same fees, slippage,
+ *   filters; position limits lifted), marked at every bar like the strategy.
+ * - Round trips: a trip opens with a BUY on a book holding nothing sellable and closes with the sale
+ *   that sells the whole sellable position; its PnL is the realized PnL of its sales minus all of its
+ *   fees. Dust a LOT_SIZE step cannot sell stays in the book (and in the next trip's cost).
+ */
+import { createHash } from 'node:crypto';
+import { barKnownAt } from '../indicators/market-view';
+import { type Candle, filtersFor, type SymbolFilters, TIMEFRAME_MS, type Timeframe } from '../market/types';
+import {
+  type Action,
+  applyFill,
+  type Book,
+  type BookJSON,
+  bookToJSON,
+  type Clamp,
+  DEFAULT_COSTS,
+  DEFAULT_LIMITS,
+  Dec,
+  emptyBook,
+  fillFromPlan,
+  type OrderPlan,
+  planOrder,
+  type RiskLimits,
+  type TradeRecord,
+} from '../portfolio';
+import { AppError } from '../util/errors';
+import { computeMetrics, type EquityStats, equityStats, type Metrics, type RoundTrip } from './metrics';
+
+export type FillTiming = 'next_open' | 'next_close';
+
+export interface TimedDecision {
+  /** Epoch ms of the close of the bar decided on (openTime + interval). */
+  decisionTime: number;
+  action: Action;
+  /** % of equity (BUY: to buy; SELL: to sell, >= the position's value sells all). */
+  sizePct: number;
+  /** Stop-loss distance below the fill price, % (BUY only). */
+  stopLossPct?: number;
+  /** Take-profit distance above the fill price, % (BUY only). */
+  takeProfitPct?: number;
+  decisionId?: string;
+}
+
+export interface SimulationSettings {
+  symbol: string;
+  initialCash: number | string;
+  feeBps?: number;
+  slippageBps?: number;
+  limits?: RiskLimits;
+  /** Exchange filters; default `filtersFor(symbol)`. */
+  filters?: SymbolFilters;
+  fillAt?: FillTiming;
+}
+
+export interface SimulationInput {
+  candles: readonly Candle[];
+  timeframe: Timeframe;
+  decisions: readonly TimedDecision[];
+  settings: SimulationSettings;
+}
+
+/** A filled order, amounts as exact decimal strings. */
+export interface SimFill {
+  seq: number;
+  decisionId: string | null;
+  decisionTime: number | null;
+  executedAt: number;
+  barIndex: number;
+  side: 'BUY' | 'SELL';
+  /** 'signal' | 'stop_loss' | 'take_profit' */
+  reason: string;
+  quantity: string;
+  price: string;
+  referencePrice: string;
+  notional: string;
+  fee: string;
+  feeAsset: string;
+  feeUsd: string;
+  realizedPnl: string;
+  quantityAfter: string;
+  clamps: Clamp[];
+}
+
+export interface SimRejection {
+  decisionId: string | null;
+  decisionTime: number | null;
+  executedAt: number;
+  side: 'BUY' | 'SELL';
+  reason: string;
+  rule: string;
+  clamps: Clamp[];
+}
+
+export interface SimulationResult {
+  fills: SimFill[];
+  rejections: SimRejection[];
+  /** Decisions that could not fill (no bar after them in the data). */
+  unfilled: { decisionId: string | null; decisionTime: number; reason: string }[];
+  trades: RoundTrip[];
+  equityCurve: { timestamp: number; equity: number }[];
+  metrics: Metrics;
+  buyAndHold: (EquityStats & { entryTime: number; entryPrice: string; quantity: string; fees: string }) | null;
+  assumptions: string[];
+  finalBook: BookJSON;
+  tradeListHash: string;
+}
+
+const PCT = 100;
+
+function validateDecision(d: TimedDecision, k: number): void {
+  const field = (f: string) => `decisions[${k}].${f}`;
+  if (!Number.isFinite(d.decisionTime)) {
+    throw new AppError('VALIDATION_ERROR', `${field('decisionTime')} must be epoch ms`, { field: field('decisionTime') });
+  }
+  if (d.action !== 'BUY' && d.action !== 'SELL' && d.action !== 'HOLD') {
+    throw new AppError('VALIDATION_ERROR', `${field('action')} must be BUY, SELL or HOLD`, { field: field('action') });
+  }
+  if (!Number.isFinite(d.sizePct) || d.sizePct < 0 || d.sizePct > PCT) {
+    throw new AppError('VALIDATION_ERROR', `${field('sizePct')} must be between 0 and 100`, { field: field('sizePct') });
+  }
+  for (const f of ['stopLossPct', 'takeProfitPct'] as const) {
+    const v = d[f];
+    if (v !== undefined && !(Number.isFinite(v) && v > 0 && (f === 'takeProfitPct' || v < PCT))) {
+      throw new AppError('VALIDATION_ERROR', `${field(f)} must be a positive percentage`, { field: field(f) });
+    }
+  }
+}
+
+/** sha256 over the canonical fill list: the determinism fingerprint (as jesse guards refactors). */
+export function tradeListHash(fills: readonly SimFill[]): string {
+  const h = createHash('sha256');
+  for (const f of fills) {
+    h.update(
+      `${f.seq}|${f.executedAt}|${f.side}|${f.reason}|${f.quantity}|${f.price}|${f.fee}|${f.feeUsd}|${f.realizedPnl}\n`,
+    );
+  }
+  return h.digest('hex');
+}
+
+export function simulate(input: SimulationInput): SimulationResult {
+  const { candles, timeframe, decisions, settings } = input;
+  const n = candles.length;
+  if (!(timeframe in TIMEFRAME_MS)) {
+    throw new AppError('UNSUPPORTED_TIMEFRAME', `unsupported timeframe ${String(timeframe)}`, { field: 'timeframe' });
+  }
+  if (n < 2) throw new AppError('INSUFFICIENT_DATA', 'a backtest needs at least 2 candles', { field: 'candles' });
+  if (decisions.length === 0) {
+    throw new AppError('VALIDATION_ERROR', 'a backtest needs at least one decision', { field: 'decisions' });
+  }
+  const fillAt: FillTiming = settings.fillAt ?? 'next_open';
+  if (fillAt !== 'next_open' && fillAt !== 'next_close') {
+    throw new AppError('VALIDATION_ERROR', 'settings.fillAt must be next_open or next_close', {
+      field: 'settings.fillAt',
+    });
+  }
+  const filters = settings.filters ?? filtersFor(settings.symbol);
+  const limits = settings.limits ?? DEFAULT_LIMITS;
+  const costs = {
+    feeBps: settings.feeBps ?? DEFAULT_COSTS.feeBps,
+    slippageBps: settings.slippageBps ?? DEFAULT_COSTS.slippageBps,
+  };
+
+  // Columns as typed arrays: the per-bar loop below touches only these.
+  const open = new Float64Array(n);
+  const high = new Float64Array(n);
+  const low = new Float64Array(n);
+  const close = new Float64Array(n);
+  const openTime = new Float64Array(n);
+  const known = new Float64Array(n);
+  let prevKnown = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const c = candles[i] as Candle;
+    if (i > 0 && !(c.openTime > (candles[i - 1] as Candle).openTime)) {
+      throw new AppError('VALIDATION_ERROR', `candles must be sorted by openTime without duplicates (index ${i})`, {
+        field: 'candles',
+      });
+    }
+    open[i] = c.open;
+    high[i] = c.high;
+    low[i] = c.low;
+    close[i] = c.close;
+    openTime[i] = c.openTime;
+    prevKnown = Math.max(prevKnown, barKnownAt(c, timeframe));
+    known[i] = prevKnown;
+  }
+
+  // Map each decision to the bar it was taken on (exact known-at match), by a merge walk.
+  const m = decisions.length;
+  const decisionBar = new Int32Array(m);
+  let b = 0;
+  for (let k = 0; k < m; k++) {
+    const d = decisions[k] as TimedDecision;
+    validateDecision(d, k);
+    if (k > 0 && !(d.decisionTime > (decisions[k - 1] as TimedDecision).decisionTime)) {
+      throw new AppError('VALIDATION_ERROR', `decisions must be in increasing time order (decisions[${k}])`, {
+        field: `decisions[${k}].decisionTime`,
+      });
+    }
+    while (b < n && (known[b] as number) < d.decisionTime) b++;
+    if (b >= n || known[b] !== d.decisionTime) {
+      throw new AppError(
+        'VALIDATION_ERROR',
+        `decisions[${k}].decisionTime ${new Date(d.decisionTime).toISOString()} is not the close of a ${timeframe} bar in the data: a decision is taken on a bar's close (openTime + interval)`,
+        { field: `decisions[${k}].decisionTime`, decisionTime: d.decisionTime },
+      );
+    }
+    decisionBar[k] = b;
+  }
+
+  const start = decisionBar[0] as number;
+  const points = n - start;
+  const equity = new Float64Array(points);
+  const stamps = new Float64Array(points);
+  const step = Number(filters.stepSize);
+
+  let book: Book = emptyBook(settings.initialCash);
+  const initial = book.initialCash.toNumber();
+  let cashF = initial;
+  let qtyF = 0;
+  let stopF = Number.NaN;
+  let takeF = Number.NaN;
+  let stopDec: Dec | null = null;
+  let takeDec: Dec | null = null;
+  const fills: SimFill[] = [];
+  const rejections: SimRejection[] = [];
+  const unfilled: SimulationResult['unfilled'] = [];
+  const trips: RoundTrip[] = [];
+  let trip: OpenTrip | null = null;
+  let tradedNotional = 0;
+
+  const record = (trade: TradeRecord, plan: Extract<OrderPlan, { status: 'order' }>, bar: number, d: TimedDecision | null) => {
+    fills.push({
+      seq: fills.length + 1,
+      decisionId: d?.decisionId ?? null,
+      decisionTime: d?.decisionTime ?? null,
+      executedAt: trade.executedAt,
+      barIndex: bar,
+      side: trade.side,
+      reason: trade.reason,
+      quantity: trade.quantity.toFixed(),
+      price: trade.price.toFixed(),
+      referencePrice: trade.referencePrice.toFixed(),
+      notional: trade.notional.toFixed(),
+      fee: trade.fee.toFixed(),
+      feeAsset: trade.feeAsset,
+      feeUsd: trade.feeUsd.toFixed(),
+      realizedPnl: trade.realizedPnl.toFixed(),
+      quantityAfter: trade.quantityAfter.toFixed(),
+      clamps: plan.clamps,
+    });
+    const notional = trade.notional.toNumber();
+    const feeUsd = trade.feeUsd.toNumber();
+    tradedNotional += notional;
+    if (trade.side === 'BUY') {
+      if (!trip) {
+        trip = {
+          symbol: settings.symbol,
+          entryTime: trade.executedAt,
+          exitTime: null,
+          entryPrice: 0,
+          exitPrice: null,
+          quantityBought: 0,
+          buyNotional: 0,
+          sellNotional: 0,
+          fees: 0,
+          pnl: 0,
+          returnFraction: 0,
+          barsHeld: 0,
+          exitReason: null,
+          closed: false,
+          fills: 0,
+          realized: 0,
+          soldQty: 0,
+          entryBar: bar,
+        };
+      }
+      trip.quantityBought += trade.quantity.toNumber();
+      trip.buyNotional += notional;
+    } else if (trip) {
+      trip.sellNotional += notional;
+      trip.soldQty += trade.quantity.toNumber();
+      trip.realized += trade.realizedPnl.toNumber();
+    }
+    if (!trip) return;
+    trip.fees += feeUsd;
+    trip.fills += 1;
+    if (trade.side === 'SELL' && plan.closesPosition) {
+      trips.push(finishTrip(trip, trade.executedAt, bar, trade.reason, true, 0));
+      trip = null;
+    }
+  };
+
+  const execute = (
+    action: 'BUY' | 'SELL',
+    sizePct: number,
+    ref: number | Dec,
+    time: number,
+    bar: number,
+    reason: string,
+    d: TimedDecision | null,
+    closeAll = false,
+  ) => {
+    const plan = planOrder(
+      { action, sizePct, symbol: settings.symbol, referencePrice: ref instanceof Dec ? ref : new Dec(ref), closeAll },
+      { book, filters, limits, costs },
+    );
+    if (plan.status === 'hold') return;
+    if (plan.status === 'rejected') {
+      rejections.push({
+        decisionId: d?.decisionId ?? null,
+        decisionTime: d?.decisionTime ?? null,
+        executedAt: time,
+        side: plan.side,
+        reason: plan.reason,
+        rule: plan.rule,
+        clamps: plan.clamps,
+      });
+      if (closeAll) clearStops(); // an exit with nothing sellable: nothing left to protect
+      return;
+    }
+    const r = applyFill(book, fillFromPlan(plan, filters, time, reason));
+    book = r.book;
+    cashF = book.cash.toNumber();
+    qtyF = book.positions[settings.symbol]?.quantity.toNumber() ?? 0;
+    record(r.trade, plan, bar, d);
+    if (plan.side === 'BUY' && d) {
+      if (d.stopLossPct !== undefined) {
+        stopDec = plan.price.times(new Dec(1).minus(new Dec(d.stopLossPct).div(PCT)));
+        stopF = stopDec.toNumber();
+      }
+      if (d.takeProfitPct !== undefined) {
+        takeDec = plan.price.times(new Dec(1).plus(new Dec(d.takeProfitPct).div(PCT)));
+        takeF = takeDec.toNumber();
+      }
+    }
+    if (plan.side === 'SELL' && plan.closesPosition) clearStops();
+  };
+  const clearStops = () => {
+    stopDec = null;
+    takeDec = null;
+    stopF = Number.NaN;
+    takeF = Number.NaN;
+  };
+
+  const runDecision = (k: number, ref: number, time: number, bar: number) => {
+    const d = decisions[k] as TimedDecision;
+    if (d.action === 'HOLD') return;
+    execute(d.action, d.sizePct, ref, time, bar, 'signal', d);
+  };
+
+  // Decisions whose fill bar would be past the data.
+  let lastFillable = m;
+  for (let k = 0; k < m; k++) {
+    if ((decisionBar[k] as number) + 1 >= n) {
+      lastFillable = Math.min(lastFillable, k);
+      const d = decisions[k] as TimedDecision;
+      unfilled.push({
+        decisionId: d.decisionId ?? null,
+        decisionTime: d.decisionTime,
+        reason: 'no bar after the decision in the data (fills happen on the next bar)',
+      });
+    }
+  }
+
+  // The per-bar loop: float64 only, except when an event (a fill or a stop) happens.
+  equity[0] = cashF;
+  stamps[0] = known[start] as number;
+  let k = 0;
+  let nextFillBar = k < lastFillable ? (decisionBar[k] as number) + 1 : -1;
+  let barsWithPosition = 0;
+  const openMode = fillAt === 'next_open';
+  for (let j = start + 1; j < n; j++) {
+    if (openMode && j === nextFillBar) {
+      runDecision(k, open[j] as number, openTime[j] as number, j);
+      k++;
+      nextFillBar = k < lastFillable ? (decisionBar[k] as number) + 1 : -1;
+    }
+    if (qtyF > 0 && (stopF === stopF || takeF === takeF)) {
+      const lo = low[j] as number;
+      const hi = high[j] as number;
+      if (stopDec && lo <= stopF) {
+        const op = open[j] as number;
+        execute('SELL', PCT, op <= stopF ? op : stopDec, openTime[j] as number, j, 'stop_loss', null, true);
+      } else if (takeDec && hi >= takeF) {
+        execute('SELL', PCT, takeDec, openTime[j] as number, j, 'take_profit', null, true);
+      }
+    }
+    if (!openMode && j === nextFillBar) {
+      runDecision(k, close[j] as number, known[j] as number, j);
+      k++;
+      nextFillBar = k < lastFillable ? (decisionBar[k] as number) + 1 : -1;
+    }
+    const idx = j - start;
+    equity[idx] = cashF + qtyF * (close[j] as number);
+    stamps[idx] = known[j] as number;
+    if (qtyF >= step) barsWithPosition++;
+  }
+
+  const lastClose = close[n - 1] as number;
+  const openTrip = trip as OpenTrip | null;
+  if (openTrip) {
+    const pos = book.positions[settings.symbol];
+    const unrealized = pos ? pos.quantity.toNumber() * lastClose - pos.costBasis.toNumber() : 0;
+    trips.push(finishTrip(openTrip, null, n - 1, null, false, unrealized));
+  }
+
+  const equityCurve = new Array<{ timestamp: number; equity: number }>(points);
+  for (let i = 0; i < points; i++) equityCurve[i] = { timestamp: stamps[i] as number, equity: equity[i] as number };
+
+  const metrics = computeMetrics({
+    timeframe,
+    timestamps: stamps,
+    equity,
+    trips,
+    barsWithPosition,
+    feesPaid: book.feesPaid.toNumber(),
+    tradedNotional,
+    fills: fills.length,
+    rejectedOrders: rejections.length,
+  });
+
+  return {
+    fills,
+    rejections,
+    unfilled,
+    trades: trips,
+    equityCurve,
+    metrics,
+    buyAndHold: buyAndHold(),
+    assumptions: assumptions(),
+    finalBook: bookToJSON(book),
+    tradeListHash: tradeListHash(fills),
+  };
+
+  function buyAndHold(): SimulationResult['buyAndHold'] {
+    const firstFillBar = (decisionBar[0] as number) + 1;
+    if (firstFillBar >= n) return null;
+    const ref = openMode ? (open[firstFillBar] as number) : (close[firstFillBar] as number);
+    const time = openMode ? (openTime[firstFillBar] as number) : (known[firstFillBar] as number);
+    const bh0 = emptyBook(settings.initialCash);
+    const plan = planOrder(
+      { action: 'BUY', sizePct: PCT, symbol: settings.symbol, referencePrice: new Dec(ref) },
+      { book: bh0, filters, limits: { maxPositionPct: PCT, maxTotalExposurePct: PCT }, costs },
+    );
+    if (plan.status !== 'order') return null;
+    const { book: bh, trade } = applyFill(bh0, fillFromPlan(plan, filters, time, 'buy_and_hold'));
+    const cash = bh.cash.toNumber();
+    const qty = bh.positions[settings.symbol]?.quantity.toNumber() ?? 0;
+    const eq = new Float64Array(points);
+    eq[0] = initial;
+    // Bought on bar firstFillBar (at its open or close), so marked from that bar's close on.
+    for (let j = start + 1; j < n; j++) eq[j - start] = j < firstFillBar ? initial : cash + qty * (close[j] as number);
+    return {
+      ...equityStats(stamps, eq, timeframe),
+      entryTime: time,
+      entryPrice: trade.price.toFixed(),
+      quantity: trade.quantity.toFixed(),
+      fees: trade.feeUsd.toFixed(),
+    };
+  }
+
+  function assumptions(): string[] {
+    const bars = fillAt === 'next_open' ? 'the OPEN of the next bar' : 'the CLOSE of the next bar';
+    let gaps = 0;
+    const interval = TIMEFRAME_MS[timeframe];
+    for (let i = start + 1; i < n; i++) if ((openTime[i] as number) - (openTime[i - 1] as number) > interval) gaps++;
+    return [
+      `Decisions are taken at a bar's close (openTime + ${timeframe}) on data with closeTime < decision time, and fill at ${bars}; never on the decision bar.`,
+      `Fees: ${costs.feeBps} bps per fill, taken from the asset received (base on a buy, quote on a sale), valued in ${filters.quoteAsset} at the fill price.`,
+      `Slippage: ${costs.slippageBps} bps against the trader on every fill, stop-loss and take-profit exits included.`,
+      `Exchange filters for ${filters.symbol}: quantity floored to the LOT_SIZE step ${filters.stepSize} (min ${filters.minQty}); orders under ${filters.minNotional} ${filters.quoteAsset} are rejected and recorded; unsellable dust stays in the book.`,
+      `Risk limits: max position ${limits.maxPositionPct}% of equity, max total exposure ${limits.maxTotalExposurePct}%, cash never negative; long-only spot. Every clamp is recorded on its fill or rejection.`,
+      'SELL size is a % of equity to sell; a size at least the position value sells the whole position; a sale leaving less than the minimum notional sells all.',
+      'Stop-loss/take-profit are checked intrabar, pessimistically: both reachable in one bar -> the stop wins; a gap through the stop fills at the open; a take-profit fills at its level.',
+      `Initial cash ${book.initialCash.toFixed()} ${filters.quoteAsset}. Equity is marked to market at every bar close (float64 for statistics; the ledger itself is exact decimal).`,
+      'Buy and hold: 100% of the initial cash bought at the first decision fill with the same fees, slippage and filters, marked at every bar close.',
+      'Sharpe (headline) on daily UTC returns x sqrt(365), sample stdev, risk-free 0; per-bar Sharpe x sqrt(periods per year) also given. CAGR withheld under 30 days.',
+      gaps > 0
+        ? `The candles have ${gaps} gap(s) after the first decision: a fill due on a missing bar happens at the next bar present.`
+        : 'The candles have no gaps after the first decision.',
+    ];
+  }
+}
+
+/** A round trip being built: running sums kept alongside the public fields. */
+type OpenTrip = RoundTrip & { realized: number; soldQty: number; entryBar: number };
+
+function finishTrip(
+  t: OpenTrip,
+  exitTime: number | null,
+  exitBar: number,
+  exitReason: string | null,
+  closed: boolean,
+  unrealized: number,
+): RoundTrip {
+  const pnl = t.realized - t.fees + unrealized;
+  return {
+    symbol: t.symbol,
+    entryTime: t.entryTime,
+    exitTime,
+    entryPrice: t.quantityBought > 0 ? t.buyNotional / t.quantityBought : 0,
+    exitPrice: t.soldQty > 0 ? t.sellNotional / t.soldQty : null,
+    quantityBought: t.quantityBought,
+    buyNotional: t.buyNotional,
+    sellNotional: t.sellNotional,
+    fees: t.fees,
+    pnl,
+    returnFraction: t.buyNotional > 0 ? pnl / t.buyNotional : 0,
+    barsHeld: exitBar - t.entryBar,
+    exitReason,
+    closed,
+    fills: t.fills,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The response cache (`llm_cache`): identical calls are answered from the database, cost nothing, and
+ * return the same answer, so a rerun of an unchanged backtest costs $0 and gives the same result.
+ *
+ * Key = sha256 of (model, messages, schema name, JSON schema, temperature, max_tokens).
+ * - The DATE IS NOT IN THE KEY, neither today's date nor the time of the call: prompts carry no
+ *   wall-clock date (the market time they describe is part of the messages, and blind mode replaces
+ *   even that with relative time), so unchanged inputs hit however much later they are asked. The
+ *   price: if a provider silently changes the model behind a name, old answers are still served; pin a
+ *   dated model snapshot (e.g. gpt-4.1-2025-04-14) when that matters.
+ * - max_tokens is in the key because a smaller cap can truncate an answer that a larger one would not.
+ * - Only schema-valid answers are stored (after a repair, the repaired one, under the original request's
+ *   key), so an abstention is retried on the next run rather than replayed.
+ * - Two concurrent identical misses both call the provider; the first insert wins (ON CONFLICT DO
+ *   NOTHING). Cheaper than a lock, and rare.
+ */
+import { createHash } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client';
+import { llmCache } from '../db/schema';
+import type { ChatMessage } from './tokens';
+
+export interface CacheKeyParts {
+  model: string;
+  messages: readonly ChatMessage[];
+  schemaName: string;
+  jsonSchema: unknown;
+  temperature: number;
+  maxTokens: number;
+}
+
+export function cacheKey(p: CacheKeyParts): string {
+  const canonical = JSON.stringify([
+    p.model,
+    p.messages.map((m) => [m.role, m.content]),
+    p.schemaName,
+    p.jsonSchema,
+    p.temperature,
+    p.maxTokens,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+export interface CachedAnswer {
+  output: unknown;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+}
+
+export interface ResponseCache {
+  /** The stored answer (and its hit counted), or undefined. */
+  get(key: string): Promise<CachedAnswer | undefined>;
+  put(key: string, model: string, answer: CachedAnswer): Promise<void>;
+}
+
+export function createResponseCache(db: DbOrTx): ResponseCache {
+  return {
+    async get(key) {
+      const rows = await db
+        .update(llmCache)
+        .set({ hits: sql`${llmCache.hits} + 1` })
+        .where(eq(llmCache.key, key))
+        .returning();
+      const row = rows[0];
+      if (!row) return undefined;
+      return {
+        output: (row.response as { output: unknown }).output,
+        tokensIn: row.tokensIn,
+        tokensOut: row.tokensOut,
+        costUsd: Number(row.costUsd),
+      };
+    },
+    async put(key, model, a) {
+      await db
+        .insert(llmCache)
+        .values({
+          key,
+          model,
+          response: { output: a.output },
+          tokensIn: a.tokensIn,
+          tokensOut: a.tokensOut,
+          costUsd: a.costUsd.toFixed(8),
+        })
+        .onConflictDoNothing({ target: llmCache.key });
+    },
+  };
+}

@@ -1,0 +1,396 @@
+/**
+ * LLMClient: the one door for every model call.
+ *
+ * role -> tier (AGENT_TIER) -> model (CHEAP_MODEL / STRONG_MODEL); per-role max_tokens; low temperature
+ * and a seed; structured output (json_schema or JSON mode, per model); the reply validated by the
+ * agent's zod schema, ONE repair attempt that sends the validation error back, then abstention (never a
+ * fabricated default). Around the provider: the response cache (cache.ts), the daily token budget
+ * (budget.ts), bounded retries, and ONE `agent_logs` row per call with the provider's own usage, USD from
+ * the dated price table, latency, retries and cache hit (spec NFR-9).
+ *
+ * Design decisions:
+ * - Retries are ours, not the SDK's: 429 (honouring Retry-After, capped), 5xx and timeouts, at most
+ *   LLM_MAX_RETRIES, exponential backoff with full jitter. The sleep, clock and random source are
+ *   injectable so tests check the policy without waiting. After the last retry the error escapes as
+ *   `LlmRateLimited` / `LlmTimeout` (Step Functions retries those) or `LlmUpstreamError`.
+ * - Budget: each request to the provider (the first attempt and the repair) reserves its worst case
+ *   (estimated input + max_tokens) before it is sent and settles to the reported usage after. A
+ *   refusal is the outcome `budget_exceeded`. Cache hits and the offline rules cost no budget.
+ * - The offline provider goes through this same code (validation, logging); only the budget and the
+ *   cache are skipped for it, because it is free and already deterministic.
+ * - A cache hit is logged with zero tokens and zero cost: it spent nothing. What it saved is in
+ *   `llm_cache` (hits x the stored tokens and cost).
+ */
+import type { z } from 'zod';
+import { AGENT_TIER, type AgentName, type Tier } from '../agents/schemas';
+import { type Settings, selectedProvider } from '../config/settings';
+import type { DbOrTx } from '../db/client';
+import { agentLogs } from '../db/schema';
+import { createTokenBudget, type Reservation, type TokenBudget } from './budget';
+import { cacheKey, createResponseCache, type ResponseCache } from './cache';
+import { LlmCallError } from './errors';
+import { createOfflineProvider } from './offline';
+import { createOpenAIProvider } from './openai-provider';
+import { costUsd, OFFLINE_MODEL } from './prices';
+import { type ChatProvider, ProviderError, type ProviderName, type ProviderResponse } from './provider';
+import { parseReply, type StructuredMode, toStrictJsonSchema, withSchemaInstruction } from './structured';
+import { type ChatMessage, estimateInputTokens } from './tokens';
+
+/** Output caps per role: the analysts answer in a few fields, the researcher writes a short thesis. */
+export const ROLE_MAX_TOKENS: Record<AgentName, number> = {
+  technical: 350,
+  sentiment: 350,
+  tokenomics: 300,
+  researcher: 500,
+  trader: 300,
+  risk: 300,
+};
+
+/** Passed where the provider supports it, so repeated calls vary less. */
+export const DEFAULT_SEED = 7;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 8_000;
+/** A Retry-After longer than this is not waited out in-process; the error escapes for Step Functions. */
+const MAX_RETRY_AFTER_MS = 30_000;
+const SUMMARY_CHARS = 1_000;
+
+export interface LlmCallContext {
+  decisionId?: string | null;
+  runId?: string | null;
+  symbol?: string | null;
+}
+
+export interface LlmCallRequest<T> {
+  agent: AgentName;
+  promptVersion: string;
+  messages: ChatMessage[];
+  schemaName: string;
+  schema: z.ZodType<T>;
+  /** The agent's structured input (the offline rules compute from it; also the log's input summary). */
+  input: unknown;
+  context?: LlmCallContext;
+  /** Overrides ROLE_MAX_TOKENS[agent]. */
+  maxTokens?: number;
+}
+
+export interface LlmCallMeta {
+  provider: ProviderName;
+  tier: Tier;
+  model: string;
+  promptVersion: string;
+  tokensIn: number;
+  tokensOut: number;
+  tokensCached: number;
+  costUsd: number;
+  /** False when the model has no listed price (cost reported as 0). */
+  costKnown: boolean;
+  latencyMs: number;
+  retries: number;
+  cacheHit: boolean;
+  repaired: boolean;
+}
+
+export type LlmCallOutcome<T> =
+  | { status: 'ok'; output: T; meta: LlmCallMeta }
+  | { status: 'abstained'; reason: string; meta: LlmCallMeta }
+  | { status: 'budget_exceeded'; reason: string; meta: LlmCallMeta };
+
+export interface LLMClient {
+  readonly provider: ProviderName;
+  route(agent: AgentName): { tier: Tier; model: string; maxTokens: number };
+  /**
+   * One agent call. Returns ok / abstained / budget_exceeded; throws LlmCallError (name LlmRateLimited,
+   * LlmTimeout, LlmUpstreamError or LlmRequestError) when the provider failed after bounded retries.
+   */
+  call<T>(req: LlmCallRequest<T>): Promise<LlmCallOutcome<T>>;
+  readonly budget: TokenBudget;
+}
+
+export interface LLMClientOptions {
+  db: DbOrTx;
+  settings: Settings;
+  /** Replaces the provider chosen from settings (tests, or a custom adapter). */
+  provider?: ChatProvider;
+  /** Structured-output mode per model; default json_schema everywhere. */
+  structuredMode?: (model: string) => StructuredMode;
+  seed?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+}
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function providerFromSettings(settings: Settings): ChatProvider {
+  return selectedProvider(settings) === 'offline'
+    ? createOfflineProvider()
+    : createOpenAIProvider({ apiKey: settings.LLM_API_KEY, baseURL: settings.LLM_BASE_URL });
+}
+
+export function createLLMClient(opts: LLMClientOptions): LLMClient {
+  const { db, settings } = opts;
+  const provider = opts.provider ?? providerFromSettings(settings);
+  const sleep = opts.sleep ?? realSleep;
+  const now = opts.now ?? Date.now;
+  const random = opts.random ?? Math.random;
+  const modeFor = opts.structuredMode ?? (() => 'json_schema' as const);
+  const seed = opts.seed ?? DEFAULT_SEED;
+  const budget = createTokenBudget(db, { dailyTokens: settings.DAILY_TOKEN_BUDGET, now });
+  const cache: ResponseCache = createResponseCache(db);
+  const useCache = provider.billable && settings.LLM_CACHE;
+
+  function route(agent: AgentName) {
+    const tier = AGENT_TIER[agent];
+    const model =
+      provider.name === 'offline'
+        ? OFFLINE_MODEL
+        : tier === 'cheap'
+          ? settings.CHEAP_MODEL
+          : settings.STRONG_MODEL;
+    return { tier, model, maxTokens: ROLE_MAX_TOKENS[agent] };
+  }
+
+  /** One provider request with bounded retries; returns the response and how many retries it took. */
+  async function sendWithRetries(req: Parameters<ChatProvider['complete']>[0]) {
+    let retries = 0;
+    for (;;) {
+      try {
+        const res = await provider.complete(req);
+        return { res, retries };
+      } catch (e) {
+        const pe =
+          e instanceof ProviderError
+            ? e
+            : new ProviderError('request', String(e), undefined, undefined, { cause: e });
+        const retryable = pe.kind !== 'request';
+        const tooLong = pe.retryAfterMs !== undefined && pe.retryAfterMs > MAX_RETRY_AFTER_MS;
+        if (!retryable || retries >= settings.LLM_MAX_RETRIES || tooLong)
+          throw Object.assign(pe, { retries });
+        const backoff = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retries) * random();
+        await sleep(Math.max(backoff, pe.retryAfterMs ?? 0));
+        retries++;
+      }
+    }
+  }
+
+  async function log(row: {
+    ctx: LlmCallContext | undefined;
+    agent: AgentName;
+    meta: LlmCallMeta;
+    status: 'ok' | 'repaired' | 'abstained' | 'error' | 'budget_exceeded';
+    input: unknown;
+    output: unknown;
+    error: string | null;
+  }) {
+    await db.insert(agentLogs).values({
+      timestamp: new Date(now()),
+      runId: row.ctx?.runId ?? null,
+      decisionId: row.ctx?.decisionId ?? null,
+      agent: row.agent,
+      symbol: row.ctx?.symbol ?? null,
+      provider: row.meta.provider,
+      tier: row.meta.tier,
+      model: row.meta.model,
+      promptVersion: row.meta.promptVersion,
+      status: row.status,
+      tokensIn: row.meta.tokensIn,
+      tokensOut: row.meta.tokensOut,
+      tokensCached: row.meta.tokensCached,
+      costUsd: row.meta.costUsd.toFixed(8),
+      latencyMs: Math.round(row.meta.latencyMs),
+      retries: row.meta.retries,
+      cacheHit: row.meta.cacheHit,
+      inputSummary: summarize(row.input),
+      outputSummary: row.output === null ? null : summarize(row.output),
+      error: row.error,
+    });
+  }
+
+  async function call<T>(req: LlmCallRequest<T>): Promise<LlmCallOutcome<T>> {
+    const started = now();
+    const { tier, model, maxTokens: roleMax } = route(req.agent);
+    const maxTokens = req.maxTokens ?? roleMax;
+    const jsonSchema = toStrictJsonSchema(req.schema);
+    const mode = modeFor(model);
+    const baseMessages =
+      mode === 'json_object' ? withSchemaInstruction(req.messages, jsonSchema) : req.messages;
+    const schemaText = JSON.stringify(jsonSchema);
+    const meta: LlmCallMeta = {
+      provider: provider.name,
+      tier,
+      model,
+      promptVersion: req.promptVersion,
+      tokensIn: 0,
+      tokensOut: 0,
+      tokensCached: 0,
+      costUsd: 0,
+      costKnown: true,
+      latencyMs: 0,
+      retries: 0,
+      cacheHit: false,
+      repaired: false,
+    };
+    const finish = () => {
+      meta.latencyMs = Math.max(0, now() - started);
+      return meta;
+    };
+
+    const key = useCache
+      ? cacheKey({
+          model,
+          messages: baseMessages,
+          schemaName: req.schemaName,
+          jsonSchema,
+          temperature: settings.LLM_TEMPERATURE,
+          maxTokens,
+        })
+      : undefined;
+    if (key) {
+      const hit = await cache.get(key);
+      const parsed = hit ? req.schema.safeParse(hit.output) : undefined;
+      if (parsed?.success) {
+        meta.cacheHit = true;
+        finish();
+        await log({
+          ctx: req.context,
+          agent: req.agent,
+          meta,
+          status: 'ok',
+          input: req.input,
+          output: parsed.data,
+          error: null,
+        });
+        return { status: 'ok', output: parsed.data, meta };
+      }
+    }
+
+    let messages = baseMessages;
+    let lastError = '';
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let reservation: Reservation | null = null;
+      if (provider.billable) {
+        reservation = await budget.reserve(estimateInputTokens(messages, schemaText) + maxTokens);
+        if (!reservation) {
+          const reason = `BUDGET_EXCEEDED: the daily token budget (${settings.DAILY_TOKEN_BUDGET} tokens, UTC day) cannot fit this call`;
+          finish();
+          await log({
+            ctx: req.context,
+            agent: req.agent,
+            meta,
+            status: 'budget_exceeded',
+            input: req.input,
+            output: null,
+            error: reason,
+          });
+          return { status: 'budget_exceeded', reason, meta };
+        }
+      }
+      let res: ProviderResponse;
+      try {
+        const sent = await sendWithRetries({
+          agent: req.agent,
+          model,
+          messages,
+          maxTokens,
+          temperature: settings.LLM_TEMPERATURE,
+          seed,
+          responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
+          input: req.input,
+          timeoutMs: settings.LLM_TIMEOUT_MS,
+        });
+        res = sent.res;
+        meta.retries += sent.retries;
+      } catch (e) {
+        if (reservation) await budget.release(reservation);
+        const pe = e as ProviderError & { retries?: number };
+        meta.retries += pe.retries ?? 0;
+        finish();
+        const name =
+          pe.kind === 'rate_limited'
+            ? 'LlmRateLimited'
+            : pe.kind === 'timeout'
+              ? 'LlmTimeout'
+              : pe.kind === 'server'
+                ? 'LlmUpstreamError'
+                : 'LlmRequestError';
+        const message = `${pe.message} (after ${meta.retries} retries)`;
+        await log({
+          ctx: req.context,
+          agent: req.agent,
+          meta,
+          status: 'error',
+          input: req.input,
+          output: null,
+          error: `${name}: ${message}`,
+        });
+        throw new LlmCallError(
+          name,
+          message,
+          { agent: req.agent, model, retries: meta.retries, status: pe.status },
+          e,
+        );
+      }
+
+      const cost = costUsd(model, res.usage);
+      if (cost === null) meta.costKnown = false;
+      meta.tokensIn += res.usage.promptTokens;
+      meta.tokensOut += res.usage.completionTokens;
+      meta.tokensCached += res.usage.cachedTokens;
+      meta.costUsd += cost ?? 0;
+      if (reservation)
+        await budget.settle(reservation, res.usage.promptTokens + res.usage.completionTokens, cost ?? 0);
+
+      const parsed = parseReply(res.content, req.schema);
+      if (parsed.ok) {
+        meta.repaired = attempt > 0;
+        finish();
+        if (key)
+          await cache.put(key, model, {
+            output: parsed.value,
+            tokensIn: meta.tokensIn,
+            tokensOut: meta.tokensOut,
+            costUsd: meta.costUsd,
+          });
+        await log({
+          ctx: req.context,
+          agent: req.agent,
+          meta,
+          status: meta.repaired ? 'repaired' : 'ok',
+          input: req.input,
+          output: parsed.value,
+          error: meta.repaired ? `repaired: ${lastError}` : null,
+        });
+        return { status: 'ok', output: parsed.value, meta };
+      }
+      lastError = parsed.error;
+      // The repair: show the model its own reply and what is wrong with it, once.
+      messages = [
+        ...baseMessages,
+        { role: 'assistant', content: (res.content ?? '').slice(0, SUMMARY_CHARS * 4) },
+        {
+          role: 'user',
+          content: `Your reply was rejected: ${parsed.error}. Reply again with only the corrected JSON object.`,
+        },
+      ];
+    }
+    const reason = `abstained: the reply stayed invalid after one repair attempt (${lastError})`;
+    finish();
+    await log({
+      ctx: req.context,
+      agent: req.agent,
+      meta,
+      status: 'abstained',
+      input: req.input,
+      output: null,
+      error: reason,
+    });
+    return { status: 'abstained', reason, meta };
+  }
+
+  return { provider: provider.name, route, call, budget };
+}
+
+function summarize(x: unknown): string {
+  const s = typeof x === 'string' ? x : JSON.stringify(x);
+  return s.length > SUMMARY_CHARS ? `${s.slice(0, SUMMARY_CHARS - 1)}…` : s;
+}

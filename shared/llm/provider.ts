@@ -1,0 +1,51 @@
+/**
+ * The provider port: one chat completion with a structured-output request, no retries, no cache, no
+ * budget (the client does those once for every provider). Two adapters: the `openai` SDK (OpenAI,
+ * OpenRouter, any OpenAI-compatible server by base URL) and the offline rules (offline.ts).
+ */
+import type { AgentName } from '../agents/schemas';
+import type { TokenUsage } from './prices';
+import type { StructuredMode } from './structured';
+import type { ChatMessage } from './tokens';
+
+export type ProviderName = 'openai' | 'offline';
+
+export interface ProviderRequest {
+  agent: AgentName;
+  model: string;
+  messages: ChatMessage[];
+  maxTokens: number;
+  temperature: number;
+  seed: number | undefined;
+  responseFormat: { mode: StructuredMode; name: string; schema: Record<string, unknown> };
+  /** The agent's structured input: what the offline rules compute from (a model reads the messages). */
+  input: unknown;
+  timeoutMs: number;
+}
+
+export interface ProviderResponse {
+  content: string | null;
+  usage: TokenUsage;
+}
+
+/** A provider failure, classified for the client's retry policy. */
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: 'rate_limited' | 'timeout' | 'server' | 'request',
+    message: string,
+    readonly status: number | undefined,
+    /** From Retry-After / retry-after-ms, when the provider sent one. */
+    readonly retryAfterMs: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ProviderError';
+  }
+}
+
+export interface ChatProvider {
+  readonly name: ProviderName;
+  /** Billable providers go through the budget and the response cache; the offline rules cost nothing. */
+  readonly billable: boolean;
+  complete(req: ProviderRequest): Promise<ProviderResponse>;
+}

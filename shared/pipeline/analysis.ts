@@ -1,0 +1,149 @@
+/**
+ * The analysis pipeline's public module: the step functions (steps.ts, re-exported here), the
+ * in-process runner and the read model. The in-process runner: the same step functions Step Functions calls, in the same order, with the
+ * analysts in parallel; and the read model (`getAnalysis`) that the API returns for a decision.
+ *
+ * Errors map exactly as the state machine's Catch clauses do: an analyst error marks it unavailable, a
+ * researcher/trader/risk error records "no trade", a data error in prepareSnapshot ends the decision
+ * as failed. Unexpected errors outside the agent calls are recorded too (status failed) and rethrown.
+ */
+import { eq, sql } from 'drizzle-orm';
+import { AGENT_NAMES, type AgentName, type AgentResult, ANALYSTS } from '../agents/schemas';
+import { type AnalysisDto, analysisSchema } from '../api/contract';
+import { agentLogs, decisions } from '../db/schema';
+import { AppError } from '../util/errors';
+import type { PipelineDeps } from './deps';
+import {
+  type CreateDecisionInput,
+  type DecisionStatus,
+  createDecision,
+  finalizeDecision,
+  markAnalystUnavailable,
+  prepareSnapshot,
+  recordNoTrade,
+  runAnalyst,
+  runResearcher,
+  runRisk,
+  runTrader,
+  type StoredExecution,
+} from './steps';
+
+export * from './steps';
+
+function errorOf(e: unknown): { code: string; message: string } {
+  const err = e as { code?: unknown; name?: unknown; message?: unknown };
+  const code = typeof err.code === 'string' ? err.code : typeof err.name === 'string' ? err.name : 'INTERNAL';
+  return {
+    code: err.name === 'LlmRateLimited' || err.name === 'LlmTimeout' ? (err.name as string) : code,
+    message: String(err.message ?? e),
+  };
+}
+
+/** Run every step after createDecision. Returns the decision's final status. */
+export async function runDecisionChain(
+  deps: PipelineDeps,
+  decisionId: string,
+): Promise<{ decisionId: string; status: DecisionStatus }> {
+  const prepared = await prepareSnapshot(deps, { decisionId });
+  if (!prepared.ok) return statusOf(deps, decisionId);
+  await Promise.all(
+    ANALYSTS.map((analyst) =>
+      runAnalyst(deps, { decisionId, analyst }).catch((e) =>
+        markAnalystUnavailable(deps, { decisionId, analyst, error: errorOf(e) }),
+      ),
+    ),
+  );
+  try {
+    const r = await runResearcher(deps, { decisionId });
+    if (!r.gated && !r.failed) {
+      const t = await runTrader(deps, { decisionId });
+      if (!t.failed && t.action !== 'HOLD') await runRisk(deps, { decisionId });
+    }
+  } catch (e) {
+    await recordNoTrade(deps, { decisionId, error: errorOf(e) });
+    return statusOf(deps, decisionId);
+  }
+  const f = await finalizeDecision(deps, { decisionId });
+  return { decisionId, status: f.status };
+}
+
+async function statusOf(deps: PipelineDeps, decisionId: string): Promise<{ decisionId: string; status: DecisionStatus }> {
+  const [row] = await deps.db
+    .select({ status: decisions.status })
+    .from(decisions)
+    .where(eq(decisions.id, decisionId));
+  return { decisionId, status: row?.status ?? 'failed' };
+}
+
+/** createDecision + the whole chain, in process; answers the stored analysis. */
+export async function runAnalysis(deps: PipelineDeps, input: CreateDecisionInput): Promise<AnalysisDto> {
+  const { decisionId } = await createDecision(deps, input);
+  try {
+    await runDecisionChain(deps, decisionId);
+  } catch (e) {
+    await deps.db
+      .update(decisions)
+      .set({ status: 'failed', error: errorOf(e), completedAt: new Date(deps.now()) })
+      .where(eq(decisions.id, decisionId));
+    throw e;
+  }
+  return getAnalysis(deps, decisionId);
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The stored decision as the API shows it (shape: analysisSchema in shared/api/contract.ts). */
+export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promise<AnalysisDto> {
+  if (!/^[0-9a-f-]{36}$/i.test(decisionId))
+    throw new AppError('NOT_FOUND', `analysis ${decisionId} not found`, { field: 'id' });
+  const [row] = await deps.db.select().from(decisions).where(eq(decisions.id, decisionId));
+  if (!row) throw new AppError('NOT_FOUND', `analysis ${decisionId} not found`, { field: 'id' });
+  const [calls] = await deps.db
+    .select({
+      calls:
+        sql<number>`count(*) filter (where ${agentLogs.cacheHit} = false and ${agentLogs.status} <> 'budget_exceeded')`.mapWith(
+          Number,
+        ),
+      cacheHits: sql<number>`count(*) filter (where ${agentLogs.cacheHit} = true)`.mapWith(Number),
+    })
+    .from(agentLogs)
+    .where(eq(agentLogs.decisionId, decisionId));
+  const outputs = (row.outputs ?? {}) as Partial<Record<AgentName, AgentResult>>;
+  const agents = Object.fromEntries(AGENT_NAMES.map((a) => [a, outputs[a] ?? null])) as AnalysisDto['agents'];
+  const stored = row.execution as StoredExecution | null;
+  const fill = stored?.fill ?? null;
+  const dto: AnalysisDto = {
+    id: row.id,
+    status: row.status,
+    symbol: row.symbol,
+    timeframe: row.timeframe,
+    mode: row.mode,
+    runId: row.runId,
+    backtestId: row.backtestId,
+    decisionTime: row.decisionTime.toISOString(),
+    provider: row.provider === 'openai' ? 'openai' : 'offline',
+    agents,
+    final: stored?.final ?? null,
+    execution: fill
+      ? {
+          trade: (fill.trade ?? null) as NonNullable<AnalysisDto['execution']>['trade'],
+          rejected: fill.rejected,
+          price: fill.price,
+        }
+      : null,
+    portfolio: (stored?.portfolio ?? null) as AnalysisDto['portfolio'],
+    cost: {
+      calls: calls?.calls ?? 0,
+      cacheHits: calls?.cacheHits ?? 0,
+      tokensIn: row.tokensIn,
+      tokensOut: row.tokensOut,
+      costUsd: Number(row.costUsd),
+      latencyMs: row.latencyMs,
+    },
+    promptVersions: (row.promptVersions ?? {}) as Record<string, string>,
+    error: (row.error as AnalysisDto['error']) ?? null,
+    createdAt: row.createdAt.toISOString(),
+    completedAt: iso(row.completedAt),
+  };
+  return analysisSchema.parse(dto);
+}

@@ -1,0 +1,22 @@
+/**
+ * What the analysis pipeline needs from the world: the database, settings, the LLM client, a candle
+ * source and a clock. Everything else (Binance, Step Functions, HTTP) stays outside; the composition
+ * root (functions/runtime/container.ts) builds this object for every host.
+ */
+import type { Settings } from '../config/settings';
+import type { Db } from '../db/client';
+import type { LLMClient } from '../llm/client';
+import type { CandleSource } from '../market/candle-source';
+
+export interface PipelineDeps {
+  db: Db;
+  settings: Settings;
+  llm: LLMClient;
+  candles: CandleSource;
+  now(): number;
+  /**
+   * The exchange's latest price for a symbol (e.g. Binance's ticker), for live fills. Optional: without
+   * it (or when it answers null) a live decision fills at the last closed bar's close.
+   */
+  latestPrice?(symbol: string): Promise<number | null>;
+}

@@ -1,0 +1,146 @@
+/**
+ * The final decision, as a pure function of the stored agent results: gating, the trader's proposal,
+ * the risk manager's verdict, then the hard limits in code. The risk manager is advisory: it can only
+ * shrink or veto; the limits below (and planOrder's, for a live fill) are enforced whatever it said,
+ * and every clamp is recorded.
+ *
+ * Outcomes:
+ * - budget_exceeded: a call the decision needed was refused by the daily budget (no final decision:
+ *   never a silent HOLD);
+ * - no_trade: the researcher, trader or risk manager failed (error or abstained), or no analyst answered;
+ *   the final action is HOLD with the reason, and the error is recorded;
+ * - completed: HOLD (gated, trader HOLD, risk REJECT) or a BUY/SELL with its size.
+ * A failed risk manager means no trade, on purpose: its review is part of the firm's process, and
+ * trading without it would be trading on the trader's word alone.
+ */
+import type { AgentResult, ResearcherOutput, RiskOutput, TraderOutput } from '../agents/schemas';
+
+export interface ClampRecord {
+  rule: string;
+  requested: number | null;
+  allowed: number | null;
+  reason: string;
+}
+
+export interface FinalDecision {
+  action: 'BUY' | 'SELL' | 'HOLD';
+  sizePct: number;
+  gated: boolean;
+  reason: string;
+  clamps: ClampRecord[];
+}
+
+export type FinalOutcome =
+  | { status: 'completed'; final: FinalDecision }
+  | { status: 'no_trade'; final: FinalDecision; error: { code: string; message: string } }
+  | { status: 'budget_exceeded'; final: null; error: { code: 'BUDGET_EXCEEDED'; message: string } };
+
+export interface FinalInputs {
+  technical?: AgentResult | null;
+  sentiment?: AgentResult | null;
+  tokenomics?: AgentResult | null;
+  researcher?: AgentResult | null;
+  trader?: AgentResult | null;
+  risk?: AgentResult | null;
+}
+
+const HOLD = (reason: string, gated = false): FinalDecision => ({
+  action: 'HOLD',
+  sizePct: 0,
+  gated,
+  reason,
+  clamps: [],
+});
+
+function failure(agent: string, r: AgentResult | null | undefined): { code: string; message: string } {
+  if (!r) return { code: 'AGENT_MISSING', message: `${agent} produced no result` };
+  return {
+    code:
+      r.status === 'abstained'
+        ? 'LLM_INVALID_OUTPUT'
+        : r.status === 'error'
+          ? 'AGENT_ERROR'
+          : r.status.toUpperCase(),
+    message: `${agent} ${r.status}${r.reason ? `: ${r.reason}` : ''}`,
+  };
+}
+
+export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number }): FinalOutcome {
+  const refused = (['researcher', 'trader', 'risk'] as const).find((k) => a[k]?.status === 'budget_exceeded');
+  const analysts = [a.technical, a.sentiment, a.tokenomics];
+  const noAnalyst = !analysts.some((r) => r?.status === 'ok');
+  const analystRefused = analysts.some((r) => r?.status === 'budget_exceeded');
+  if (refused || (noAnalyst && analystRefused)) {
+    const who = refused ?? 'the analysts';
+    return {
+      status: 'budget_exceeded',
+      final: null,
+      error: {
+        code: 'BUDGET_EXCEEDED',
+        message: `the daily token budget refused ${who}: no decision was made`,
+      },
+    };
+  }
+  const researcher = a.researcher;
+  if (researcher?.status !== 'ok') {
+    const error = noAnalyst
+      ? { code: 'NO_ANALYSTS', message: 'no analyst was available, so the researcher had nothing to weigh' }
+      : failure('researcher', researcher);
+    return { status: 'no_trade', final: HOLD(`no trade: ${error.message}`), error };
+  }
+  if (a.trader?.status === 'gated') {
+    const r = researcher.output as ResearcherOutput;
+    return {
+      status: 'completed',
+      final: HOLD(`gated: researcher confidence ${r.confidence} below the threshold`, true),
+    };
+  }
+  const trader = a.trader;
+  if (trader?.status !== 'ok') {
+    const error = failure('trader', trader);
+    return { status: 'no_trade', final: HOLD(`no trade: ${error.message}`), error };
+  }
+  const proposal = trader.output as TraderOutput;
+  if (proposal.action === 'HOLD')
+    return { status: 'completed', final: HOLD(`trader: ${proposal.reasons[0]}`) };
+
+  const risk = a.risk;
+  if (risk?.status !== 'ok') {
+    const error = failure('risk manager', risk);
+    return { status: 'no_trade', final: HOLD(`no trade: ${error.message}`), error };
+  }
+  const review = risk.output as RiskOutput;
+  if (review.verdict === 'REJECT')
+    return { status: 'completed', final: HOLD(`risk manager rejected: ${review.explanation}`) };
+
+  const clamps: ClampRecord[] = [];
+  let size = proposal.size_pct;
+  if (review.verdict === 'ADJUST' && review.adjusted_size_pct !== null) {
+    if (review.adjusted_size_pct <= size) size = review.adjusted_size_pct;
+    else
+      clamps.push({
+        rule: 'RISK_MAY_ONLY_REDUCE',
+        requested: review.adjusted_size_pct,
+        allowed: size,
+        reason: 'the risk manager may shrink a proposal, not enlarge it',
+      });
+  }
+  if (proposal.action === 'BUY' && size > limits.maxPositionPct) {
+    clamps.push({
+      rule: 'MAX_POSITION_SIZE_PCT',
+      requested: size,
+      allowed: limits.maxPositionPct,
+      reason: `a buy may not exceed MAX_POSITION_SIZE_PCT (${limits.maxPositionPct}% of equity)`,
+    });
+    size = limits.maxPositionPct;
+  }
+  if (size <= 0) return { status: 'completed', final: { ...HOLD('size reduced to 0'), clamps } };
+  const why =
+    review.verdict === 'ADJUST'
+      ? `trader ${proposal.action} ${proposal.size_pct}%, risk manager adjusted to ${review.adjusted_size_pct}%`
+      : `trader ${proposal.action} ${proposal.size_pct}%, approved by the risk manager`;
+  return {
+    status: 'completed',
+    final: { action: proposal.action, sizePct: size, gated: false, reason: why, clamps },
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * The workflow port: how the API starts the analysis and backtest state machines without knowing the
+ * host. Adapters (functions/): local (aws-local-stepfunctions running the synthesized definitions)
+ * and AWS (Step Functions StartExecution).
+ */
+export interface WorkflowStarter {
+  startAnalysis(i: { decisionId: string }): Promise<{ executionId: string }>;
+  startBacktest(i: { backtestId: string }): Promise<{ executionId: string }>;
+}

@@ -1,0 +1,525 @@
+/**
+ * The analysis pipeline as step functions. Each step takes `{ decisionId, ... }`, reads what it needs
+ * from the `decisions` row, persists its own output there, and answers a tiny JSON: so Step Functions
+ * can call each one through a thin Lambda handler, and the in-process runner (runner.ts) calls the same
+ * functions in the same order.
+ *
+ *   createDecision -> prepareSnapshot -> runAnalyst x3 (parallel) -> runResearcher -> runTrader
+ *   -> runRisk -> finalizeDecision (hard limits, live fill)      |  markAnalystUnavailable, recordNoTrade
+ *
+ * Design decisions:
+ * - Decision time. live: "now" rounded down to the timeframe, i.e. the moment the last bar CLOSED, so
+ *   the agents see only closed bars. backtest_step and backtest: the given timestamp. Either way the
+ *   snapshot comes from a clock-gated market view (createMarketView(...).at(decisionTime)), which makes
+ *   later bars unreachable.
+ * - Books. Only mode 'live' executes, against the live book (run 'live'). backtest_step and backtest
+ *   never touch a book: a backtest's trades come from its own simulation afterwards. Their runId is a
+ *   label: backtest decisions carry the backtest's run id; backtest_step decisions default to the
+ *   scratch label 'scratch' (no run row is created). Because backtest decisions run in parallel (Map),
+ *   they cannot know the position the simulation will hold; the trader and risk manager see a flat
+ *   book with INITIAL_CASH (`portfolio.source: 'flat'` in the snapshot says so).
+ * - Parallel analysts write the same row: each merges its result with one UPDATE
+ *   (`outputs = outputs || {...}`, counters incremented in place), which PostgreSQL applies on the
+ *   latest row version under the row lock, so no result is lost.
+ * - Failure is a value. An analyst's provider error after retries escapes runAnalyst (Step Functions
+ *   retries LlmRateLimited/LlmTimeout, then its Catch calls markAnalystUnavailable); an abstention,
+ *   a budget refusal or missing static data is stored as the analyst's status. Researcher/trader/risk
+ *   failures end in "no trade" (recordNoTrade for thrown errors, finalizeDecision for stored ones).
+ * - Gating: a researcher confidence under RESEARCHER_MIN_CONFIDENCE records trader and risk as `gated`
+ *   and the decision is HOLD without calling them. A trader HOLD skips the risk manager (nothing to review).
+ * - finalizeDecision is idempotent: a decision already final is returned as stored, so a retried
+ *   finalize cannot fill twice.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { callAgent, resultWithoutCall } from '../agents/call';
+import {
+  type AnalystOutputs,
+  type DecisionSnapshot,
+  researcherInput,
+  riskInput,
+  sentimentInput,
+  technicalInput,
+  tokenomicsInput,
+  traderInput,
+} from '../agents/inputs';
+import {
+  type AgentName,
+  type AgentResult,
+  ANALYSTS,
+  type AnalystName,
+  type ResearcherOutput,
+  type TraderOutput,
+} from '../agents/schemas';
+import { backtests, decisions } from '../db/schema';
+import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
+import { createMarketView, summarizeForAgents } from '../indicators/market-view';
+import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market/types';
+import { AppError, isAppError } from '../util/errors';
+import type { PipelineDeps } from './deps';
+import { combineFinal, type FinalDecision } from './final';
+import { executeLive, liveBookView } from './live-book';
+
+export type DecisionMode = 'live' | 'backtest_step' | 'backtest';
+export type DecisionStatus = 'pending' | 'running' | 'completed' | 'no_trade' | 'budget_exceeded' | 'failed';
+export const TERMINAL_STATUSES: readonly DecisionStatus[] = [
+  'completed',
+  'no_trade',
+  'budget_exceeded',
+  'failed',
+];
+
+export const LIVE_RUN_ID = 'live';
+/** The run label of backtest_step decisions: no book behind it (see header). */
+export const SCRATCH_RUN_ID = 'scratch';
+/** Bars fetched beyond the indicator warm-up, for the summary's return windows. */
+const EXTRA_BARS = 40;
+
+export interface CreateDecisionInput {
+  symbol: string;
+  timeframe: Timeframe | string;
+  mode: DecisionMode;
+  /** ISO time or epoch ms; required for backtest modes, refused for live. */
+  timestamp?: string | number;
+  /** Defaults: 'live' for live, 'scratch' for backtest_step; required for backtest. */
+  runId?: string;
+  backtestId?: string | null;
+  /** Blind mode; defaults to the backtest's `blind` setting, else false. */
+  blind?: boolean;
+}
+
+/** What finalizeDecision stores in `decisions.execution`. */
+export interface StoredExecution {
+  final: FinalDecision | null;
+  fill: { trade: unknown | null; rejected: string | null; price: number } | null;
+  portfolio: unknown | null;
+}
+
+// ---------- helpers ----------
+
+async function loadDecision(deps: PipelineDeps, decisionId: string) {
+  const [row] = await deps.db.select().from(decisions).where(eq(decisions.id, decisionId));
+  if (!row) throw new AppError('NOT_FOUND', `decision ${decisionId} not found`, { field: 'decisionId' });
+  return row;
+}
+
+function snapshotOf(row: { snapshot: unknown; id: string }): DecisionSnapshot {
+  const s = row.snapshot as Partial<DecisionSnapshot> | null;
+  if (!s?.market)
+    throw new AppError(
+      'CONFLICT',
+      `decision ${row.id} has no market snapshot yet (run prepareSnapshot first)`,
+      {
+        field: 'decisionId',
+      },
+    );
+  return s as DecisionSnapshot;
+}
+
+type Outputs = Partial<Record<AgentName, AgentResult>>;
+const outputsOf = (row: { outputs: unknown }) => (row.outputs ?? {}) as Outputs;
+
+/** Merge agent results into the row in one statement (safe under concurrent analysts). */
+async function persistResults(deps: PipelineDeps, decisionId: string, results: AgentResult[]) {
+  const patch: Record<string, AgentResult> = {};
+  const versions: Record<string, string> = {};
+  let tokensIn = 0;
+  let tokensOut = 0;
+  let cost = 0;
+  for (const r of results) {
+    patch[r.agent] = r;
+    versions[r.agent] = r.promptVersion;
+    tokensIn += r.tokensIn;
+    tokensOut += r.tokensOut;
+    cost += r.costUsd;
+  }
+  await deps.db
+    .update(decisions)
+    .set({
+      outputs: sql`${decisions.outputs} || ${JSON.stringify(patch)}::jsonb`,
+      promptVersions: sql`${decisions.promptVersions} || ${JSON.stringify(versions)}::jsonb`,
+      tokensIn: sql`${decisions.tokensIn} + ${tokensIn}`,
+      tokensOut: sql`${decisions.tokensOut} + ${tokensOut}`,
+      costUsd: sql`${decisions.costUsd} + ${cost.toFixed(8)}`,
+    })
+    .where(eq(decisions.id, decisionId));
+}
+
+function context(row: { id: string; runId: string; symbol: string }) {
+  return { decisionId: row.id, runId: row.runId, symbol: row.symbol };
+}
+
+function parseTime(t: string | number | undefined): number | undefined {
+  if (t === undefined) return undefined;
+  const ms = typeof t === 'number' ? t : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t);
+  if (!Number.isFinite(ms))
+    throw new AppError('VALIDATION_ERROR', `timestamp is not a valid time: ${t}`, { field: 'timestamp' });
+  return ms;
+}
+
+// ---------- steps ----------
+
+export async function createDecision(
+  deps: PipelineDeps,
+  input: CreateDecisionInput,
+): Promise<{ decisionId: string }> {
+  const { settings } = deps;
+  if (!settings.SYMBOLS.includes(input.symbol))
+    throw new AppError(
+      'UNKNOWN_SYMBOL',
+      `symbol ${input.symbol} is not supported (supported: ${settings.SYMBOLS.join(', ')})`,
+      {
+        field: 'symbol',
+      },
+    );
+  if (!isTimeframe(input.timeframe))
+    throw new AppError('UNSUPPORTED_TIMEFRAME', `timeframe ${input.timeframe} is not supported`, {
+      field: 'timeframe',
+    });
+  const tf = input.timeframe;
+  const ts = parseTime(input.timestamp);
+  const now = deps.now();
+  let decisionTime: number;
+  if (input.mode === 'live') {
+    if (ts !== undefined)
+      throw new AppError('VALIDATION_ERROR', 'timestamp is only allowed with backtest modes', {
+        field: 'timestamp',
+      });
+    decisionTime = Math.floor(now / TIMEFRAME_MS[tf]) * TIMEFRAME_MS[tf];
+  } else {
+    if (ts === undefined)
+      throw new AppError('VALIDATION_ERROR', `timestamp is required for mode ${input.mode}`, {
+        field: 'timestamp',
+      });
+    if (ts > now)
+      throw new AppError('VALIDATION_ERROR', 'timestamp must not be in the future', { field: 'timestamp' });
+    decisionTime = ts;
+  }
+  let runId = input.runId;
+  if (input.mode === 'live') runId = LIVE_RUN_ID;
+  else if (input.mode === 'backtest_step') runId = runId ?? SCRATCH_RUN_ID;
+  else if (!runId)
+    throw new AppError('VALIDATION_ERROR', 'runId is required for mode backtest', { field: 'runId' });
+
+  let blind = input.blind;
+  if (blind === undefined && input.backtestId) {
+    const [bt] = await deps.db
+      .select({ settings: backtests.settings })
+      .from(backtests)
+      .where(eq(backtests.id, input.backtestId));
+    blind = (bt?.settings as { request?: { blind?: boolean } } | undefined)?.request?.blind === true;
+  }
+  const [row] = await deps.db
+    .insert(decisions)
+    .values({
+      runId,
+      backtestId: input.backtestId ?? null,
+      symbol: input.symbol,
+      timeframe: tf,
+      mode: input.mode,
+      decisionTime: new Date(decisionTime),
+      status: 'pending',
+      provider: deps.llm.provider,
+      snapshot: { blind: blind === true },
+    })
+    .returning({ id: decisions.id });
+  return { decisionId: row!.id };
+}
+
+/** Data errors that end a decision as 'failed' (as opposed to transient ones, which are thrown). */
+const DATA_ERRORS = new Set(['INSUFFICIENT_DATA', 'DATA_GAP', 'UNKNOWN_SYMBOL', 'UNSUPPORTED_TIMEFRAME']);
+
+export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { decisionId: string }) {
+  const row = await loadDecision(deps, decisionId);
+  if ((row.snapshot as Partial<DecisionSnapshot> | null)?.market) return { decisionId, ok: true };
+  if (TERMINAL_STATUSES.includes(row.status)) return { decisionId, ok: false };
+  const tf = row.timeframe as Timeframe;
+  const decisionTime = row.decisionTime.getTime();
+  const blind = (row.snapshot as { blind?: boolean } | null)?.blind === true;
+  try {
+    const tfMs = TIMEFRAME_MS[tf];
+    const { candles } = await deps.candles.getCandles({
+      symbol: row.symbol,
+      timeframe: tf,
+      startMs: decisionTime - (WARMUP_BARS + EXTRA_BARS) * tfMs,
+      endMs: decisionTime - 1,
+    });
+    const series = computeIndicators(candles, tf);
+    const view = createMarketView(candles, series, tf).at(decisionTime);
+    const market = summarizeForAgents(view);
+    let price = market.lastClose;
+    let priceSource: DecisionSnapshot['priceSource'] = 'last_close';
+    if (row.mode === 'live' && deps.latestPrice) {
+      const p = await deps.latestPrice(row.symbol).catch(() => null);
+      if (p !== null && Number.isFinite(p) && p > 0) {
+        price = p;
+        priceSource = 'ticker';
+      }
+    }
+    const limits = {
+      maxPositionPct: deps.settings.MAX_POSITION_SIZE_PCT,
+      maxTotalExposurePct: deps.settings.MAX_TOTAL_EXPOSURE_PCT,
+    };
+    const portfolio =
+      row.mode === 'live'
+        ? await liveBookView(deps, row.symbol, price)
+        : {
+            source: 'flat' as const,
+            cash: deps.settings.INITIAL_CASH,
+            equity: deps.settings.INITIAL_CASH,
+            positionQty: 0,
+            positionValue: 0,
+            positionPct: 0,
+            exposurePct: 0,
+          };
+    const snapshot: DecisionSnapshot = {
+      symbol: row.symbol,
+      baseAsset: filtersFor(row.symbol).baseAsset,
+      timeframe: tf,
+      decisionTime,
+      blind,
+      market,
+      price,
+      priceSource,
+      portfolio,
+      limits,
+    };
+    await deps.db.update(decisions).set({ snapshot, status: 'running' }).where(eq(decisions.id, decisionId));
+    return { decisionId, ok: true };
+  } catch (e) {
+    if (isAppError(e) && DATA_ERRORS.has(e.code)) {
+      await deps.db
+        .update(decisions)
+        .set({
+          status: 'failed',
+          error: { code: e.code, message: e.message },
+          completedAt: new Date(deps.now()),
+        })
+        .where(eq(decisions.id, decisionId));
+      return { decisionId, ok: false };
+    }
+    throw e;
+  }
+}
+
+export async function runAnalyst(
+  deps: PipelineDeps,
+  { decisionId, analyst }: { decisionId: string; analyst: AnalystName },
+): Promise<AgentResult> {
+  if (!(ANALYSTS as readonly string[]).includes(analyst))
+    throw new AppError('VALIDATION_ERROR', `analyst must be one of ${ANALYSTS.join(', ')}`, {
+      field: 'analyst',
+    });
+  const row = await loadDecision(deps, decisionId);
+  const existing = outputsOf(row)[analyst];
+  if (existing) return existing;
+  const snap = snapshotOf(row);
+  let result: AgentResult;
+  if (analyst === 'technical') {
+    result = await callAgent(deps.llm, 'technical', technicalInput(snap), context(row));
+  } else {
+    const input = analyst === 'sentiment' ? sentimentInput(snap) : tokenomicsInput(snap);
+    result = input.ok
+      ? await callAgent(deps.llm, analyst, input.data, context(row))
+      : resultWithoutCall(deps.llm, analyst, 'unavailable', input.reason);
+  }
+  await persistResults(deps, decisionId, [result]);
+  return result;
+}
+
+export async function markAnalystUnavailable(
+  deps: PipelineDeps,
+  input: { decisionId: string; analyst: AnalystName; error: { code: string; message: string } | string },
+): Promise<AgentResult> {
+  const reason =
+    typeof input.error === 'string' ? input.error : `${input.error.code}: ${input.error.message}`;
+  const result = resultWithoutCall(deps.llm, input.analyst, 'unavailable', reason);
+  await persistResults(deps, input.decisionId, [result]);
+  return result;
+}
+
+export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisionId: string }) {
+  const row = await loadDecision(deps, decisionId);
+  const outputs = outputsOf(row);
+  const done = outputs.researcher;
+  if (done) return { decisionId, gated: outputs.trader?.status === 'gated', failed: done.status !== 'ok' };
+  const snap = snapshotOf(row);
+  const slot = (name: AnalystName) => {
+    const r = outputs[name];
+    return r?.status === 'ok' && r.output
+      ? r.output
+      : { unavailable: r ? `${r.status}${r.reason ? `: ${r.reason}` : ''}` : 'no result' };
+  };
+  const analysts = {
+    technical: slot('technical'),
+    sentiment: slot('sentiment'),
+    tokenomics: slot('tokenomics'),
+  } as AnalystOutputs;
+  if (!ANALYSTS.some((a) => outputs[a]?.status === 'ok')) {
+    await persistResults(deps, decisionId, [
+      resultWithoutCall(deps.llm, 'researcher', 'skipped', 'no analyst was available'),
+    ]);
+    return { decisionId, gated: false, failed: true };
+  }
+  const result = await callAgent(deps.llm, 'researcher', researcherInput(snap, analysts), context(row));
+  const results: AgentResult[] = [result];
+  let gated = false;
+  if (result.status === 'ok') {
+    const confidence = (result.output as ResearcherOutput).confidence;
+    const min = deps.settings.RESEARCHER_MIN_CONFIDENCE;
+    if (confidence < min) {
+      gated = true;
+      const why = `researcher confidence ${confidence} is below RESEARCHER_MIN_CONFIDENCE ${min}`;
+      results.push(
+        resultWithoutCall(deps.llm, 'trader', 'gated', why),
+        resultWithoutCall(deps.llm, 'risk', 'gated', why),
+      );
+    }
+  }
+  await persistResults(deps, decisionId, results);
+  return { decisionId, gated, failed: result.status !== 'ok' };
+}
+
+export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId: string }) {
+  const row = await loadDecision(deps, decisionId);
+  const outputs = outputsOf(row);
+  const done = outputs.trader;
+  const actionOf = (r: AgentResult | undefined) =>
+    r?.status === 'ok' ? (r.output as TraderOutput).action : ('HOLD' as const);
+  if (done)
+    return { decisionId, failed: done.status !== 'ok' && done.status !== 'gated', action: actionOf(done) };
+  const researcher = outputs.researcher;
+  if (researcher?.status !== 'ok') {
+    await persistResults(deps, decisionId, [
+      resultWithoutCall(deps.llm, 'trader', 'skipped', 'the researcher did not answer'),
+    ]);
+    return { decisionId, failed: true, action: 'HOLD' as const };
+  }
+  const snap = snapshotOf(row);
+  const result = await callAgent(
+    deps.llm,
+    'trader',
+    traderInput(snap, researcher.output as ResearcherOutput),
+    context(row),
+  );
+  const results: AgentResult[] = [result];
+  if (result.status === 'ok' && (result.output as TraderOutput).action === 'HOLD')
+    results.push(
+      resultWithoutCall(deps.llm, 'risk', 'skipped', 'the trader proposed HOLD: nothing to review'),
+    );
+  await persistResults(deps, decisionId, results);
+  return { decisionId, failed: result.status !== 'ok', action: actionOf(result) };
+}
+
+export async function runRisk(deps: PipelineDeps, { decisionId }: { decisionId: string }) {
+  const row = await loadDecision(deps, decisionId);
+  const outputs = outputsOf(row);
+  const done = outputs.risk;
+  if (done) return { decisionId, failed: !['ok', 'gated', 'skipped'].includes(done.status) };
+  const trader = outputs.trader;
+  const researcher = outputs.researcher;
+  if (trader?.status !== 'ok' || researcher?.status !== 'ok') {
+    await persistResults(deps, decisionId, [
+      resultWithoutCall(deps.llm, 'risk', 'skipped', 'no trade proposal to review'),
+    ]);
+    return { decisionId, failed: false };
+  }
+  const snap = snapshotOf(row);
+  const result = await callAgent(
+    deps.llm,
+    'risk',
+    riskInput(snap, researcher.output as ResearcherOutput, trader.output as TraderOutput),
+    context(row),
+  );
+  await persistResults(deps, decisionId, [result]);
+  return { decisionId, failed: result.status !== 'ok' };
+}
+
+export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { decisionId: string }) {
+  const row = await loadDecision(deps, decisionId);
+  if (TERMINAL_STATUSES.includes(row.status)) {
+    const stored = row.execution as StoredExecution | null;
+    return {
+      decisionId,
+      action: row.finalAction ?? null,
+      sizePct: row.finalSizePct === null ? null : Number(row.finalSizePct),
+      status: row.status,
+      gated: stored?.final?.gated ?? false,
+    };
+  }
+  const outputs = outputsOf(row);
+  const outcome = combineFinal(outputs, { maxPositionPct: deps.settings.MAX_POSITION_SIZE_PCT });
+  const execution: StoredExecution = { final: outcome.final, fill: null, portfolio: null };
+  const final = outcome.final;
+  if (row.mode === 'live' && outcome.status === 'completed' && final) {
+    const snap = snapshotOf(row);
+    const live = await executeLive(deps, {
+      decisionId,
+      symbol: row.symbol,
+      action: final.action,
+      sizePct: final.sizePct,
+      price: snap.price,
+      time: deps.now(),
+    });
+    final.clamps.push(...live.clamps);
+    execution.fill = { trade: live.trade, rejected: live.rejected, price: snap.price };
+    execution.portfolio = live.portfolio;
+  }
+  const completedAt = new Date(deps.now());
+  const status = outcome.status;
+  await deps.db
+    .update(decisions)
+    .set({
+      status,
+      finalAction: final?.action ?? null,
+      finalSizePct: final ? final.sizePct.toFixed(4) : null,
+      execution,
+      error: 'error' in outcome ? outcome.error : null,
+      completedAt,
+      latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
+    })
+    .where(and(eq(decisions.id, decisionId), inArray(decisions.status, ['pending', 'running'])));
+  return {
+    decisionId,
+    action: final?.action ?? null,
+    sizePct: final?.sizePct ?? null,
+    status,
+    gated: final?.gated ?? false,
+  };
+}
+
+export async function recordNoTrade(
+  deps: PipelineDeps,
+  input: { decisionId: string; error: { code: string; message: string } | string },
+) {
+  const row = await loadDecision(deps, input.decisionId);
+  if (TERMINAL_STATUSES.includes(row.status)) return { decisionId: row.id, status: row.status };
+  const error = typeof input.error === 'string' ? { code: 'AGENT_ERROR', message: input.error } : input.error;
+  const outputs = outputsOf(row);
+  // The first of the chain's agents without a result is the one that failed.
+  const failedAgent = (['researcher', 'trader', 'risk'] as const).find((a) => !outputs[a]);
+  if (failedAgent)
+    await persistResults(deps, row.id, [
+      resultWithoutCall(deps.llm, failedAgent, 'error', `${error.code}: ${error.message}`),
+    ]);
+  const final: FinalDecision = {
+    action: 'HOLD',
+    sizePct: 0,
+    gated: false,
+    reason: `no trade: ${error.message}`,
+    clamps: [],
+  };
+  const completedAt = new Date(deps.now());
+  await deps.db
+    .update(decisions)
+    .set({
+      status: 'no_trade',
+      finalAction: 'HOLD',
+      finalSizePct: '0',
+      execution: { final, fill: null, portfolio: null } satisfies StoredExecution,
+      error,
+      completedAt,
+      latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
+    })
+    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])));
+  return { decisionId: row.id, status: 'no_trade' as const };
+}

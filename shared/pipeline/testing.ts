@@ -1,0 +1,36 @@
+/**
+ * Test and benchmark helpers for the pipeline: an in-memory CandleSource over candles read from the
+ * team's Binance files (a real adapter of the port, without a database), and settings for a test.
+ * Not used by product code.
+ */
+import { loadSettings, type Settings } from '../config/settings';
+import type { CandleSource } from '../market/candle-source';
+import type { Candle, Timeframe } from '../market/types';
+
+/** Serves `candles[symbol][timeframe]` by open-time range (inclusive), ascending, no gaps reported. */
+export function memoryCandleSource(candles: Record<string, Partial<Record<Timeframe, readonly Candle[]>>>): CandleSource {
+  return {
+    async getCandles({ symbol, timeframe, startMs, endMs }) {
+      const all = candles[symbol]?.[timeframe] ?? [];
+      const first = lowerBound(all, startMs);
+      const out: Candle[] = [];
+      for (let i = first; i < all.length && all[i]!.openTime <= endMs; i++) out.push({ ...all[i]! });
+      return { candles: out, gaps: [] };
+    },
+  };
+}
+
+function lowerBound(a: readonly Candle[], t: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]!.openTime < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function testSettings(env: Record<string, string | undefined> = {}): Settings {
+  return loadSettings({ LLM_PROVIDER: 'offline', ...env });
+}

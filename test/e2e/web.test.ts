@@ -1,0 +1,245 @@
+/**
+ * End-to-end: the built web app in headless Chromium (Debian's package, driven by playwright-core)
+ * against the real local host (`startLocalServer`): offline agents, PGlite in memory, and a local
+ * Binance-protocol server loaded with real BTCUSDT candles from ../shared/data/binance.
+ *
+ * The exchange clock and the product's clock are pinned to just after the last candle in the files, so
+ * "latest" means the end of the real data. Each view is saved to docs/screenshots/<view>.png (1280x800)
+ * for the README. Every page is watched for console errors and uncaught exceptions; any one fails the
+ * test that opened it.
+ *
+ * Gated on TEST_E2E=1 (CI sets it): it needs Chromium at /usr/bin/chromium and takes a while.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSettings } from '../../shared/config/settings';
+import type { Kline } from '../../shared/market/types';
+import { type LocalServer, startLocalServer } from '../../functions/local/server';
+import { type BinanceServer, loadKlinesFromCsv, startBinanceServer } from '../helpers/binance-server';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DATA = resolve(ROOT, '../shared/data/binance');
+const WEB_DIST = resolve(ROOT, 'web/dist');
+const SCREENSHOTS = resolve(ROOT, 'docs/screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const VIEWPORT = { width: 1280, height: 800 };
+const SYMBOL = 'BTCUSDT';
+/** The files this suite serves as the exchange's history. */
+const SERIES = [
+  { timeframe: '1h', file: 'BTCUSDT-1h.csv.gz' },
+  { timeframe: '4h', file: 'BTCUSDT-4h.csv' },
+  { timeframe: '1d', file: 'BTCUSDT-1d.csv' },
+] as const;
+/** A small backtest inside the data's range: 5 decisions, one a day on 4h candles. */
+const BACKTEST = { start: '2025-10-01', end: '2025-11-15', timeframe: '4h', maxDecisions: '5', interval: '6' };
+const UI_TIMEOUT_MS = 30_000;
+const BACKTEST_TIMEOUT_MS = 120_000;
+
+const enabled = !!process.env.TEST_E2E;
+const hasData = existsSync(DATA);
+const skipReason = !enabled
+  ? 'e2e (skipped: set TEST_E2E=1 to run the browser suite; needs chromium at /usr/bin/chromium)'
+  : !hasData
+    ? 'e2e (skipped: ../shared/data/binance not present)'
+    : 'e2e: web app in headless Chromium against the local host';
+
+describe.skipIf(!enabled || !hasData)(skipReason, () => {
+  let binance: BinanceServer;
+  let server: LocalServer;
+  let browser: Browser;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    if (!existsSync(resolve(WEB_DIST, 'index.html'))) {
+      // The suite needs the production build; make it when missing (CI starts from a clean clone).
+      const { build } = await import('vite');
+      await build({ configFile: resolve(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+    }
+    const candles: Record<string, Kline[]> = {};
+    let lastClose = 0;
+    for (const s of SERIES) {
+      const klines = await loadKlinesFromCsv(resolve(DATA, s.file), s.timeframe);
+      candles[`${SYMBOL}:${s.timeframe}`] = klines;
+      lastClose = Math.max(lastClose, klines.at(-1)?.closeTime ?? 0);
+    }
+    // Just after the last closed candle: every series is complete and none is still open.
+    const now = () => lastClose + 1;
+    binance = await startBinanceServer({ candles, now });
+    const settings = loadSettings({
+      DATA_DIR: 'memory://',
+      LLM_PROVIDER: 'offline',
+      SYMBOLS: SYMBOL,
+      LOG_LEVEL: 'silent',
+      BINANCE_BASE_URL: binance.url,
+      BINANCE_FALLBACK_URL: binance.url,
+    });
+    server = await startLocalServer({
+      settings,
+      port: 0,
+      webDist: WEB_DIST,
+      containerOverrides: { now, binanceBaseUrl: binance.url, binanceFallbackUrl: null },
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    context = await browser.newContext({ viewport: VIEWPORT, baseURL: server.url });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.close();
+    await binance?.close();
+  });
+
+  /** A page that records console errors and uncaught exceptions, for the "no console errors" check. */
+  async function open(path: string): Promise<{ page: Page; errors: string[] }> {
+    const page = await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    await page.goto(path);
+    return { page, errors };
+  }
+
+  async function shot(page: Page, view: string) {
+    await page.screenshot({ path: resolve(SCREENSHOTS, `${view}.png`) });
+  }
+
+  it('dashboard: shows the market, runs an analysis and opens it with all six agent cards', async () => {
+    const { page, errors } = await open('/');
+    await expect.poll(() => page.getByText('Simulated portfolio — no real trading').isVisible()).toBe(true);
+    await page.locator('.chart canvas').first().waitFor();
+    expect(await page.getByTestId('last-price').innerText()).toMatch(/\d{2},\d{3}\.\d{2}/);
+    await shot(page, 'dashboard');
+
+    await page.getByTestId('run-analysis').click();
+    await page.waitForURL(/\/analyses\/[^/]+$/, { timeout: BACKTEST_TIMEOUT_MS });
+    const cards = page.locator('[data-testid="agent-cards"] > article');
+    await cards.first().waitFor();
+    expect(await cards.count()).toBe(6);
+    for (const agent of ['technical', 'sentiment', 'tokenomics', 'researcher', 'trader', 'risk']) {
+      await page.getByTestId(`agent-${agent}`).waitFor();
+    }
+    await expect.poll(() => page.getByTestId('final-decision').innerText()).toMatch(/BUY|SELL|HOLD|No decision/);
+    expect(await page.getByText('Offline provider (rules, no model)').count()).toBeGreaterThan(0);
+    await page.locator('.chart canvas').first().waitFor();
+    await shot(page, 'analysis');
+
+    // Deep link: a reload of /analyses/:id renders the same record.
+    const url = page.url();
+    await page.reload();
+    await page.getByTestId('agent-risk').waitFor();
+    expect(page.url()).toBe(url);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('analyses: the history lists the analysis just run', async () => {
+    const { page, errors } = await open('/analyses');
+    const rows = page.locator('[data-testid="analyses-table"] tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBeGreaterThan(0);
+    await shot(page, 'analyses');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('backtest: refuses an invalid form before sending and shows the rule next to the field', async () => {
+    const { page, errors } = await open('/backtests');
+    const posts: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts.push(r.url());
+    });
+    await page.getByTestId('backtest-form').waitFor();
+    await page.fill('input[name=max_decisions]', '0');
+    await page.fill('input[name=decision_interval]', 'abc');
+    await page.getByTestId('start-backtest').click();
+    await expect.poll(() => page.getByText('max_decisions must be at least 1').isVisible()).toBe(true);
+    expect(await page.getByText('decision_interval must be a whole number of candles').isVisible()).toBe(true);
+    expect(await page.getByTestId('form-errors').innerText()).toMatch(/Fix 2 fields/);
+    expect(await page.locator('input[name=max_decisions]').getAttribute('aria-invalid')).toBe('true');
+    expect(posts).toEqual([]);
+    await shot(page, 'backtest-validation');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('backtest: runs a small backtest and shows its estimate, metrics, charts and decisions', async () => {
+    const { page, errors } = await open('/backtests');
+    await page.getByTestId('backtest-form').waitFor();
+    await page.fill('input[name=start_date]', BACKTEST.start);
+    await page.fill('input[name=end_date]', BACKTEST.end);
+    await page.locator('select').nth(1).selectOption(BACKTEST.timeframe);
+    await page.fill('input[name=max_decisions]', BACKTEST.maxDecisions);
+    await page.fill('input[name=decision_interval]', BACKTEST.interval);
+    await page.getByTestId('start-backtest').click();
+    await page.waitForURL(/\/backtests\/[^/]+$/);
+    await page.getByTestId('estimate').waitFor();
+    await page.getByTestId('backtest-metrics').waitFor({ timeout: BACKTEST_TIMEOUT_MS });
+    expect(await page.getByTestId('metric-return').innerText()).toMatch(/-?\+?\d+\.\d{2}%/);
+    for (const label of ['Max drawdown', 'Sharpe (daily, ann.)', 'Win rate', 'Trades', 'Fees paid', 'LLM spend', 'Buy and hold']) {
+      expect(await page.getByTestId('backtest-metrics').getByText(label, { exact: true }).isVisible()).toBe(true);
+    }
+    expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0);
+    const decisions = page.locator('[data-testid="backtest-decisions"] tbody tr');
+    expect(await decisions.count()).toBeGreaterThan(0);
+    await shot(page, 'backtest');
+
+    // Each decision opens its agents' reasoning.
+    await decisions.first().getByRole('link').click();
+    await page.waitForURL(/\/analyses\/[^/]+$/);
+    await page.getByTestId('agent-technical').waitFor();
+
+    await page.goto('/backtests');
+    await page.locator('[data-testid="backtests-table"] tbody tr').first().waitFor();
+    await shot(page, 'backtests');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('portfolio: shows equity, cash, returns and the trade history', async () => {
+    const { page, errors } = await open('/portfolio');
+    await page.getByTestId('equity').waitFor();
+    expect(await page.getByTestId('equity').innerText()).toMatch(/\$\d{1,3}(,\d{3})*\.\d{2}/);
+    for (const label of ['Total return', 'Cash', 'Realized PnL', 'Fees paid']) {
+      expect(await page.getByTestId('portfolio-stats').getByText(label, { exact: true }).isVisible()).toBe(true);
+    }
+    await page.getByText('Trade history').waitFor();
+    await page.locator('.loading').waitFor({ state: 'detached' });
+    await shot(page, 'portfolio');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('costs: shows the budget bar, the per-agent table and the price table', async () => {
+    const { page, errors } = await open('/costs');
+    await page.getByTestId('budget').waitFor();
+    expect(await page.getByRole('meter').getAttribute('aria-valuemax')).toMatch(/^\d+$/);
+    await page.getByTestId('price-table').waitFor();
+    await shot(page, 'costs');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a clear not-found message for an unknown analysis', async () => {
+    const { page } = await open('/analyses/does-not-exist');
+    await page.getByRole('alert').first().waitFor();
+    expect(await page.getByRole('alert').first().innerText()).toMatch(/NOT_FOUND|not found|VALIDATION_ERROR/i);
+    await page.close();
+  });
+});

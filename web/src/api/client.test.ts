@@ -1,0 +1,161 @@
+/**
+ * The API client against a real local HTTP server (node:http), so status codes, bodies and network
+ * failures go through the real fetch path.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError, createApiClient, runAnalysisToEnd } from './client';
+
+type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
+const routes = new Map<string, Handler>();
+const seen: { method: string; url: string; body: string }[] = [];
+let baseUrl = '';
+const server = createServer(async (req, res) => {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  seen.push({ method: req.method ?? '', url: req.url ?? '', body });
+  const route = routes.get(`${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`);
+  if (route) return route(req, body, res);
+  json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route' } });
+});
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const analysis = {
+  id: 'a1',
+  status: 'completed',
+  symbol: 'BTCUSDT',
+  timeframe: '1h',
+  mode: 'live',
+  runId: 'live',
+  backtestId: null,
+  decisionTime: '2025-01-01T00:00:00.000Z',
+  provider: 'offline',
+  agents: { technical: null, sentiment: null, tokenomics: null, researcher: null, trader: null, risk: null },
+  final: null,
+  execution: null,
+  portfolio: null,
+  cost: { calls: 0, cacheHits: 0, tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs: 0 },
+  promptVersions: {},
+  error: null,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  completedAt: null,
+};
+
+describe('createApiClient', () => {
+  it('returns validated data and sends query parameters', async () => {
+    routes.set('GET /health', (_req, _b, res) => json(res, 200, { status: 'ok' }));
+    routes.set('GET /trades', (_req, _b, res) => json(res, 200, { items: [], nextCursor: null }));
+    const api = createApiClient({ baseUrl: `${baseUrl}/` });
+    expect(await api.health()).toEqual({ status: 'ok' });
+    expect(await api.trades({ limit: 5, cursor: 'abc' })).toEqual({ items: [], nextCursor: null });
+    expect(seen.at(-1)?.url).toBe('/trades?limit=5&cursor=abc');
+  });
+
+  it("carries the API's error code, message, details and a hint", async () => {
+    routes.set('POST /backtest', (_req, _b, res) =>
+      json(res, 400, {
+        error: {
+          code: 'VALIDATION_ERROR',
+          message: 'max_decisions: max_decisions must be at least 1',
+          details: { field: 'max_decisions' },
+        },
+      }),
+    );
+    const api = createApiClient({ baseUrl });
+    const err = await api
+      .startBacktest({
+        symbol: 'BTCUSDT',
+        start_date: '2025-01-01',
+        end_date: '2025-02-01',
+        timeframe: '4h',
+        max_decisions: 0,
+        decision_interval: 1,
+        fill: 'next_open',
+        blind: false,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    const e = err as ApiError;
+    expect(e.code).toBe('VALIDATION_ERROR');
+    expect(e.status).toBe(400);
+    expect(e.message).toBe('max_decisions: max_decisions must be at least 1');
+    expect(e.details).toEqual({ field: 'max_decisions' });
+    expect(e.hint).toMatch(/Correct the input/);
+    expect(JSON.parse(seen.at(-1)?.body ?? '{}')).toMatchObject({ max_decisions: 0 });
+  });
+
+  it('reports an error status without a JSON error body as HTTP_<status>', async () => {
+    routes.set('GET /costs', (_req, _b, res) => {
+      res.writeHead(502, { 'content-type': 'text/html' });
+      res.end('<html>Bad gateway</html>');
+    });
+    const err = (await createApiClient({ baseUrl })
+      .costs()
+      .catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe('HTTP_502');
+    expect(err.status).toBe(502);
+    expect(err.hint).toMatch(/server logs/);
+  });
+
+  it('refuses an answer that breaks the contract, naming the field', async () => {
+    routes.set('GET /portfolio', (_req, _b, res) => json(res, 200, { runId: 'live', cash: 'lots' }));
+    const err = (await createApiClient({ baseUrl })
+      .portfolio()
+      .catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe('BAD_RESPONSE');
+    expect(err.message).toMatch(/GET \/portfolio does not match the contract: initialCash/);
+  });
+
+  it('turns an unreachable server into a NETWORK error', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const err = (await createApiClient({ baseUrl: `http://127.0.0.1:${port}` })
+      .health()
+      .catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe('NETWORK');
+    expect(err.status).toBe(0);
+    expect(err.hint).toMatch(/npm start/);
+  });
+
+  it('runAnalysisToEnd polls a 202 until the analysis settles', async () => {
+    let polls = 0;
+    routes.set('POST /analyze', (_req, _b, res) => json(res, 202, { id: 'a1', status: 'pending', poll: '/analyses/a1' }));
+    routes.set('GET /analyses/a1', (_req, _b, res) => {
+      polls++;
+      json(res, 200, { ...analysis, status: polls < 3 ? 'running' : 'completed' });
+    });
+    const accepted: string[] = [];
+    const result = await runAnalysisToEnd(
+      createApiClient({ baseUrl }),
+      { symbol: 'BTCUSDT' },
+      {
+        pollMs: 1,
+        onAccepted: (id) => accepted.push(id),
+      },
+    );
+    expect(accepted).toEqual(['a1']);
+    expect(polls).toBe(3);
+    expect(result.status).toBe('completed');
+    const post = seen.find((s) => s.method === 'POST' && s.url === '/analyze');
+    expect(JSON.parse(post?.body ?? '{}')).toEqual({ symbol: 'BTCUSDT', mode: 'live' });
+  });
+
+  it('runAnalysisToEnd returns a 200 analysis without polling', async () => {
+    routes.set('POST /analyze', (_req, _b, res) => json(res, 200, { ...analysis, id: 'a2' }));
+    const result = await runAnalysisToEnd(createApiClient({ baseUrl }), { symbol: 'BTCUSDT' }, { pollMs: 1 });
+    expect(result.id).toBe('a2');
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { drawdownSeries, ema } from './series';
+
+describe('series', () => {
+  it('drawdown is the percent below the running peak, zero at new highs', () => {
+    const dd = drawdownSeries([
+      { time: 1, value: 100 },
+      { time: 2, value: 120 },
+      { time: 3, value: 90 },
+      { time: 4, value: 130 },
+    ]);
+    expect(dd.map((p) => p.value)).toEqual([0, 0, -25, 0]);
+  });
+
+  it('EMA skips the warm-up and converges to a constant series', () => {
+    const closes = Array.from({ length: 30 }, (_, i) => ({ time: i, close: 10 }));
+    const out = ema(closes, 20);
+    expect(out).toHaveLength(11);
+    expect(out[0]?.time).toBe(19);
+    expect(out.every((p) => p.value === 10)).toBe(true);
+  });
+
+  it('EMA follows the standard recursion', () => {
+    const out = ema(
+      [
+        { time: 0, close: 1 },
+        { time: 1, close: 3 },
+      ],
+      1,
+    );
+    // period 1: k = 1, the EMA is the close itself.
+    expect(out.map((p) => p.value)).toEqual([1, 3]);
+  });
+});

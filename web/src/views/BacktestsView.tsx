@@ -1,0 +1,311 @@
+/**
+ * Start a backtest and browse past ones. The form validates with the contract's schema before sending;
+ * the API answers 202 with a pre-flight cost estimate, shown here and carried to the run's page.
+ */
+import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { Link, useNavigate } from 'react-router-dom';
+import type { CostEstimate } from '../../../shared/api/contract';
+import { ApiError } from '../api/client';
+import { useApiClient } from '../api/context';
+import { useApi } from '../api/use-api';
+import { useCursorPages } from '../api/use-cursor-pages';
+import {
+  type BacktestField,
+  type BacktestFormValues,
+  type FieldErrors,
+  fieldErrorsFromApi,
+  isoDay,
+  validateBacktestForm,
+} from '../backtest-form';
+import { Async, Empty, ErrorNotice, Pager, Panel, StatusBadge } from '../components/ui';
+import { fmtCost, fmtDate, fmtInt, fmtTime } from '../format';
+
+const DAY_MS = 86_400_000;
+const DEFAULT_RANGE_DAYS = 60;
+const PAGE_SIZE = 20;
+
+function defaults(symbol: string): BacktestFormValues {
+  const today = Date.now();
+  return {
+    symbol,
+    start_date: isoDay(today - (DEFAULT_RANGE_DAYS + 1) * DAY_MS),
+    end_date: isoDay(today - DAY_MS),
+    timeframe: '4h',
+    max_decisions: '20',
+    decision_interval: '6',
+  };
+}
+
+export default function BacktestsView() {
+  return (
+    <div className="stack">
+      <div className="page-head">
+        <h1>Backtests</h1>
+        <span className="muted small">
+          Decisions on past data, filled at the next bar's open, with fees and slippage
+        </span>
+      </div>
+      <BacktestForm />
+      <BacktestList />
+    </div>
+  );
+}
+
+function BacktestForm() {
+  const api = useApiClient();
+  const navigate = useNavigate();
+  const symbols = useApi('symbols', (a, signal) => a.symbols(signal));
+  const [values, setValues] = useState<BacktestFormValues | null>(null);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [submitting, setSubmitting] = useState(false);
+  const [apiError, setApiError] = useState<Error | null>(null);
+  const [estimate, setEstimate] = useState<CostEstimate | null>(null);
+
+  const firstSymbol = symbols.data?.symbols[0]?.symbol ?? 'BTCUSDT';
+  const v = values ?? defaults(firstSymbol);
+  const set = (field: BacktestField) => (e: { target: { value: string } }) => {
+    setValues({ ...v, [field]: e.target.value });
+    setErrors((prev) => ({ ...prev, [field]: undefined, form: undefined }));
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setApiError(null);
+    const checked = validateBacktestForm(v);
+    if (!checked.ok) {
+      setErrors(checked.errors);
+      return;
+    }
+    setErrors({});
+    setSubmitting(true);
+    try {
+      const accepted = await api.startBacktest(checked.request);
+      setEstimate(accepted.estimate);
+      navigate(`/backtests/${accepted.id}`, { state: { estimate: accepted.estimate } });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (error instanceof ApiError && error.code === 'VALIDATION_ERROR')
+        setErrors(fieldErrorsFromApi(error.details));
+      setApiError(error);
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  const timeframes = symbols.data?.timeframes ?? ['1h', '4h', '1d'];
+  const errorCount = Object.values(errors).filter(Boolean).length;
+  return (
+    <Panel title="New backtest">
+      <form className="form-grid" onSubmit={submit} noValidate data-testid="backtest-form">
+        <Field label="Symbol" error={errors.symbol}>
+          {(id, describedBy) => (
+            <select
+              id={id}
+              value={v.symbol}
+              onChange={set('symbol')}
+              aria-describedby={describedBy}
+              aria-invalid={!!errors.symbol}
+            >
+              {(symbols.data?.symbols ?? [{ symbol: v.symbol }]).map((s) => (
+                <option key={s.symbol} value={s.symbol}>
+                  {s.symbol}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Start date (UTC)" error={errors.start_date}>
+          {(id, describedBy) => (
+            <input
+              id={id}
+              name="start_date"
+              type="date"
+              value={v.start_date}
+              onChange={set('start_date')}
+              aria-describedby={describedBy}
+              aria-invalid={!!errors.start_date}
+            />
+          )}
+        </Field>
+        <Field label="End date (UTC)" error={errors.end_date}>
+          {(id, describedBy) => (
+            <input
+              id={id}
+              name="end_date"
+              type="date"
+              value={v.end_date}
+              onChange={set('end_date')}
+              aria-describedby={describedBy}
+              aria-invalid={!!errors.end_date}
+            />
+          )}
+        </Field>
+        <Field label="Timeframe" error={errors.timeframe}>
+          {(id, describedBy) => (
+            <select
+              id={id}
+              value={v.timeframe}
+              onChange={set('timeframe')}
+              aria-describedby={describedBy}
+              aria-invalid={!!errors.timeframe}
+            >
+              {timeframes.map((tf) => (
+                <option key={tf} value={tf}>
+                  {tf}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Max decisions" error={errors.max_decisions} hint="each one runs the six agents">
+          {(id, describedBy) => (
+            <input
+              id={id}
+              name="max_decisions"
+              inputMode="numeric"
+              value={v.max_decisions}
+              onChange={set('max_decisions')}
+              aria-describedby={describedBy}
+              aria-invalid={!!errors.max_decisions}
+            />
+          )}
+        </Field>
+        <Field label="Decision interval (candles)" error={errors.decision_interval}>
+          {(id, describedBy) => (
+            <input
+              id={id}
+              name="decision_interval"
+              inputMode="numeric"
+              value={v.decision_interval}
+              onChange={set('decision_interval')}
+              aria-describedby={describedBy}
+              aria-invalid={!!errors.decision_interval}
+            />
+          )}
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="btn primary" disabled={submitting} data-testid="start-backtest">
+            {submitting ? 'Starting…' : 'Start backtest'}
+          </button>
+          {errorCount > 0 && (
+            <span className="field-error" role="alert" data-testid="form-errors">
+              {errors.form ?? `Fix ${errorCount} field${errorCount > 1 ? 's' : ''} before starting.`}
+            </span>
+          )}
+        </div>
+      </form>
+      {apiError && <ErrorNotice error={apiError} title="The backtest was not started" />}
+      {estimate && <EstimateNote estimate={estimate} />}
+    </Panel>
+  );
+}
+
+function Field({
+  label,
+  error,
+  hint,
+  children,
+}: {
+  label: string;
+  error: string | undefined;
+  hint?: string;
+  children: (id: string, describedBy: string | undefined) => ReactNode;
+}) {
+  const id = useId();
+  const msgId = `${id}-msg`;
+  return (
+    <div className={`field ${error ? 'invalid' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {children(id, error || hint ? msgId : undefined)}
+      {error ? (
+        <span id={msgId} className="field-error">
+          {error}
+        </span>
+      ) : hint ? (
+        <span id={msgId} className="muted small">
+          {hint}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+export function EstimateNote({ estimate }: { estimate: CostEstimate }) {
+  return (
+    <div className="notice info small" data-testid="estimate">
+      <div className="notice-title">Pre-flight estimate</div>
+      <div>
+        {fmtInt(estimate.decisions)} decisions × {estimate.callsPerDecision} calls ≈{' '}
+        {fmtInt(estimate.tokensIn)} tokens in / {fmtInt(estimate.tokensOut)} out ≈{' '}
+        <strong>{fmtCost(estimate.costUsd)}</strong>{' '}
+        {estimate.provider === 'offline'
+          ? '(offline provider: no charge)'
+          : `(models ${estimate.models.cheap} / ${estimate.models.strong})`}
+      </div>
+      <div className="muted">{estimate.note}</div>
+    </div>
+  );
+}
+
+function BacktestList() {
+  const pages = useCursorPages();
+  const list = useApi(`backtests:${pages.cursor}`, (api, signal) =>
+    api.backtests({ limit: PAGE_SIZE, cursor: pages.cursor }, signal),
+  );
+  return (
+    <Panel title="Past backtests">
+      <Async value={list} label="Loading backtests…">
+        {(data) =>
+          data.items.length === 0 && pages.page === 0 ? (
+            <Empty>No backtests yet. Start one above.</Empty>
+          ) : (
+            <>
+              <div className="table-wrap">
+                <table className="table" data-testid="backtests-table">
+                  <thead>
+                    <tr>
+                      <th>Started</th>
+                      <th>Symbol</th>
+                      <th>Range</th>
+                      <th className="num">Decisions</th>
+                      <th>Status</th>
+                      <th className="num">Estimate</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.items.map((b) => (
+                      <tr key={b.id}>
+                        <td>
+                          <Link to={`/backtests/${b.id}`}>{fmtTime(b.createdAt)}</Link>
+                        </td>
+                        <td className="mono">
+                          {b.symbol} <span className="muted">{b.timeframe}</span>
+                        </td>
+                        <td>
+                          {fmtDate(b.startDate)} → {fmtDate(b.endDate)}
+                        </td>
+                        <td className="num">
+                          {fmtInt(b.progress.done)} / {fmtInt(b.progress.total)}
+                        </td>
+                        <td>
+                          <StatusBadge status={b.status} />
+                        </td>
+                        <td className="num">{b.estimate ? fmtCost(b.estimate.costUsd) : '—'}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <Pager
+                page={pages.page}
+                hasNext={!!data.nextCursor}
+                onPrev={pages.prev}
+                onNext={() => pages.next(data.nextCursor)}
+              />
+            </>
+          )
+        }
+      </Async>
+    </Panel>
+  );
+}
