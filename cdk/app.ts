@@ -13,7 +13,7 @@
  * cdk-nag (AwsSolutions) runs as a validation plugin on every synth, `npm run synth` included: any
  * finding that is not acknowledged (with its reason, next to the construct it concerns) fails synth.
  */
-import { App, type Environment, Tags, Validations } from 'aws-cdk-lib';
+import { type App, type Environment, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type AppConfig, readAppConfig } from './config';
 import { acknowledgeFrameworkFindings } from './nag';

@@ -10,7 +10,10 @@ import { rules } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 
 const FRAMEWORK_PROVIDERS: { idPrefix: string; what: string }[] = [
-  { idPrefix: 'Custom::CDKBucketDeployment', what: 'BucketDeployment provider (copies files into the site bucket)' },
+  {
+    idPrefix: 'Custom::CDKBucketDeployment',
+    what: 'BucketDeployment provider (copies files into the site bucket)',
+  },
   { idPrefix: 'LogRetention', what: 'log-retention provider (sets the RDS log group retention)' },
 ];
 

@@ -88,10 +88,11 @@ export class AppFunction extends Construct {
     const entry = path.join(REPO_ROOT, props.entry);
     if (!existsSync(entry)) throw new Error(`AppFunction ${id}: entry ${props.entry} does not exist`);
 
-    const logGroup = (this.logGroup = new logs.LogGroup(this, 'Logs', {
+    const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: defaults.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
-    }));
+    });
+    this.logGroup = logGroup;
     const inVpc = props.inVpc ?? true;
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -124,7 +125,9 @@ export class AppFunction extends Construct {
       architecture: ARCHITECTURE,
       timeout: props.timeout ?? DEFAULT_TIMEOUT,
       memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
-      environment: props.environment,
+      environment: defaults.bundling
+        ? { NODE_OPTIONS: '--enable-source-maps', ...props.environment }
+        : props.environment,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: defaults.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
@@ -159,7 +162,9 @@ export class AppFunction extends Construct {
               beforeInstall: () => [],
               afterBundling: (inputDir: string, outputDir: string) =>
                 props.copyMigrations
-                  ? [`cp -r "${path.join(inputDir, 'shared/db/migrations')}" "${path.join(outputDir, 'migrations')}"`]
+                  ? [
+                      `cp -r "${path.join(inputDir, 'shared/db/migrations')}" "${path.join(outputDir, 'migrations')}"`,
+                    ]
                   : [],
             },
           },
@@ -174,13 +179,15 @@ export class AppFunction extends Construct {
     Validations.of(this).acknowledge(
       {
         id: 'AwsSolutions-L1',
-        reason: 'Node.js 22 is the LTS line the project targets (engines >=22); 24 is adopted with the toolchain.',
+        reason:
+          'Node.js 22 is the LTS line the project targets (engines >=22); 24 is adopted with the toolchain.',
       },
       ...(inVpc || defaults.tracing
         ? [
             {
               id: 'AwsSolutions-IAM5[Resource::*]',
-              reason: 'EC2 network-interface actions (Lambda in a VPC) and X-Ray writes have no resource-level scope.',
+              reason:
+                'EC2 network-interface actions (Lambda in a VPC) and X-Ray writes have no resource-level scope.',
             },
           ]
         : []),

@@ -19,11 +19,11 @@
  */
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -55,13 +55,34 @@ const BUDGET_METRIC_NAMESPACE = 'AgentTradingFirm';
 export const BUDGET_EXHAUSTED_METRIC = 'BudgetExhausted';
 
 /** Which route groups open the database, and which may call the LLM (and so read its key). */
-const GROUP_NEEDS: Record<RouteGroup, { db: boolean; llm: boolean; description: string }> = {
-  market: { db: true, llm: false, description: 'API: health, symbols, latest candles and indicators' },
-  analysis: { db: true, llm: true, description: 'API: start an analysis, list and read analyses' },
-  portfolio: { db: true, llm: false, description: 'API: portfolio, equity history, trades' },
-  backtests: { db: true, llm: true, description: 'API: start a backtest (with its cost estimate), read backtests' },
-  costs: { db: true, llm: false, description: 'API: token budget and LLM spend' },
-  docs: { db: false, llm: false, description: 'API: OpenAPI document and docs page' },
+interface Needs {
+  /** Reads the settings in SSM (every function that builds the container). */
+  params: boolean;
+  db: boolean;
+  llm: boolean;
+}
+const GROUP_NEEDS: Record<RouteGroup, Needs & { description: string }> = {
+  market: {
+    params: true,
+    db: true,
+    llm: false,
+    description: 'API: health, symbols, latest candles and indicators',
+  },
+  analysis: {
+    params: true,
+    db: true,
+    llm: true,
+    description: 'API: start an analysis, list and read analyses',
+  },
+  portfolio: { params: true, db: true, llm: false, description: 'API: portfolio, equity history, trades' },
+  backtests: {
+    params: true,
+    db: true,
+    llm: true,
+    description: 'API: start a backtest (with its cost estimate), read backtests',
+  },
+  costs: { params: true, db: true, llm: false, description: 'API: token budget and LLM spend' },
+  docs: { params: false, db: false, llm: false, description: 'API: OpenAPI document and docs page' },
 };
 
 export class ApiStack extends Stack {
@@ -78,7 +99,10 @@ export class ApiStack extends Stack {
     const { config, data } = props;
     const logRetention = retention(config.logRetentionDays);
 
-    this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'Agent trading firm alarms', enforceSSL: true });
+    this.alarmTopic = new sns.Topic(this, 'Alarms', {
+      displayName: 'Agent trading firm alarms',
+      enforceSSL: true,
+    });
     if (config.alarmEmail) this.alarmTopic.addSubscription(new subs.EmailSubscription(config.alarmEmail));
     const alarmAction = new cwActions.SnsAction(this.alarmTopic);
 
@@ -90,19 +114,19 @@ export class ApiStack extends Stack {
       securityGroups: [data.functionsSecurityGroup],
       alarmTopic: this.alarmTopic,
     };
-    const configEnv = (o: { db: boolean; llm: boolean }): Record<string, string> => ({
-      [ENV.paramsPrefix]: data.paramsPrefix,
+    const configEnv = (o: Needs): Record<string, string> => ({
+      ...(o.params ? { [ENV.paramsPrefix]: data.paramsPrefix } : {}),
       ...(o.db ? { [ENV.dbSecretArn]: data.dbSecret.secretArn } : {}),
       ...(o.llm ? { [ENV.llmKeySecretArn]: data.llmKeySecret.secretArn } : {}),
     });
-    const grantConfig = (fn: AppFunction, o: { db: boolean; llm: boolean }) => {
-      for (const p of data.parameters) p.grantRead(fn.function);
+    const grantConfig = (fn: AppFunction, o: Needs) => {
+      if (o.params) for (const p of data.parameters) p.grantRead(fn.function);
       if (o.db) data.dbSecret.grantRead(fn.function);
       if (o.llm) data.llmKeySecret.grantRead(fn.function);
     };
 
     // ---- workflows ----
-    const stepNeeds = { db: true, llm: true };
+    const stepNeeds: Needs = { params: true, db: true, llm: true };
     this.agentSteps = new AppFunction(this, 'AgentSteps', {
       defaults,
       entry: 'functions/aws/workflow-agent-steps.ts',
@@ -114,7 +138,8 @@ export class ApiStack extends Stack {
     this.backtestSteps = new AppFunction(this, 'BacktestSteps', {
       defaults,
       entry: 'functions/aws/workflow-backtest-steps.ts',
-      description: 'Workflow tasks: plan a backtest, start a decision point, simulate and persist, mark failed',
+      description:
+        'Workflow tasks: plan a backtest, start a decision point, simulate and persist, mark failed',
       timeout: BACKTEST_STEP_TIMEOUT,
       memorySize: 1024,
       environment: configEnv(stepNeeds),
@@ -192,7 +217,9 @@ export class ApiStack extends Stack {
     for (const route of API_ROUTES) {
       let integration = integrations.get(route.group);
       if (!integration) {
-        integration = new apigw.LambdaIntegration(routeFunctions[route.group].function, { allowTestInvoke: false });
+        integration = new apigw.LambdaIntegration(routeFunctions[route.group].function, {
+          allowTestInvoke: false,
+        });
         integrations.set(route.group, integration);
       }
       this.api.root.resourceForPath(route.path).addMethod(route.method, integration);
@@ -214,7 +241,8 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'BacktestStateMachineArn', { value: this.workflows.backtest.stateMachineArn });
     new CfnOutput(this, 'LlmApiKeySecretArn', {
       value: data.llmKeySecret.secretArn,
-      description: 'Set the LLM key: aws secretsmanager put-secret-value --secret-id <this> --secret-string <key>',
+      description:
+        'Set the LLM key: aws secretsmanager put-secret-value --secret-id <this> --secret-string <key>',
     });
     new CfnOutput(this, 'SettingsPrefix', { value: Fn.join('', [data.paramsPrefix, '/']) });
     this.acknowledge();
@@ -233,20 +261,37 @@ export class ApiStack extends Stack {
       a.addAlarmAction(action);
       return a;
     };
-    alarm('Api5xx', 'The API answered 5xx', this.api.metricServerError({ period: ALARM_PERIOD, statistic: 'Sum' }));
+    alarm(
+      'Api5xx',
+      'The API answered 5xx',
+      this.api.metricServerError({ period: ALARM_PERIOD, statistic: 'Sum' }),
+    );
     // REST APIs have no throttle metric of their own; Lambda's account-wide Throttles catches the API and
     // the workflows being cut off (a new account's concurrency limit can be as low as 10).
     alarm(
       'LambdaThrottles',
       'Lambda throttled invocations (account-wide)',
-      new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Throttles', period: ALARM_PERIOD, statistic: 'Sum' }),
+      new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'Throttles',
+        period: ALARM_PERIOD,
+        statistic: 'Sum',
+      }),
     );
     for (const [name, sm] of [
       ['Analysis', this.workflows.analysis],
       ['Backtest', this.workflows.backtest],
     ] as const) {
-      alarm(`${name}Failed`, `${name} executions failed`, sm.metricFailed({ period: ALARM_PERIOD, statistic: 'Sum' }));
-      alarm(`${name}TimedOut`, `${name} executions timed out`, sm.metricTimedOut({ period: ALARM_PERIOD, statistic: 'Sum' }));
+      alarm(
+        `${name}Failed`,
+        `${name} executions failed`,
+        sm.metricFailed({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      );
+      alarm(
+        `${name}TimedOut`,
+        `${name} executions timed out`,
+        sm.metricTimedOut({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      );
     }
     // The daily token budget refusing calls is a value in the pipeline, not an error: a log metric catches it.
     for (const [id, fn] of [
@@ -276,7 +321,8 @@ export class ApiStack extends Stack {
   private acknowledge() {
     Validations.of(this.alarmTopic).acknowledge({
       id: 'AwsSolutions-SNS2',
-      reason: 'Alarm notices carry no data; CloudWatch cannot publish to the AWS-managed SNS key, a CMK is $1/month.',
+      reason:
+        'Alarm notices carry no data; CloudWatch cannot publish to the AWS-managed SNS key, a CMK is $1/month.',
     });
     const cwRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cwRole)
@@ -285,10 +331,14 @@ export class ApiStack extends Stack {
         'API Gateway account logging role: AmazonAPIGatewayPushToCloudWatchLogs is the documented policy for it.',
       );
     Validations.of(this.api).acknowledge(
-      { id: 'AwsSolutions-APIG3', reason: 'WAF costs at least $5/month; stage throttling bounds abuse instead.' },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason: 'WAF costs at least $5/month; stage throttling bounds abuse instead.',
+      },
       {
         id: 'AwsSolutions-APIG4',
-        reason: 'Open API of a personal simulator; LLM spend is capped by the daily token budget in the database.',
+        reason:
+          'Open API of a personal simulator; LLM spend is capped by the daily token budget in the database.',
       },
       { id: 'AwsSolutions-COG4', reason: 'No user accounts in this product; see AwsSolutions-APIG4.' },
     );

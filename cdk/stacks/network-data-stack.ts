@@ -23,8 +23,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { loadSettings } from '../../shared/config/settings';
 import { ENV, LLM_KEY_UNSET, SSM_SETTING_KEYS } from '../../functions/aws/param-names';
+import { loadSettings } from '../../shared/config/settings';
 import type { AppConfig } from '../config';
 import { AppFunction, type AppFunctionDefaults } from '../constructs/app-function';
 import { retention } from '../constructs/retention';
@@ -163,12 +163,19 @@ export class NetworkDataStack extends Stack {
 
   private acknowledge() {
     Validations.of(this.database).acknowledge(
-      { id: 'AwsSolutions-RDS3', reason: 'Single-AZ on purpose: a personal simulator; Multi-AZ doubles the cost.' },
+      {
+        id: 'AwsSolutions-RDS3',
+        reason: 'Single-AZ on purpose: a personal simulator; Multi-AZ doubles the cost.',
+      },
       {
         id: 'AwsSolutions-RDS10',
-        reason: 'Deletion protection is a context switch (-c deletionProtection=true), off so cdk destroy cleans up.',
+        reason:
+          'Deletion protection is a context switch (-c deletionProtection=true), off so cdk destroy cleans up.',
       },
-      { id: 'AwsSolutions-RDS11', reason: 'Default port inside isolated subnets reachable only from the functions SG.' },
+      {
+        id: 'AwsSolutions-RDS11',
+        reason: 'Default port inside isolated subnets reachable only from the functions SG.',
+      },
     );
     Validations.of(this.database.node.findChild('Secret')).acknowledge({
       id: 'AwsSolutions-SMG4',
@@ -177,19 +184,30 @@ export class NetworkDataStack extends Stack {
     const nat = this.vpc.publicSubnets[0]?.node.tryFindChild('NatInstance');
     if (nat)
       Validations.of(nat).acknowledge(
-        { id: 'AwsSolutions-EC26', reason: 'The NAT instance root volume holds no data (stateless forwarding).' },
-        { id: 'AwsSolutions-EC28', reason: 'Detailed monitoring costs extra; basic metrics suffice for a NAT.' },
-        { id: 'AwsSolutions-EC29', reason: 'A NAT instance is replaceable; termination protection would block destroy.' },
+        {
+          id: 'AwsSolutions-EC26',
+          reason: 'The NAT instance root volume holds no data (stateless forwarding).',
+        },
+        {
+          id: 'AwsSolutions-EC28',
+          reason: 'Detailed monitoring costs extra; basic metrics suffice for a NAT.',
+        },
+        {
+          id: 'AwsSolutions-EC29',
+          reason: 'A NAT instance is replaceable; termination protection would block destroy.',
+        },
       );
     const natSg = this.vpc.node.tryFindChild('NatSecurityGroup');
     if (natSg)
       Validations.of(natSg).acknowledge({
         id: 'AwsSolutions-EC23',
-        reason: 'Ingress only from the VPC CIDR (the private subnets it forwards for); nag cannot resolve the token.',
+        reason:
+          'Ingress only from the VPC CIDR (the private subnets it forwards for); nag cannot resolve the token.',
       });
     Validations.of(this.llmKeySecret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'A third-party LLM API key cannot be rotated by Secrets Manager; the user rotates it at the provider.',
+      reason:
+        'A third-party LLM API key cannot be rotated by Secrets Manager; the user rotates it at the provider.',
     });
   }
 }

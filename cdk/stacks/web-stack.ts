@@ -14,7 +14,17 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Annotations, Aws, CfnOutput, Fn, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aws,
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -85,7 +95,9 @@ export class WebStack extends Stack {
     const dist = path.resolve(REPO_ROOT, props.config.webDist);
     this.placeholder = !existsSync(path.join(dist, 'index.html'));
     if (this.placeholder)
-      Annotations.of(this).addInfo(`${props.config.webDist} is not built: deploying a placeholder page instead.`);
+      Annotations.of(this).addInfo(
+        `${props.config.webDist} is not built: deploying a placeholder page instead.`,
+      );
     new s3deploy.BucketDeployment(this, 'DeploySite', {
       sources: [
         this.placeholder ? s3deploy.Source.data('index.html', PLACEHOLDER_HTML) : s3deploy.Source.asset(dist),
@@ -105,15 +117,23 @@ export class WebStack extends Stack {
   private acknowledge() {
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'Static site bucket read only by CloudFront through OAC; access logs would cost more than they tell.',
+      reason:
+        'Static site bucket read only by CloudFront through OAC; access logs would cost more than they tell.',
     });
     Validations.of(this.distribution).acknowledge(
       { id: 'AwsSolutions-CFR1', reason: 'A personal simulator with no geographic restriction requirement.' },
-      { id: 'AwsSolutions-CFR2', reason: 'WAF costs at least $5/month; the site is static files with no forms.' },
-      { id: 'AwsSolutions-CFR3', reason: 'Access logs need an ACL-enabled log bucket; not worth it for a personal site.' },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason: 'WAF costs at least $5/month; the site is static files with no forms.',
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason: 'Access logs need an ACL-enabled log bucket; not worth it for a personal site.',
+      },
       {
         id: 'AwsSolutions-CFR4',
-        reason: 'The default *.cloudfront.net certificate fixes the policy; set TLSv1.2_2021 once a custom domain is added.',
+        reason:
+          'The default *.cloudfront.net certificate fixes the policy; set TLSv1.2_2021 once a custom domain is added.',
       },
     );
   }

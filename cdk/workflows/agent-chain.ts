@@ -28,8 +28,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import {
-  ANALYSTS,
   type AgentStep,
+  ANALYSTS,
   type AnalystName,
   LAMBDA_TRANSIENT_ERRORS,
   RETRYABLE_LLM_ERRORS,
@@ -65,6 +65,8 @@ export interface InvokeOptions {
   /** Payload fields besides `step`; values starting with `$.` are JSONPath references. */
   fields: Record<string, string>;
   resultPath: string;
+  /** Keep only this part of the state after the result is placed (e.g. the result itself). */
+  outputPath?: string;
   taskTimeout: Duration;
   resultSelector?: Record<string, string>;
 }
@@ -72,7 +74,8 @@ export interface InvokeOptions {
 /** A LambdaInvoke in the shape both hosts understand (payloadResponseOnly, JSONPath, explicit result). */
 export function invokeStep(scope: Construct, id: string, o: InvokeOptions): tasks.LambdaInvoke {
   const payload: Record<string, unknown> = { step: o.step };
-  for (const [k, v] of Object.entries(o.fields)) payload[k] = v.startsWith('$') ? sfn.JsonPath.stringAt(v) : v;
+  for (const [k, v] of Object.entries(o.fields))
+    payload[k] = v.startsWith('$') ? sfn.JsonPath.stringAt(v) : v;
   const task = new tasks.LambdaInvoke(scope, id, {
     lambdaFunction: o.fn,
     payload: sfn.TaskInput.fromObject(payload),
@@ -80,6 +83,7 @@ export function invokeStep(scope: Construct, id: string, o: InvokeOptions): task
     // Our own retry below covers Lambda's transient errors with jitter; CDK's default retrier has none.
     retryOnServiceExceptions: false,
     resultPath: o.resultPath,
+    outputPath: o.outputPath,
     resultSelector: o.resultSelector
       ? Object.fromEntries(Object.entries(o.resultSelector).map(([k, v]) => [k, sfn.JsonPath.stringAt(v)]))
       : undefined,
@@ -153,7 +157,10 @@ export function buildAgentChain(
     .when(
       sfn.Condition.or(
         flagIs('$.trader.failed', true),
-        sfn.Condition.and(sfn.Condition.isPresent('$.trader.action'), sfn.Condition.stringEquals('$.trader.action', 'HOLD')),
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.trader.action'),
+          sfn.Condition.stringEquals('$.trader.action', 'HOLD'),
+        ),
       ),
       finalize,
     )

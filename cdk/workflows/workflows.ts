@@ -57,18 +57,26 @@ export class Workflows extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkflowsProps) {
     super(scope, id);
-    this.analysis = this.machine('Analysis', analysisDefinition(new Construct(this, 'AnalysisStates'), props), {
-      timeout: ANALYSIS_TIMEOUT,
-      comment: 'One decision: snapshot, analysts in parallel, researcher, trader, risk, finalize.',
-      invokes: [props.agentSteps],
-      ...props,
-    });
-    this.backtest = this.machine('Backtest', backtestDefinition(new Construct(this, 'BacktestStates'), props), {
-      timeout: BACKTEST_TIMEOUT,
-      comment: 'A backtest: plan, the agent chain over every decision point (Map), simulate, persist.',
-      invokes: [props.agentSteps, props.backtestSteps],
-      ...props,
-    });
+    this.analysis = this.machine(
+      'Analysis',
+      analysisDefinition(new Construct(this, 'AnalysisStates'), props),
+      {
+        timeout: ANALYSIS_TIMEOUT,
+        comment: 'One decision: snapshot, analysts in parallel, researcher, trader, risk, finalize.',
+        invokes: [props.agentSteps],
+        ...props,
+      },
+    );
+    this.backtest = this.machine(
+      'Backtest',
+      backtestDefinition(new Construct(this, 'BacktestStates'), props),
+      {
+        timeout: BACKTEST_TIMEOUT,
+        comment: 'A backtest: plan, the agent chain over every decision point (Map), simulate, persist.',
+        invokes: [props.agentSteps, props.backtestSteps],
+        ...props,
+      },
+    );
   }
 
   private machine(
@@ -110,7 +118,12 @@ export class Workflows extends Construct {
       })),
       ...(o.tracing
         ? []
-        : [{ id: 'AwsSolutions-SF2', reason: 'X-Ray is a context switch (-c tracing=true); off, it costs nothing.' }]),
+        : [
+            {
+              id: 'AwsSolutions-SF2',
+              reason: 'X-Ray is a context switch (-c tracing=true); off, it costs nothing.',
+            },
+          ]),
     );
     return machine;
   }
@@ -140,9 +153,15 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
 
   const failed = new sfn.Fail(scope, 'Backtest failed', {
     error: 'BacktestFailed',
-    causePath: sfn.JsonPath.format('{}: {}', sfn.JsonPath.stringAt('$.error.Error'), sfn.JsonPath.stringAt('$.error.Cause')),
+    causePath: sfn.JsonPath.format(
+      '{}: {}',
+      sfn.JsonPath.stringAt('$.error.Error'),
+      sfn.JsonPath.stringAt('$.error.Cause'),
+    ),
   });
-  const markFailed = step('Mark backtest failed', 'markBacktestFailed', sfn.JsonPath.DISCARD, { error: '$.error' });
+  const markFailed = step('Mark backtest failed', 'markBacktestFailed', sfn.JsonPath.DISCARD, {
+    error: '$.error',
+  });
   markFailed.next(failed);
 
   const plan = step('Plan backtest', 'planBacktest', '$.plan');
@@ -155,14 +174,18 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
     fn: props.backtestSteps,
     step: 'startBacktestDecision',
     fields: { backtestId: '$.backtestId', decisionTime: '$.decisionTime' },
-    resultPath: '$',
+    // The answer replaces the state. Spelled as resultPath + outputPath rather than resultPath '$', which
+    // aws-local-stepfunctions 3 does not apply (the state would keep the Map item instead).
+    resultPath: '$.created',
+    outputPath: '$.created',
     taskTimeout: props.backtestTaskTimeout,
   });
   const recordProgress = invokeStep(scope, 'Record progress', {
     fn: props.backtestSteps,
     step: 'recordBacktestProgress',
     fields: { backtestId: '$.backtestId' },
-    resultPath: '$',
+    resultPath: '$.progress',
+    outputPath: '$.progress',
     taskTimeout: props.backtestTaskTimeout,
   });
   const chain = buildAgentChain(scope, {

@@ -11,9 +11,11 @@
  * refusal answers 429 BUDGET_EXCEEDED, likewise. `backtest_step` analyses see only data up to
  * `timestamp` (the pipeline's clock-gated view) and never execute against the live book.
  */
+
+import { listAnalyses } from '../../shared/api/analyses';
+import type { AnalysisDto } from '../../shared/api/contract';
 import { analyzeRequestSchema, listQuerySchema } from '../../shared/api/contract';
 import { idParamSchema } from '../../shared/api/routes';
-import { listAnalyses } from '../../shared/api/analyses';
 import type { Settings } from '../../shared/config/settings';
 import { assertSymbol } from '../../shared/market/candle-store';
 import { createDecision, getAnalysis } from '../../shared/pipeline/analysis';
@@ -21,7 +23,6 @@ import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseBody, parseQuery, parseWith } from './http';
-import type { AnalysisDto } from '../../shared/api/contract';
 
 export interface AnalyzeHandlerDeps {
   container: { settings: Settings; deps: PipelineDeps };
@@ -42,7 +43,13 @@ const LLM_CODES = new Set([
   'LlmTimeout',
   'LlmUpstreamError',
 ]);
-const RATE_LIMITED = new Set(['UPSTREAM_BINANCE_RATE_LIMITED', 'UPSTREAM_LLM_RATE_LIMITED', 'LlmRateLimited', 'LLM_TIMEOUT', 'LlmTimeout']);
+const RATE_LIMITED = new Set([
+  'UPSTREAM_BINANCE_RATE_LIMITED',
+  'UPSTREAM_LLM_RATE_LIMITED',
+  'LlmRateLimited',
+  'LLM_TIMEOUT',
+  'LlmTimeout',
+]);
 
 /**
  * The HTTP error for an analysis that ended on an upstream failure, or undefined when it ended as a
@@ -51,7 +58,11 @@ const RATE_LIMITED = new Set(['UPSTREAM_BINANCE_RATE_LIMITED', 'UPSTREAM_LLM_RAT
 export function upstreamErrorOf(a: AnalysisDto, poll: string): AppError | undefined {
   const details = { analysisId: a.id, status: a.status, poll };
   if (a.status === 'budget_exceeded') {
-    return new AppError('BUDGET_EXCEEDED', "The daily LLM token budget is used up; the analysis was not run to the end", details);
+    return new AppError(
+      'BUDGET_EXCEEDED',
+      'The daily LLM token budget is used up; the analysis was not run to the end',
+      details,
+    );
   }
   if (a.status !== 'failed' || !a.error) return undefined;
   const { code, message } = a.error;
@@ -77,7 +88,10 @@ export function upstreamErrorOf(a: AnalysisDto, poll: string): AppError | undefi
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function createAnalyzeHandler({ container, workflows }: AnalyzeHandlerDeps, options: HttpOptions = {}) {
+export function createAnalyzeHandler(
+  { container, workflows }: AnalyzeHandlerDeps,
+  options: HttpOptions = {},
+) {
   const deps = container.deps;
   return createRouteGroup(
     'analysis',

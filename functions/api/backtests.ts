@@ -9,7 +9,12 @@
 import { listQuerySchema } from '../../shared/api/contract';
 import { idParamSchema } from '../../shared/api/routes';
 import type { Settings } from '../../shared/config/settings';
-import { createBacktest, getBacktest, listBacktests, markBacktestFailed } from '../../shared/pipeline/backtest';
+import {
+  createBacktest,
+  getBacktest,
+  listBacktests,
+  markBacktestFailed,
+} from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { AppError } from '../../shared/util/errors';
@@ -20,7 +25,10 @@ export interface BacktestsHandlerDeps {
   workflows: WorkflowStarter;
 }
 
-export function createBacktestsHandler({ container, workflows }: BacktestsHandlerDeps, options: HttpOptions = {}) {
+export function createBacktestsHandler(
+  { container, workflows }: BacktestsHandlerDeps,
+  options: HttpOptions = {},
+) {
   const deps = container.deps;
   return createRouteGroup(
     'backtests',
@@ -34,11 +42,15 @@ export function createBacktestsHandler({ container, workflows }: BacktestsHandle
             try {
               input = JSON.parse(req.body);
             } catch {
-              throw new AppError('VALIDATION_ERROR', 'body: the request body is not valid JSON', { field: 'body' });
+              throw new AppError('VALIDATION_ERROR', 'body: the request body is not valid JSON', {
+                field: 'body',
+              });
             }
           }
           if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-            throw new AppError('VALIDATION_ERROR', 'body: the request body must be a JSON object', { field: 'body' });
+            throw new AppError('VALIDATION_ERROR', 'body: the request body must be a JSON object', {
+              field: 'body',
+            });
           }
           const { backtestId, estimate } = await createBacktest(deps, input);
           try {

@@ -15,7 +15,8 @@ export function createCostsHandler({ container }: CostsHandlerDeps, options: Htt
       {
         method: 'GET',
         path: '/costs',
-        handler: async () => json(200, await getCosts(container.db, container.settings, container.deps.now())),
+        handler: async () =>
+          json(200, await getCosts(container.db, container.settings, container.deps.now())),
       },
     ],
     options,

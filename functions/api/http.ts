@@ -20,8 +20,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import pino, { type Logger } from 'pino';
 import type { z } from 'zod';
-import { AppError, isAppError } from '../../shared/util/errors';
 import { parseOrThrow } from '../../shared/api/validation';
+import { AppError, isAppError } from '../../shared/util/errors';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type ApiEvent = APIGatewayProxyEvent;
@@ -138,18 +138,25 @@ function toResult(reply: ApiReply, requestId: string, corsOrigin: string | undef
       : {}),
     ...reply.headers,
   };
-  const body = reply.text !== undefined ? reply.text : reply.body === undefined ? '' : JSON.stringify(reply.body);
+  const body =
+    reply.text !== undefined ? reply.text : reply.body === undefined ? '' : JSON.stringify(reply.body);
   return { statusCode: reply.status, headers, body };
 }
 
 /** Map any thrown value to the public error body. Never includes a stack trace. */
 export function errorReply(err: unknown, log: Logger): ApiReply {
   if (isAppError(err)) {
-    if (err.status >= 500) log.warn({ err: { code: err.code, message: err.message }, cause: describe(err.cause) }, 'upstream or server error');
+    if (err.status >= 500)
+      log.warn(
+        { err: { code: err.code, message: err.message }, cause: describe(err.cause) },
+        'upstream or server error',
+      );
     return json(err.status, { error: err.toJSON() });
   }
   log.error({ err }, 'unhandled error');
-  return json(500, { error: { code: 'INTERNAL', message: 'Internal server error. The details are in the server log.' } });
+  return json(500, {
+    error: { code: 'INTERNAL', message: 'Internal server error. The details are in the server log.' },
+  });
 }
 
 function describe(cause: unknown): unknown {
@@ -159,7 +166,11 @@ function describe(cause: unknown): unknown {
 
 // ---------- request parsing ----------
 
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query' | 'path'): z.output<S> {
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  where: 'body' | 'query' | 'path',
+): z.output<S> {
   return parseOrThrow(schema, input, where);
 }
 
@@ -199,7 +210,8 @@ function queryOf(e: ApiEvent): Record<string, string> {
 
 function pickRequestId(headers: Record<string, string>, event: ApiEvent, context: Partial<Context>): string {
   const fromHeader = headers['x-request-id'];
-  if (fromHeader && fromHeader.length <= MAX_REQUEST_ID_LENGTH && /^[\w.:-]+$/.test(fromHeader)) return fromHeader;
+  if (fromHeader && fromHeader.length <= MAX_REQUEST_ID_LENGTH && /^[\w.:-]+$/.test(fromHeader))
+    return fromHeader;
   return event.requestContext?.requestId || context.awsRequestId || randomUUID();
 }
 
@@ -234,7 +246,17 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
     if (!route) {
       const allow = [...new Set(matching.map((r) => r.method))].join(', ');
       return toResult(
-        json(405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed on ${path}; use ${allow}`, details: { allow } } }, { allow }),
+        json(
+          405,
+          {
+            error: {
+              code: 'METHOD_NOT_ALLOWED',
+              message: `${method} is not allowed on ${path}; use ${allow}`,
+              details: { allow },
+            },
+          },
+          { allow },
+        ),
         internal.requestId,
         options.corsOrigin,
       );
@@ -245,7 +267,11 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
       pathParams: matchCompiled(route, path) ?? {},
       query: queryOf(event),
       headers,
-      body: event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : null,
+      body: event.body
+        ? event.isBase64Encoded
+          ? Buffer.from(event.body, 'base64').toString('utf8')
+          : event.body
+        : null,
       requestId: internal.requestId,
       log: internal.log,
     };
@@ -286,7 +312,8 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
       },
       onError: (request) => {
         // A failure before `before` ran (a malformed event) still gets an id and a logger.
-        const internal = state.get(request.event) ?? begin(request.event ?? ({} as ApiEvent), request.context ?? {});
+        const internal =
+          state.get(request.event) ?? begin(request.event ?? ({} as ApiEvent), request.context ?? {});
         const reply = errorReply(request.error, internal.log);
         request.response = toResult(reply, internal.requestId, options.corsOrigin);
         access(reply.status, request.event, internal);

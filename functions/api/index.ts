@@ -30,4 +30,11 @@ export function createApiHandlers(deps: ApiDeps, options: HttpOptions = {}): Rec
   };
 }
 
-export { createAnalyzeHandler, createBacktestsHandler, createCostsHandler, createDocsHandler, createMarketHandler, createPortfolioHandler };
+export {
+  createAnalyzeHandler,
+  createBacktestsHandler,
+  createCostsHandler,
+  createDocsHandler,
+  createMarketHandler,
+  createPortfolioHandler,
+};

@@ -6,13 +6,13 @@
  * indicator values come from a series that starts WARMUP_BARS earlier. An indicator whose own warm-up
  * is not covered is null, never a value computed on too little data.
  */
-import { latestQuerySchema, type LatestResponse, symbolsResponseSchema } from '../../shared/api/contract';
+import { type LatestResponse, latestQuerySchema, symbolsResponseSchema } from '../../shared/api/contract';
 import { symbolParamSchema } from '../../shared/api/routes';
+import type { Settings } from '../../shared/config/settings';
 import { computeIndicators, WARMUP_BARS, WARMUP_BY_INDICATOR } from '../../shared/indicators/compute';
 import type { CandleRepository } from '../../shared/market/candle-source';
 import { assertSymbol } from '../../shared/market/candle-store';
 import { filtersFor, type Gap, TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../../shared/market/types';
-import type { Settings } from '../../shared/config/settings';
 import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
 
 export interface MarketHandlerDeps {
@@ -76,7 +76,9 @@ export async function latestMarket(
     const v = col[i];
     return warm(name) && v != null && Number.isFinite(v) ? round(v) : null;
   };
-  const dayAgo = candles.findLast((c) => c.openTime <= last.openTime - DAY_MS + 1 && c.openTime >= last.openTime - DAY_MS - interval);
+  const dayAgo = candles.findLast(
+    (c) => c.openTime <= last.openTime - DAY_MS + 1 && c.openTime >= last.openTime - DAY_MS - interval,
+  );
   const shown = candles.slice(-limit);
   const shownStart = shown[0]?.openTime ?? last.openTime;
   return {
@@ -143,7 +145,12 @@ export function createMarketHandler({ container }: MarketHandlerDeps, options: H
             symbolsResponseSchema.parse({
               symbols: container.settings.SYMBOLS.map((symbol) => {
                 const f = filtersFor(symbol);
-                return { symbol, baseAsset: f.baseAsset, quoteAsset: f.quoteAsset, dataNote: DATA_NOTES[symbol] ?? null };
+                return {
+                  symbol,
+                  baseAsset: f.baseAsset,
+                  quoteAsset: f.quoteAsset,
+                  dataNote: DATA_NOTES[symbol] ?? null,
+                };
               }),
               timeframes: [...TIMEFRAMES],
             }),

@@ -11,7 +11,12 @@ import type { BinanceClient } from '../../shared/market/binance';
 import { createRouteGroup, type HttpOptions, json, parseQuery } from './http';
 
 export interface PortfolioHandlerDeps {
-  container: { settings: Settings; db: Db; binance: Pick<BinanceClient, 'latestPrice'>; deps: { now(): number } };
+  container: {
+    settings: Settings;
+    db: Db;
+    binance: Pick<BinanceClient, 'latestPrice'>;
+    deps: { now(): number };
+  };
 }
 
 export function createPortfolioHandler({ container }: PortfolioHandlerDeps, options: HttpOptions = {}) {

@@ -2,4 +2,6 @@
 import { createAnalyzeHandler } from '../api/analysis';
 import { lambdaHandler } from './runtime';
 
-export const handler = lambdaHandler((world) => createAnalyzeHandler(world, { corsOrigin: world.corsOrigin }));
+export const handler = lambdaHandler((world) =>
+  createAnalyzeHandler(world, { corsOrigin: world.corsOrigin }),
+);

@@ -2,4 +2,6 @@
 import { createBacktestsHandler } from '../api/backtests';
 import { lambdaHandler } from './runtime';
 
-export const handler = lambdaHandler((world) => createBacktestsHandler(world, { corsOrigin: world.corsOrigin }));
+export const handler = lambdaHandler((world) =>
+  createBacktestsHandler(world, { corsOrigin: world.corsOrigin }),
+);

@@ -2,4 +2,6 @@
 import { createPortfolioHandler } from '../api/portfolio';
 import { lambdaHandler } from './runtime';
 
-export const handler = lambdaHandler((world) => createPortfolioHandler(world, { corsOrigin: world.corsOrigin }));
+export const handler = lambdaHandler((world) =>
+  createPortfolioHandler(world, { corsOrigin: world.corsOrigin }),
+);

@@ -9,7 +9,11 @@ import { getAwsSettings } from './params';
 export async function handler(): Promise<{ migrated: true }> {
   const settings = await getAwsSettings();
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is not configured (DB_SECRET_ARN missing?)');
-  const database = await openDatabase({ databaseUrl: settings.DATABASE_URL, ssl: settings.DATABASE_SSL, maxConnections: 1 });
+  const database = await openDatabase({
+    databaseUrl: settings.DATABASE_URL,
+    ssl: settings.DATABASE_SSL,
+    maxConnections: 1,
+  });
   try {
     await database.migrate();
     return { migrated: true };

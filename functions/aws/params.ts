@@ -5,15 +5,16 @@
  * Sources, in order (later wins):
  * 1. the function's environment: only names and ARNs (PARAMS_PREFIX, DB_SECRET_ARN,
  *    LLM_API_KEY_SECRET_ARN, state machine ARNs) and non-secret knobs (LOG_LEVEL);
- * 2. SSM Parameter Store: every parameter under PARAMS_PREFIX, named like the setting;
+ * 2. SSM Parameter Store: the settings listed in param-names.ts, under PARAMS_PREFIX, named like the setting;
  * 3. Secrets Manager: the database credentials RDS generated (-> DATABASE_URL with TLS on) and the LLM
  *    key (-> LLM_API_KEY; while it still holds the LLM_KEY_UNSET placeholder, the offline provider runs).
  *
  * The SDK clients are passed in (a `send` is all this needs), so tests drive this with recorded calls
  * and no AWS account. Secret values never leave the returned Settings: nothing here logs them.
  */
-import { GetParametersByPathCommand, type GetParametersByPathCommandOutput, SSMClient } from '@aws-sdk/client-ssm';
+
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParametersCommand, type GetParametersCommandOutput, SSMClient } from '@aws-sdk/client-ssm';
 import { loadSettings, type Settings } from '../../shared/config/settings';
 import { ENV, LLM_KEY_UNSET, SSM_SETTING_KEYS } from './param-names';
 
@@ -46,21 +47,26 @@ export class AwsConfigError extends Error {
   }
 }
 
-/** Read every setting under the prefix (paginated; 10 per page is SSM's cap). */
+/** SSM's GetParameters takes at most 10 names per call. */
+const SSM_BATCH = 10;
+
+/**
+ * Read the known settings under the prefix by name (GetParameters, batched), which is what the stacks
+ * grant (read on each parameter, nothing on the path). A parameter that does not exist keeps its default.
+ */
 export async function readParameters(ssm: SendsCommands, prefix: string): Promise<Record<string, string>> {
+  const base = prefix.replace(/\/$/, '');
   const out: Record<string, string> = {};
-  let NextToken: string | undefined;
-  do {
+  for (let i = 0; i < SSM_SETTING_KEYS.length; i += SSM_BATCH) {
+    const keys = SSM_SETTING_KEYS.slice(i, i + SSM_BATCH);
     const page = (await ssm.send(
-      new GetParametersByPathCommand({ Path: prefix, Recursive: false, WithDecryption: true, NextToken }),
-    )) as GetParametersByPathCommandOutput;
+      new GetParametersCommand({ Names: keys.map((k) => `${base}/${k}`), WithDecryption: true }),
+    )) as GetParametersCommandOutput;
     for (const p of page.Parameters ?? []) {
-      const key = p.Name?.slice(prefix.replace(/\/$/, '').length + 1);
-      // Only settings we know: a stray parameter under the prefix must not smuggle in, say, DATABASE_URL.
+      const key = p.Name?.slice(base.length + 1);
       if (key && KNOWN_KEYS.has(key) && p.Value !== undefined) out[key] = p.Value;
     }
-    NextToken = page.NextToken;
-  } while (NextToken);
+  }
   return out;
 }
 
@@ -79,7 +85,8 @@ export function databaseUrlFromSecret(json: string): string {
     throw new AwsConfigError('the database secret is not JSON');
   }
   for (const field of ['username', 'password', 'host', 'port'] as const)
-    if (s[field] === undefined || s[field] === '') throw new AwsConfigError(`the database secret has no ${field}`);
+    if (s[field] === undefined || s[field] === '')
+      throw new AwsConfigError(`the database secret has no ${field}`);
   const db = s.dbname ?? 'postgres';
   return `postgres://${encodeURIComponent(s.username)}:${encodeURIComponent(s.password)}@${s.host}:${s.port}/${encodeURIComponent(db)}`;
 }
@@ -87,8 +94,8 @@ export function databaseUrlFromSecret(json: string): string {
 export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise<Settings> {
   const env = sources.env ?? process.env;
   const merged: Record<string, string | undefined> = {};
-  // Only the keys the settings schema knows are taken from the environment, and never a secret one:
-  // those come from Secrets Manager below, or not at all.
+  // The environment never supplies a secret, even if someone puts one there: the key and the database
+  // URL come from Secrets Manager below, or not at all.
   for (const [k, v] of Object.entries(env)) if (k !== 'LLM_API_KEY' && k !== 'DATABASE_URL') merged[k] = v;
 
   const prefix = env[ENV.paramsPrefix];
@@ -105,7 +112,8 @@ export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise
     merged.DATABASE_URL = databaseUrlFromSecret(dbJson);
     merged.DATABASE_SSL = 'true';
   }
-  if (llmKey !== undefined && llmKey.trim() !== '' && llmKey.trim() !== LLM_KEY_UNSET) merged.LLM_API_KEY = llmKey.trim();
+  if (llmKey !== undefined && llmKey.trim() !== '' && llmKey.trim() !== LLM_KEY_UNSET)
+    merged.LLM_API_KEY = llmKey.trim();
   return loadSettings(merged);
 }
 

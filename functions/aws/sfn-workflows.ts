@@ -21,17 +21,28 @@ export function executionName(kind: 'analysis' | 'backtest', id: string): string
 
 export function createSfnWorkflowStarter(o: SfnWorkflowOptions): WorkflowStarter {
   let client = o.client;
-  const start = async (kind: 'analysis' | 'backtest', arn: string | undefined, input: Record<string, string>, id: string) => {
+  const start = async (
+    kind: 'analysis' | 'backtest',
+    arn: string | undefined,
+    input: Record<string, string>,
+    id: string,
+  ) => {
     if (!arn) throw new AppError('INTERNAL', `the ${kind} state machine is not configured for this function`);
     client ??= new SFNClient({});
     const out = await client.send(
-      new StartExecutionCommand({ stateMachineArn: arn, name: executionName(kind, id), input: JSON.stringify(input) }),
+      new StartExecutionCommand({
+        stateMachineArn: arn,
+        name: executionName(kind, id),
+        input: JSON.stringify(input),
+      }),
     );
     if (!out.executionArn) throw new AppError('WORKFLOW_FAILED', `Step Functions did not start the ${kind}`);
     return { executionId: out.executionArn };
   };
   return {
-    startAnalysis: ({ decisionId }) => start('analysis', o.analysisStateMachineArn, { decisionId }, decisionId),
-    startBacktest: ({ backtestId }) => start('backtest', o.backtestStateMachineArn, { backtestId }, backtestId),
+    startAnalysis: ({ decisionId }) =>
+      start('analysis', o.analysisStateMachineArn, { decisionId }, decisionId),
+    startBacktest: ({ backtestId }) =>
+      start('backtest', o.backtestStateMachineArn, { backtestId }, backtestId),
   };
 }

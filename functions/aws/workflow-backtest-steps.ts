@@ -3,4 +3,7 @@ import { backtestStepFns } from '../workflow/bindings';
 import { createBacktestStepsHandler } from '../workflow/tasks';
 import { getLambdaContainer } from './runtime';
 
-export const handler = createBacktestStepsHandler(async () => (await getLambdaContainer()).deps, backtestStepFns);
+export const handler = createBacktestStepsHandler(
+  async () => (await getLambdaContainer()).deps,
+  backtestStepFns,
+);

@@ -36,7 +36,9 @@ export function toProxyEvent(req: IncomingMessage, url: URL, body: string | null
   const multiQuery: Record<string, string[]> = {};
   for (const [k, v] of url.searchParams) {
     query[k] = v; // API Gateway keeps the last value in the single-value map
-    (multiQuery[k] ??= []).push(v);
+    const values = multiQuery[k] ?? [];
+    values.push(v);
+    multiQuery[k] = values;
   }
   const requestId = randomUUID();
   const method = (req.method ?? 'GET').toUpperCase();
@@ -93,7 +95,9 @@ export function writeResult(res: ServerResponse, result: APIGatewayProxyResult, 
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
   for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k] = v.map(String);
-  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
+  const body = result.isBase64Encoded
+    ? Buffer.from(result.body, 'base64')
+    : Buffer.from(result.body ?? '', 'utf8');
   headers['content-length'] = String(body.length);
   res.writeHead(result.statusCode, headers);
   res.end(head ? undefined : body);

@@ -21,10 +21,17 @@ import type { Settings } from '../../shared/config/settings';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { createApiHandlers } from '../api';
 import { type ApiHandler, apiLogger } from '../api/http';
-import { type Container, type ContainerOverrides, createContainer, describeContainer } from '../runtime/container';
+import {
+  type Container,
+  type ContainerOverrides,
+  createContainer,
+  describeContainer,
+} from '../runtime/container';
 import { BodyTooLargeError, localContext, readBody, toProxyEvent, writeResult } from './http-adapter';
 import { type HostWorkflows, selectWorkflows, trackWorkflows } from './workflows';
 
+/** Web app routes whose paths are also API paths (see web/src/App.tsx). */
+const SPA_ROUTES = /^\/(analyses|portfolio|backtests|costs)(\/|$)/;
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 /** How long shutdown waits for in-flight requests and running workflows before it closes anyway. */
 export const SHUTDOWN_GRACE_MS = 15_000;
@@ -39,6 +46,11 @@ export interface LocalServerOptions {
   containerOverrides?: ContainerOverrides;
   /** Workflow adapter: a given starter, or 'auto' (local Step Functions, else in-process). */
   workflows?: WorkflowStarter | 'auto' | 'inprocess' | 'stepfunctions';
+  /**
+   * Prepare the local state machines after listening (default true): the host is ready at once and a
+   * workflow started before they are ready waits for them. Tests pass false to fail fast at start.
+   */
+  backgroundWorkflows?: boolean;
   /** In-process runner: Map concurrency for backtests. Default settings.BACKTEST_MAP_CONCURRENCY. */
   backtestConcurrency?: number;
   /** web/dist folder; null disables static serving. */
@@ -110,6 +122,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     const chosen = await selectWorkflows(container, opts.workflows ?? 'auto', {
       concurrency: opts.backtestConcurrency ?? settings.BACKTEST_MAP_CONCURRENCY,
       log,
+      background: opts.backgroundWorkflows ?? true,
     });
     workflows = trackWorkflows(chosen, container);
   } catch (e) {
@@ -135,14 +148,23 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();
-    const group = groupForPath(url.pathname);
+    // A browser navigation to an SPA route that shares its path with an API endpoint (/analyses/:id,
+    // /portfolio, /backtests, /costs) gets the web app; fetches (Accept: application/json) get the API.
+    const isAppNavigation =
+      hasWeb &&
+      (method === 'GET' || method === 'HEAD') &&
+      SPA_ROUTES.test(url.pathname) &&
+      (req.headers.accept ?? '').includes('text/html');
+    const group = isAppNavigation ? undefined : groupForPath(url.pathname);
     if (group) {
       let body: string | null;
       try {
         body = await readBody(req);
       } catch (e) {
         if (e instanceof BodyTooLargeError) {
-          sendJson(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'body: the request body is too large' } });
+          sendJson(res, 413, {
+            error: { code: 'PAYLOAD_TOO_LARGE', message: 'body: the request body is too large' },
+          });
           return;
         }
         throw e;
@@ -167,7 +189,9 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
             'content-type': STATIC_TYPES[extname(chosen)] ?? 'application/octet-stream',
             'content-length': String(data.length),
             // Hashed asset names can be cached; the page itself must not be.
-            'cache-control': chosen.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+            'cache-control': chosen.includes(`${sep}assets${sep}`)
+              ? 'public, max-age=31536000, immutable'
+              : 'no-cache',
           });
           res.end(method === 'HEAD' ? undefined : data);
           return;
@@ -185,7 +209,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     });
     handle(req, res).catch((err) => {
       log.error({ err }, 'local host failure');
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Internal server error.' } });
+      if (!res.headersSent)
+        sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Internal server error.' } });
       else res.destroy();
     });
   });

@@ -18,18 +18,19 @@
  * here: Distributed Map with an S3 item reader (see cdk/workflows/workflows.ts), Lambda service errors,
  * and IAM. Retry waits are real (seconds, with full jitter) unless `retryDelayMs` overrides them.
  */
+
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { Workflows } from '../../cdk/workflows/workflows';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { AppError } from '../../shared/util/errors';
-import { Workflows } from '../../cdk/workflows/workflows';
 import { agentStepFns, backtestStepFns } from '../workflow/bindings';
 import {
   type AgentStepFns,
@@ -251,11 +252,18 @@ interface Running {
 
 export function createLocalWorkflows(options: LocalWorkflowsOptions): LocalWorkflows {
   const getDeps =
-    typeof options.deps === 'function' ? options.deps : ((d: PipelineDeps) => async () => d)(options.deps);
+    typeof options.deps === 'function'
+      ? options.deps
+      : (
+          (d: PipelineDeps) => async () =>
+            d
+        )(options.deps);
   const mapConcurrency =
     options.mapConcurrency ??
     options.concurrency ??
-    (typeof options.deps === 'function' ? DEFAULT_MAP_CONCURRENCY : options.deps.settings.BACKTEST_MAP_CONCURRENCY);
+    (typeof options.deps === 'function'
+      ? DEFAULT_MAP_CONCURRENCY
+      : options.deps.settings.BACKTEST_MAP_CONCURRENCY);
   const definitions = synthesizeLocalDefinitions(mapConcurrency);
   const handlers: Record<TaskFunction, TaskHandler> = {
     agentSteps: createAgentStepsHandler(getDeps, { ...agentStepFns, ...options.steps?.agent }),
@@ -284,7 +292,10 @@ export function createLocalWorkflows(options: LocalWorkflowsOptions): LocalWorkf
       ...(options.retryDelayMs !== undefined
         ? {
             retryIntervalOverrides: Object.fromEntries(
-              Object.keys(definitions.taskFunctions[kind]).map((state) => [state, options.retryDelayMs as number]),
+              Object.keys(definitions.taskFunctions[kind]).map((state) => [
+                state,
+                options.retryDelayMs as number,
+              ]),
             ),
           }
         : {}),
@@ -301,19 +312,27 @@ export function createLocalWorkflows(options: LocalWorkflowsOptions): LocalWorkf
     };
     const execution = machines[kind].run(input, {
       overrides,
-      context: { Execution: { Id: executionId, Name: name, Input: input, StartTime: new Date().toISOString() } },
+      context: {
+        Execution: { Id: executionId, Name: name, Input: input, StartTime: new Date().toISOString() },
+      },
     });
     const watchEvents = (async () => {
       for await (const ev of execution.eventLogs) {
         if ('state' in ev && ev.state) {
           const size = (v: unknown) => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
-          record.maxPayloadBytes = Math.max(record.maxPayloadBytes, size(ev.state.input), size(ev.state.output));
+          record.maxPayloadBytes = Math.max(
+            record.maxPayloadBytes,
+            size(ev.state.input),
+            size(ev.state.output),
+          );
           if (ev.type === 'StateEntered') record.statesEntered++;
-          if (ev.type === 'StateRetried') record.retries[ev.state.name] = (record.retries[ev.state.name] ?? 0) + 1;
-          if (ev.type === 'StateCaught') record.caught[ev.state.name] = (record.caught[ev.state.name] ?? 0) + 1;
+          if (ev.type === 'StateRetried')
+            record.retries[ev.state.name] = (record.retries[ev.state.name] ?? 0) + 1;
+          if (ev.type === 'StateCaught')
+            record.caught[ev.state.name] = (record.caught[ev.state.name] ?? 0) + 1;
         }
       }
-    })().catch(() => undefined);
+    })().catch(() => undefined); // the result promise reports failures; the log is statistics only
     const done = execution.result.then(
       (output) => {
         record.status = 'SUCCEEDED';
@@ -323,7 +342,8 @@ export function createLocalWorkflows(options: LocalWorkflowsOptions): LocalWorkf
         const err = e as { name?: string; message?: string; cause?: unknown };
         record.status = err.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED';
         record.error = { name: err.name ?? 'Error', message: err.message ?? String(e) };
-        if (record.status === 'FAILED') options.logger?.error({ executionId, error: record.error }, `${kind} execution failed`);
+        if (record.status === 'FAILED')
+          options.logger?.error({ executionId, error: record.error }, `${kind} execution failed`);
       },
     );
     const settled = Promise.all([done, watchEvents]).then(() => record);
@@ -352,7 +372,9 @@ export function createLocalWorkflows(options: LocalWorkflowsOptions): LocalWorkf
       }
     },
     async drain(timeoutMs) {
-      const running = [...executions.values()].filter((r) => r.record.status === 'RUNNING').map((r) => r.done);
+      const running = [...executions.values()]
+        .filter((r) => r.record.status === 'RUNNING')
+        .map((r) => r.done);
       if (running.length === 0) return true;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<boolean>((resolve) => {

@@ -11,7 +11,7 @@
  * Both are wrapped by `trackWorkflows`, which remembers what this process started so that shutdown can
  * wait for it: through the adapter's own `drain` when it has one, else by watching the rows' statuses.
  */
-import { inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { backtests, decisions } from '../../shared/db/schema';
 import { runDecisionChain } from '../../shared/pipeline/analysis';
@@ -27,7 +27,11 @@ export interface HostWorkflows extends WorkflowStarter {
   close?(): Promise<void>;
 }
 
-type Starter = WorkflowStarter & { kind?: HostWorkflows['kind']; drain?(timeoutMs: number): Promise<boolean>; close?(): Promise<void> };
+type Starter = WorkflowStarter & {
+  kind?: HostWorkflows['kind'];
+  drain?(timeoutMs: number): Promise<boolean>;
+  close?(): Promise<void>;
+};
 
 const DRAIN_POLL_MS = 50;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -54,7 +58,21 @@ export function createInProcessWorkflows(
     kind: 'inprocess',
     async startAnalysis({ decisionId }) {
       track(
-        runDecisionChain(deps, decisionId).catch((err: unknown) => opts.log?.error({ err, decisionId }, 'analysis workflow failed')),
+        runDecisionChain(deps, decisionId).catch(async (err: unknown) => {
+          opts.log?.error({ err, decisionId }, 'analysis workflow failed');
+          // As the state machine's last Catch does: the decision ends failed, with its error, never "running".
+          const e = err as { code?: unknown; name?: unknown; message?: unknown };
+          const code = typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'INTERNAL';
+          await deps.db
+            .update(decisions)
+            .set({
+              status: 'failed',
+              error: { code, message: String(e.message ?? err) },
+              completedAt: new Date(deps.now()),
+            })
+            .where(eq(decisions.id, decisionId))
+            .catch(() => undefined);
+        }),
       );
       return { executionId: `inprocess:analysis:${decisionId}:${++seq}` };
     },
@@ -70,36 +88,57 @@ export function createInProcessWorkflows(
   };
 }
 
-/** The local Step Functions adapter, when functions/local/stepfunctions.ts provides one. */
-async function loadStepFunctions(container: Container, opts: { concurrency: number; log?: Logger }): Promise<Starter> {
-  // A computed specifier: this module must load (and fall back) even where that file does not exist.
-  const spec = './stepfunctions';
-  const mod = (await import(spec)) as Record<string, unknown>;
-  const factory = (mod.createLocalWorkflowStarter ?? mod.createLocalWorkflows ?? mod.createLocalStepFunctions) as
-    | ((args: unknown) => Starter | Promise<Starter>)
-    | undefined;
-  if (typeof factory !== 'function') throw new Error('functions/local/stepfunctions.ts exports no workflow starter factory');
-  const starter = await factory({ deps: container.deps, container, concurrency: opts.concurrency, logger: opts.log });
-  return Object.assign(starter, { kind: 'stepfunctions' as const });
+/** The local Step Functions adapter (functions/local/stepfunctions.ts): synthesized once, then fast. */
+async function loadStepFunctions(
+  container: Container,
+  opts: { concurrency: number; log?: Logger },
+): Promise<Starter> {
+  // Loaded on demand: aws-cdk-lib takes seconds to import, and the in-process choice never needs it.
+  const { createLocalWorkflows } = await import('./stepfunctions');
+  const local = createLocalWorkflows({
+    deps: container.deps,
+    concurrency: opts.concurrency,
+    ...(opts.log ? { logger: opts.log } : {}),
+  });
+  return Object.assign(local, { kind: 'stepfunctions' as const });
 }
 
+/**
+ * Choose the adapter. With 'auto' and 'stepfunctions' the state machines are synthesized in the
+ * background (a few seconds of aws-cdk-lib), so the host listens at once; a start that arrives before
+ * they are ready waits for them. With 'auto', a synthesis failure falls back to the in-process runner
+ * (logged); with 'stepfunctions' it is an error of every start.
+ */
 export async function selectWorkflows(
   container: Container,
   choice: WorkflowStarter | 'auto' | 'inprocess' | 'stepfunctions',
-  opts: { concurrency: number; log?: Logger },
+  opts: { concurrency: number; log?: Logger; background?: boolean },
 ): Promise<Starter> {
   if (typeof choice === 'object') return Object.assign(choice, { kind: (choice as Starter).kind ?? 'custom' });
   if (choice === 'inprocess') return createInProcessWorkflows(container.deps, opts);
-  try {
-    return await loadStepFunctions(container, opts);
-  } catch (e) {
+  const ready: Promise<Starter> = loadStepFunctions(container, opts).catch((e: unknown) => {
     if (choice === 'stepfunctions') throw e;
     opts.log?.warn(
       { reason: (e as Error)?.message },
       'local state machines unavailable; running workflows in-process with the same steps',
     );
     return createInProcessWorkflows(container.deps, opts);
-  }
+  });
+  if (!opts.background) return ready;
+  ready.catch(() => undefined); // reported by the first start that needs it
+  return {
+    kind: 'stepfunctions',
+    startAnalysis: async (i) => (await ready).startAnalysis(i),
+    startBacktest: async (i) => (await ready).startBacktest(i),
+    drain: async (timeoutMs) => {
+      const inner = await ready.catch(() => undefined);
+      return inner?.drain ? inner.drain(timeoutMs) : true;
+    },
+    close: async () => {
+      const inner = await ready.catch(() => undefined);
+      await inner?.close?.();
+    },
+  };
 }
 
 /** Remember what was started so shutdown can wait for it (see header). */

@@ -10,9 +10,13 @@
  */
 import type { Settings } from '../../shared/config/settings';
 import { type Database, type Db, openDatabase } from '../../shared/db/client';
-import { type BinanceClient, binanceOptionsFromSettings, createBinanceClient } from '../../shared/market/binance';
-import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import { createLLMClient, type LLMClient, type LLMClientOptions } from '../../shared/llm/client';
+import {
+  type BinanceClient,
+  binanceOptionsFromSettings,
+  createBinanceClient,
+} from '../../shared/market/binance';
+import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 
 export interface ContainerOverrides {
@@ -44,7 +48,10 @@ export interface Container {
   close(): Promise<void>;
 }
 
-export async function createContainer(settings: Settings, overrides: ContainerOverrides = {}): Promise<Container> {
+export async function createContainer(
+  settings: Settings,
+  overrides: ContainerOverrides = {},
+): Promise<Container> {
   const now = overrides.now ?? Date.now;
   const database =
     overrides.database ??
@@ -75,7 +82,12 @@ export async function createContainer(settings: Settings, overrides: ContainerOv
   const candles = createCandleRepository({ db, source: binance, symbols: settings.SYMBOLS, now });
   const llm =
     overrides.llm ??
-    createLLMClient({ db, settings, now, ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}) });
+    createLLMClient({
+      db,
+      settings,
+      now,
+      ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}),
+    });
   // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
   // the last closed bar's close, so a ticker hiccup never blocks a decision.
   const latestPrice = async (symbol: string) => binance.latestPrice(symbol).catch(() => null);
@@ -101,6 +113,8 @@ export async function createContainer(settings: Settings, overrides: ContainerOv
 /** A one-line description of where things are, for the host's ready line. */
 export function describeContainer(c: Container): string {
   const db =
-    c.database.driver === 'pg' ? 'postgres' : `pglite ${c.settings.DATA_DIR.startsWith('memory://') ? 'memory' : c.settings.DATA_DIR}`;
+    c.database.driver === 'pg'
+      ? 'postgres'
+      : `pglite ${c.settings.DATA_DIR.startsWith('memory://') ? 'memory' : c.settings.DATA_DIR}`;
   return `db: ${db}, provider: ${c.llm.provider}, binance: ${c.binance.activeBaseUrl}`;
 }

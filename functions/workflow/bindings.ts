@@ -3,6 +3,14 @@
  * (shared/pipeline/analysis.ts) and the backtest steps (shared/pipeline/backtest.ts). Nothing is wrapped
  * or reimplemented; tests pass other bindings only to inject faults they cannot otherwise cause.
  */
+
+import {
+  markBacktestFailed,
+  planBacktest,
+  recordBacktestProgress,
+  simulateBacktest,
+  startBacktestDecision,
+} from '../../shared/pipeline/backtest';
 import {
   finalizeDecision,
   markAnalystUnavailable,
@@ -12,14 +20,7 @@ import {
   runResearcher,
   runRisk,
   runTrader,
-} from '../../shared/pipeline/analysis';
-import {
-  markBacktestFailed,
-  planBacktest,
-  recordBacktestProgress,
-  simulateBacktest,
-  startBacktestDecision,
-} from '../../shared/pipeline/backtest';
+} from '../../shared/pipeline/steps';
 import type { AgentStepFns, BacktestStepFns } from './tasks';
 
 export const agentStepFns: AgentStepFns = {

@@ -80,7 +80,10 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, step: string): z.
   if (!r.success) {
     const issue = r.error.issues[0];
     const field = issue?.path.join('.') || '(input)';
-    throw new AppError('VALIDATION_ERROR', `${step}: ${field}: ${issue?.message ?? 'invalid'}`, { field, step });
+    throw new AppError('VALIDATION_ERROR', `${step}: ${field}: ${issue?.message ?? 'invalid'}`, {
+      field,
+      step,
+    });
   }
   return r.data;
 }
@@ -118,7 +121,10 @@ export interface BacktestStepFns {
   markBacktestFailed(deps: PipelineDeps, i: { backtestId: string; error: StepError }): Promise<unknown>;
 }
 
-type Routes<S extends string> = Record<S, (deps: PipelineDeps, event: unknown) => Promise<Record<string, unknown>>>;
+type Routes<S extends string> = Record<
+  S,
+  (deps: PipelineDeps, event: unknown) => Promise<Record<string, unknown>>
+>;
 
 function dispatcher<S extends string>(
   kind: string,
@@ -155,7 +161,11 @@ export function createAgentStepsHandler(getDeps: DepsProvider, fns: AgentStepFns
       return { decisionId, analyst };
     },
     markAnalystUnavailable: async (deps, e) => {
-      const { decisionId, analyst, error } = parse(analystInput.extend({ error: z.unknown() }), e, 'markAnalystUnavailable');
+      const { decisionId, analyst, error } = parse(
+        analystInput.extend({ error: z.unknown() }),
+        e,
+        'markAnalystUnavailable',
+      );
       await fns.markAnalystUnavailable(deps, { decisionId, analyst, error: stepError(error) });
       return { decisionId, analyst, unavailable: true };
     },
@@ -167,7 +177,11 @@ export function createAgentStepsHandler(getDeps: DepsProvider, fns: AgentStepFns
     runTrader: async (deps, e) => {
       const { decisionId } = parse(decisionInput, e, 'runTrader');
       const r = await fns.runTrader(deps, { decisionId });
-      return { decisionId, failed: r.failed === true, ...(typeof r.action === 'string' ? { action: r.action } : {}) };
+      return {
+        decisionId,
+        failed: r.failed === true,
+        ...(typeof r.action === 'string' ? { action: r.action } : {}),
+      };
     },
     runRisk: async (deps, e) => {
       const { decisionId } = parse(decisionInput, e, 'runRisk');
@@ -195,7 +209,10 @@ export function createBacktestStepsHandler(getDeps: DepsProvider, fns: BacktestS
       const { backtestId } = parse(backtestInput, e, 'planBacktest');
       const r = await fns.planBacktest(deps, { backtestId });
       // Items carry ids and times only, whatever else a plan knows: the Map multiplies them.
-      return { backtestId, items: r.items.map((i) => ({ backtestId: i.backtestId, decisionTime: i.decisionTime })) };
+      return {
+        backtestId,
+        items: r.items.map((i) => ({ backtestId: i.backtestId, decisionTime: i.decisionTime })),
+      };
     },
     startBacktestDecision: async (deps, e) => {
       const { backtestId, decisionTime } = parse(decisionPointInput, e, 'startBacktestDecision');

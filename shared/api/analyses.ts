@@ -4,12 +4,12 @@
  * down to the list fields, so the list and the detail can never disagree.
  */
 import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
+import type { z } from 'zod';
 import { decisions } from '../db/schema';
 import { getAnalysis } from '../pipeline/analysis';
 import type { PipelineDeps } from '../pipeline/deps';
 import type { analysesListSchema } from './contract';
 import { decodeCursor, encodeCursor } from './cursor';
-import type { z } from 'zod';
 
 export type AnalysesPage = z.infer<typeof analysesListSchema>;
 
@@ -25,7 +25,12 @@ export async function listAnalyses(
     .where(
       and(
         ne(decisions.mode, 'backtest'),
-        key ? or(lt(created, new Date(key.timeMs)), and(eq(created, new Date(key.timeMs)), lt(decisions.id, key.id))) : undefined,
+        key
+          ? or(
+              lt(created, new Date(key.timeMs)),
+              and(eq(created, new Date(key.timeMs)), lt(decisions.id, key.id)),
+            )
+          : undefined,
       ),
     )
     .orderBy(desc(created), desc(decisions.id))
@@ -51,6 +56,7 @@ export async function listAnalyses(
   const last = page.at(-1);
   return {
     items,
-    nextCursor: rows.length > limit && last ? encodeCursor({ timeMs: last.createdAt.getTime(), id: last.id }) : null,
+    nextCursor:
+      rows.length > limit && last ? encodeCursor({ timeMs: last.createdAt.getTime(), id: last.id }) : null,
   };
 }

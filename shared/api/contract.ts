@@ -33,9 +33,19 @@ export const dateInputSchema = z
   .refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(s), {
     message: 'must be a date like 2024-01-31 or an ISO time like 2024-01-31T12:00:00Z',
   })
-  .refine((s) => !Number.isNaN(Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s)), {
-    message: 'is not a real date',
-  });
+  .refine(
+    (s) =>
+      !Number.isNaN(Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s)) && isCalendarDate(s.slice(0, 10)),
+    {
+      message: 'is not a real date',
+    },
+  );
+/** JavaScript's Date rolls 2024-02-30 over to March 1st; a request must name a day that exists. */
+function isCalendarDate(ymd: string): boolean {
+  const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
 export function parseDateInput(s: string): number {
   return Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s);
 }
@@ -109,9 +119,17 @@ export const analyzeRequestSchema = z
   .strict()
   .superRefine((v, ctx) => {
     if (v.mode === 'backtest_step' && !v.timestamp)
-      ctx.addIssue({ code: 'custom', path: ['timestamp'], message: 'timestamp is required for backtest_step' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timestamp'],
+        message: 'timestamp is required for backtest_step',
+      });
     if (v.mode === 'live' && v.timestamp)
-      ctx.addIssue({ code: 'custom', path: ['timestamp'], message: 'timestamp is only allowed with backtest_step' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timestamp'],
+        message: 'timestamp is only allowed with backtest_step',
+      });
     if (v.timestamp && parseDateInput(v.timestamp) > Date.now())
       ctx.addIssue({ code: 'custom', path: ['timestamp'], message: 'timestamp must not be in the future' });
   });
@@ -237,7 +255,12 @@ export const analyzeAcceptedSchema = z.object({
 });
 
 export const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1, 'limit must be at least 1').max(200, 'limit must be at most 200').default(50),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1, 'limit must be at least 1')
+    .max(200, 'limit must be at most 200')
+    .default(50),
   cursor: z.string().max(200).optional(),
 });
 export const analysesListSchema = z.object({
@@ -299,7 +322,8 @@ export const backtestRequestSchema = z
     const s = parseDateInput(v.start_date);
     const e = parseDateInput(v.end_date);
     if (Number.isFinite(s) && Number.isFinite(e)) {
-      if (e <= s) ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must be after start_date' });
+      if (e <= s)
+        ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must be after start_date' });
       if (e > Date.now())
         ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must not be in the future' });
       if ((e - s) / 86_400_000 > MAX_BACKTEST_DAYS)

@@ -17,7 +17,7 @@ import { selectedProvider } from '../config/settings';
 import type { DbOrTx } from '../db/client';
 import { agentLogs, llmCache } from '../db/schema';
 import { createTokenBudget, utcDay } from '../llm/budget';
-import { MODEL_PRICES, OFFLINE_MODEL, priceFor } from '../llm/prices';
+import { type MODEL_PRICES, OFFLINE_MODEL, priceFor } from '../llm/prices';
 import type { CostsDto } from './contract';
 
 const DAY_MS = 86_400_000;
@@ -31,9 +31,10 @@ export async function getCosts(db: DbOrTx, settings: Settings, nowMs: number): P
   const day = utcDay(nowMs);
   const dayStart = new Date(`${day}T00:00:00.000Z`);
   const dayEnd = new Date(dayStart.getTime() + DAY_MS);
-  const budget = await createTokenBudget(db, { dailyTokens: settings.DAILY_TOKEN_BUDGET, now: () => nowMs }).status(
-    day,
-  );
+  const budget = await createTokenBudget(db, {
+    dailyTokens: settings.DAILY_TOKEN_BUDGET,
+    now: () => nowMs,
+  }).status(day);
 
   const rows = await db
     .select({
@@ -70,7 +71,9 @@ export async function getCosts(db: DbOrTx, settings: Settings, nowMs: number): P
     })
     .from(llmCache)
     .groupBy(llmCache.model);
-  const cachedMean = new Map(cached.map((c) => [c.model, { tokens: Number(c.tokens), cost: Number(c.cost) }]));
+  const cachedMean = new Map(
+    cached.map((c) => [c.model, { tokens: Number(c.tokens), cost: Number(c.cost) }]),
+  );
 
   const models = new Map<string, { calls: number; tokensIn: number; tokensOut: number; costUsd: number }>();
   let hits = 0;
@@ -97,7 +100,12 @@ export async function getCosts(db: DbOrTx, settings: Settings, nowMs: number): P
   const prices = [...new Set(configured)]
     .map((m) => priceFor(m))
     .filter((p): p is (typeof MODEL_PRICES)[number] => p !== undefined)
-    .map((p) => ({ model: p.model, inputPerMTok: p.inputPerMTok, outputPerMTok: p.outputPerMTok, asOf: p.asOf }));
+    .map((p) => ({
+      model: p.model,
+      inputPerMTok: p.inputPerMTok,
+      outputPerMTok: p.outputPerMTok,
+      asOf: p.asOf,
+    }));
 
   const totalUsd = byAgent.reduce((s, a) => s + a.costUsd, 0);
   return {

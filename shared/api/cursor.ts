@@ -19,9 +19,13 @@ export function decodeCursor(cursor: string | undefined): CursorKey | undefined 
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const m = /^(\d{1,16})\|([\w-]{1,100})$/.exec(text);
   if (!m?.[1] || !m[2]) {
-    throw new AppError('VALIDATION_ERROR', 'cursor: not a cursor this API issued (use nextCursor from a previous page)', {
-      field: 'cursor',
-    });
+    throw new AppError(
+      'VALIDATION_ERROR',
+      'cursor: not a cursor this API issued (use nextCursor from a previous page)',
+      {
+        field: 'cursor',
+      },
+    );
   }
   return { timeMs: Number(m[1]), id: m[2] };
 }

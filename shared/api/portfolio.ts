@@ -30,7 +30,8 @@ export async function livePortfolio(
   nowMs: number,
   runId = LIVE_RUN_ID,
 ): Promise<PortfolioDto> {
-  if (runId === LIVE_RUN_ID) await ensureRun(db, { id: LIVE_RUN_ID, kind: 'live', initialCash: settings.INITIAL_CASH });
+  if (runId === LIVE_RUN_ID)
+    await ensureRun(db, { id: LIVE_RUN_ID, kind: 'live', initialCash: settings.INITIAL_CASH });
   const book = await loadBook(db, runId);
   const held = Object.values(book.positions)
     .filter((p) => !p.quantity.isZero())
@@ -112,9 +113,13 @@ export async function tradesPage(
     const decoded = Buffer.from(q.cursor, 'base64url').toString('utf8');
     const m = /^seq:(\d{1,12})$/.exec(decoded);
     if (!m?.[1]) {
-      throw new AppError('VALIDATION_ERROR', 'cursor: not a cursor this API issued (use nextCursor from a previous page)', {
-        field: 'cursor',
-      });
+      throw new AppError(
+        'VALIDATION_ERROR',
+        'cursor: not a cursor this API issued (use nextCursor from a previous page)',
+        {
+          field: 'cursor',
+        },
+      );
     }
     before = Number(m[1]);
   }
@@ -138,7 +143,8 @@ export async function tradesPage(
   const last = page.at(-1);
   return {
     items: page.map(tradeDto),
-    nextCursor: rows.length > q.limit && last ? Buffer.from(`seq:${last.seq}`, 'utf8').toString('base64url') : null,
+    nextCursor:
+      rows.length > q.limit && last ? Buffer.from(`seq:${last.seq}`, 'utf8').toString('base64url') : null,
   };
 }
 

@@ -158,7 +158,8 @@ export const API_ROUTES: RouteSpec[] = [
     group: 'backtests',
     method: 'GET',
     path: '/backtests/{id}',
-    summary: 'Status and progress; when done the metrics, equity curve, buy-and-hold, trades, decisions and LLM spend.',
+    summary:
+      'Status and progress; when done the metrics, equity curve, buy-and-hold, trades, decisions and LLM spend.',
     params: idParamSchema,
     responses: { 200: { description: 'the backtest', schema: backtestSchema } },
     errors: [404],

@@ -8,7 +8,10 @@ import { AppError } from '../util/errors';
 export type InputPlace = 'body' | 'query' | 'path' | 'request';
 
 /** One zod issue as `{ field, message }`, the message always starting with the field's name. */
-export function issueToField(issue: z.core.$ZodIssue, place?: InputPlace): { field: string; message: string } {
+export function issueToField(
+  issue: z.core.$ZodIssue,
+  place?: InputPlace,
+): { field: string; message: string } {
   let field = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys?: string[] }).keys ?? [];

@@ -82,7 +82,10 @@ describe('golden equity metrics (hand-checked)', () => {
 
   it('groups intraday marks by UTC day, the midnight mark closing the previous day', () => {
     // Marks at 00:00 (closes Dec 31) 12:00, 24:00 (close Jan 1), 36:00, 48:00 (close Jan 2).
-    const r = dailyReturns([0, 12, 24, 36, 48].map((h) => T0 + h * HOUR), [100, 105, 110, 90, 99]);
+    const r = dailyReturns(
+      [0, 12, 24, 36, 48].map((h) => T0 + h * HOUR),
+      [100, 105, 110, 90, 99],
+    );
     // Day closes 100, 110, 99 -> +0.1, -0.1.
     expect(r).toHaveLength(2);
     expect(r[0]).toBeCloseTo(0.1, 12);
@@ -125,6 +128,13 @@ describe('golden trade statistics (hand-checked)', () => {
     expect(w.avgLoss).toBeNull();
     expect(w.winRate).toBe(1);
     const none = tradeStats([]);
-    expect(none).toMatchObject({ count: 0, winRate: null, profitFactor: null, best: null, worst: null, avgWin: null });
+    expect(none).toMatchObject({
+      count: 0,
+      winRate: null,
+      profitFactor: null,
+      best: null,
+      worst: null,
+      avgWin: null,
+    });
   });
 });

@@ -219,7 +219,11 @@ export function dailyReturns(timestamps: ArrayLike<number>, equity: ArrayLike<nu
   return out;
 }
 
-export function equityStats(timestamps: ArrayLike<number>, equity: ArrayLike<number>, timeframe: Timeframe): EquityStats {
+export function equityStats(
+  timestamps: ArrayLike<number>,
+  equity: ArrayLike<number>,
+  timeframe: Timeframe,
+): EquityStats {
   const n = equity.length;
   if (n === 0) throw new Error('equityStats needs at least one point');
   const startTime = timestamps[0] as number;

@@ -28,7 +28,10 @@ const settings = { symbol: 'BTCUSDT', initialCash: 10_000 };
 
 /** Exact ledger checks on a result: the fills rebuild the final book; the PnL identity holds. */
 function expectConsistent(r: SimulationResult, lastClose: number) {
-  const rebuilt = rebuildFromLedger(r.finalBook.initialCash, r.fills.map((f) => ({ ...f, symbol: 'BTCUSDT' })));
+  const rebuilt = rebuildFromLedger(
+    r.finalBook.initialCash,
+    r.fills.map((f) => ({ ...f, symbol: 'BTCUSDT' })),
+  );
   expect(rebuilt.cash.toFixed()).toBe(r.finalBook.cash);
   const pos = r.finalBook.positions.find((p) => p.symbol === 'BTCUSDT');
   const qty = new Dec(pos?.quantity ?? 0);
@@ -57,7 +60,12 @@ describe('fill timing', () => {
   });
 
   it('can fill at the close of bar t+1 instead', () => {
-    const r = simulate({ candles, timeframe: '1h', decisions: [buy], settings: { ...settings, fillAt: 'next_close' } });
+    const r = simulate({
+      candles,
+      timeframe: '1h',
+      decisions: [buy],
+      settings: { ...settings, fillAt: 'next_close' },
+    });
     expect(r.fills[0]!.referencePrice).toBe('103.5');
     expect(r.fills[0]!.executedAt).toBe(known(3));
   });
@@ -74,15 +82,69 @@ describe('fill timing', () => {
     }
     // The bar's closeTime field is 1 ms before the close is known: the classic off-by-one, refused too.
     expect(() =>
-      simulate({ candles, timeframe: '1h', decisions: [{ ...buy, decisionTime: candles[2]!.closeTime }], settings }),
+      simulate({
+        candles,
+        timeframe: '1h',
+        decisions: [{ ...buy, decisionTime: candles[2]!.closeTime }],
+        settings,
+      }),
     ).toThrow(/not the close/);
     expect(() =>
       simulate({ candles, timeframe: '1h', decisions: [buy, { ...buy, decisionTime: known(1) }], settings }),
     ).toThrow(/increasing time order/);
   });
 
+  it('never fills on a bar that opened before the decision (misaligned bars, as in Feb 2018)', () => {
+    const M = 28 * 60_000;
+    const c: Candle[] = [
+      { openTime: T0, open: 100, high: 100, low: 100, close: 100, volume: 1, closeTime: T0 + H - 1 },
+      // Misaligned: opens at 01:28, known at 02:28.
+      {
+        openTime: T0 + H + M,
+        open: 101,
+        high: 101,
+        low: 101,
+        close: 101,
+        volume: 1,
+        closeTime: T0 + 2 * H + M - 1,
+      },
+      // Realigned at 02:00: opened before the bar above was known.
+      {
+        openTime: T0 + 2 * H,
+        open: 102,
+        high: 102,
+        low: 102,
+        close: 102,
+        volume: 1,
+        closeTime: T0 + 3 * H - 1,
+      },
+      {
+        openTime: T0 + 3 * H,
+        open: 103,
+        high: 103,
+        low: 103,
+        close: 103,
+        volume: 1,
+        closeTime: T0 + 4 * H - 1,
+      },
+    ];
+    const r = simulate({
+      candles: c,
+      timeframe: '1h',
+      decisions: [{ ...buy, decisionTime: T0 + 2 * H + M }],
+      settings,
+    });
+    expect(r.fills[0]!.executedAt).toBe(T0 + 3 * H);
+    expect(r.fills[0]!.referencePrice).toBe('103');
+  });
+
   it('reports a decision on the last bar as unfilled instead of filling it', () => {
-    const r = simulate({ candles, timeframe: '1h', decisions: [{ ...buy, decisionTime: known(5) }], settings });
+    const r = simulate({
+      candles,
+      timeframe: '1h',
+      decisions: [{ ...buy, decisionTime: known(5) }],
+      settings,
+    });
     expect(r.fills).toHaveLength(0);
     expect(r.unfilled).toHaveLength(1);
     expect(r.buyAndHold).toBeNull();
@@ -150,10 +212,21 @@ describe('a hand-checked round trip', () => {
 });
 
 describe('stop-loss and take-profit (pessimistic)', () => {
-  const buy: TimedDecision = { decisionTime: known(0), action: 'BUY', sizePct: 10, stopLossPct: 5, takeProfitPct: 5 };
+  const buy: TimedDecision = {
+    decisionTime: known(0),
+    action: 'BUY',
+    sizePct: 10,
+    stopLossPct: 5,
+    takeProfitPct: 5,
+  };
   // Fill at 100.05 -> stop 95.0475, take-profit 105.0525.
   const run = (bar2: Ohlc, bar1: Ohlc = [100, 101, 99, 100]) =>
-    simulate({ candles: bars([flat(100), bar1, bar2, flat(100)]), timeframe: '1h', decisions: [buy], settings });
+    simulate({
+      candles: bars([flat(100), bar1, bar2, flat(100)]),
+      timeframe: '1h',
+      decisions: [buy],
+      settings,
+    });
 
   it('when both levels are reachable in one bar, the stop wins', () => {
     const r = run([100, 106, 94, 100]);
@@ -192,7 +265,7 @@ describe('determinism and look-ahead', () => {
     for (let i = 0; i < n; i++) {
       s = (s * 1103515245 + 12345) % 2147483648;
       const o = p;
-      p = Math.max(1, p * (1 + ((s / 2147483648) - 0.5) * 0.04));
+      p = Math.max(1, p * (1 + (s / 2147483648 - 0.5) * 0.04));
       rows.push([o, Math.max(o, p) * 1.01, Math.min(o, p) * 0.99, p]);
     }
     return bars(rows);
@@ -201,7 +274,13 @@ describe('determinism and look-ahead', () => {
   const decisions: TimedDecision[] = [];
   for (let i = 10; i < 500; i += 10) {
     const a = (['BUY', 'HOLD', 'SELL', 'BUY', 'SELL'] as const)[(i / 10) % 5]!;
-    decisions.push({ decisionTime: known(i), action: a, sizePct: a === 'SELL' ? 4 : 9, stopLossPct: 3, takeProfitPct: 6 });
+    decisions.push({
+      decisionTime: known(i),
+      action: a,
+      sizePct: a === 'SELL' ? 4 : 9,
+      stopLossPct: 3,
+      takeProfitPct: 6,
+    });
   }
 
   it('the same input gives the same trade-list hash; a changed decision changes it', () => {
@@ -214,14 +293,21 @@ describe('determinism and look-ahead', () => {
     // decisions[2] is a BUY of 9%: buying 5% instead changes its quantity.
     expect(decisions[2]!.action).toBe('BUY');
     const changed = decisions.map((d, k) => (k === 2 ? { ...d, sizePct: 5 } : d));
-    expect(simulate({ candles, timeframe: '1h', decisions: changed, settings }).tradeListHash).not.toBe(a.tradeListHash);
+    expect(simulate({ candles, timeframe: '1h', decisions: changed, settings }).tradeListHash).not.toBe(
+      a.tradeListHash,
+    );
   });
 
   it('truncation: cutting the data after bar t changes no fill up to bar t', () => {
     const full = simulate({ candles, timeframe: '1h', decisions, settings });
     for (const t of [137, 250, 401]) {
       const cut = candles.slice(0, t + 1);
-      const r = simulate({ candles: cut, timeframe: '1h', decisions: decisions.filter((d) => d.decisionTime <= known(t)), settings });
+      const r = simulate({
+        candles: cut,
+        timeframe: '1h',
+        decisions: decisions.filter((d) => d.decisionTime <= known(t)),
+        settings,
+      });
       const upTo = (x: SimulationResult) => x.fills.filter((f) => f.barIndex <= t);
       expect(upTo(r)).toEqual(upTo(full));
       expect(r.equityCurve).toEqual(full.equityCurve.slice(0, r.equityCurve.length));
@@ -229,17 +315,24 @@ describe('determinism and look-ahead', () => {
   });
 
   it('ledger invariants hold for random decision sequences (property-based)', () => {
+    const seen = { fills: 0, exits: 0 };
     const decisionArb = fc.record({
       gap: fc.integer({ min: 1, max: 30 }),
       action: fc.constantFrom<'BUY' | 'SELL' | 'HOLD'>('BUY', 'SELL', 'HOLD'),
-      sizePct: fc.double({ min: 0, max: 100, noNaN: true }),
-      stop: fc.option(fc.double({ min: 0.5, max: 30, noNaN: true }), { nil: undefined }),
-      take: fc.option(fc.double({ min: 0.5, max: 60, noNaN: true }), { nil: undefined }),
+      sizePct: fc.integer({ min: 0, max: 10_000 }).map((x) => x / 100),
+      stop: fc.option(
+        fc.integer({ min: 50, max: 3_000 }).map((x) => x / 100),
+        { nil: undefined },
+      ),
+      take: fc.option(
+        fc.integer({ min: 50, max: 6_000 }).map((x) => x / 100),
+        { nil: undefined },
+      ),
     });
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 1000 }),
-        fc.array(decisionArb, { minLength: 1, maxLength: 30 }),
+        fc.array(decisionArb, { minLength: 5, maxLength: 30 }),
         fc.constantFrom<'next_open' | 'next_close'>('next_open', 'next_close'),
         (seed, ds, fillAt) => {
           const c = walk(seed, 400);
@@ -248,7 +341,13 @@ describe('determinism and look-ahead', () => {
           for (const d of ds) {
             bar += d.gap;
             if (bar >= c.length) break;
-            timed.push({ decisionTime: barKnownAt(c[bar]!, '1h'), action: d.action, sizePct: d.sizePct, stopLossPct: d.stop, takeProfitPct: d.take });
+            timed.push({
+              decisionTime: barKnownAt(c[bar]!, '1h'),
+              action: d.action,
+              sizePct: d.sizePct,
+              stopLossPct: d.stop,
+              takeProfitPct: d.take,
+            });
           }
           if (timed.length === 0) return;
           const r = simulate({
@@ -259,10 +358,14 @@ describe('determinism and look-ahead', () => {
           });
           expectConsistent(r, c.at(-1)!.close);
           for (const f of r.fills) expect(new Dec(f.quantityAfter).gte(0)).toBe(true);
+          seen.fills += r.fills.length;
+          seen.exits += r.fills.filter((f) => f.reason !== 'signal').length;
         },
       ),
       { numRuns: 60 },
     );
+    expect(seen.fills).toBeGreaterThan(100);
+    expect(seen.exits).toBeGreaterThan(5); // stop-loss / take-profit exits were exercised
   });
 });
 
@@ -274,7 +377,11 @@ describe.skipIf(!hasBinanceData('BTCUSDT-1d.csv'))(
       const decisions: TimedDecision[] = [];
       for (let i = 1400; i < candles.length; i += 7) {
         const up = candles[i]!.close > candles[i - 7]!.close;
-        decisions.push({ decisionTime: barKnownAt(candles[i]!, '1d'), action: up ? 'BUY' : 'SELL', sizePct: up ? 10 : 100 });
+        decisions.push({
+          decisionTime: barKnownAt(candles[i]!, '1d'),
+          action: up ? 'BUY' : 'SELL',
+          sizePct: up ? 10 : 100,
+        });
       }
       const r = simulate({ candles, timeframe: '1d', decisions, settings });
       expect(r.fills.length).toBeGreaterThan(50);

@@ -9,7 +9,9 @@
  *   (openTime + interval, = closeTime + 1; see indicators/market-view.ts `barKnownAt`). Any other
  *   timestamp is rejected (VALIDATION_ERROR): we never guess which bar a decision meant.
  * - It fills at the OPEN of bar d+1 by default (`fillAt: 'next_close'` for that bar's close); never on
- *   bar d. A decision with no later bar in the data is reported in `unfilled`, not filled.
+ *   bar d, and never on a bar that opened before the decision (Binance's misaligned Feb-2018 bars: the
+ *   fill moves to the next bar that opens after it). A decision with no such bar is reported in
+ *   `unfilled`, not filled.
  * - Orders go through the SAME `planOrder`/`applyFill` as the live book (shared/portfolio): limits,
  *   LOT_SIZE, min notional, fees from the asset received, slippage against the trader. Fills use the
  *   exact decimal ledger; only the per-bar mark-to-market uses float64 (statistics, never written back).
@@ -126,7 +128,9 @@ export interface SimulationResult {
   trades: RoundTrip[];
   equityCurve: { timestamp: number; equity: number }[];
   metrics: Metrics;
-  buyAndHold: (EquityStats & { entryTime: number; entryPrice: string; quantity: string; fees: string }) | null;
+  buyAndHold:
+    | (EquityStats & { entryTime: number; entryPrice: string; quantity: string; fees: string })
+    | null;
   assumptions: string[];
   finalBook: BookJSON;
   tradeListHash: string;
@@ -137,18 +141,26 @@ const PCT = 100;
 function validateDecision(d: TimedDecision, k: number): void {
   const field = (f: string) => `decisions[${k}].${f}`;
   if (!Number.isFinite(d.decisionTime)) {
-    throw new AppError('VALIDATION_ERROR', `${field('decisionTime')} must be epoch ms`, { field: field('decisionTime') });
+    throw new AppError('VALIDATION_ERROR', `${field('decisionTime')} must be epoch ms`, {
+      field: field('decisionTime'),
+    });
   }
   if (d.action !== 'BUY' && d.action !== 'SELL' && d.action !== 'HOLD') {
-    throw new AppError('VALIDATION_ERROR', `${field('action')} must be BUY, SELL or HOLD`, { field: field('action') });
+    throw new AppError('VALIDATION_ERROR', `${field('action')} must be BUY, SELL or HOLD`, {
+      field: field('action'),
+    });
   }
   if (!Number.isFinite(d.sizePct) || d.sizePct < 0 || d.sizePct > PCT) {
-    throw new AppError('VALIDATION_ERROR', `${field('sizePct')} must be between 0 and 100`, { field: field('sizePct') });
+    throw new AppError('VALIDATION_ERROR', `${field('sizePct')} must be between 0 and 100`, {
+      field: field('sizePct'),
+    });
   }
   for (const f of ['stopLossPct', 'takeProfitPct'] as const) {
     const v = d[f];
     if (v !== undefined && !(Number.isFinite(v) && v > 0 && (f === 'takeProfitPct' || v < PCT))) {
-      throw new AppError('VALIDATION_ERROR', `${field(f)} must be a positive percentage`, { field: field(f) });
+      throw new AppError('VALIDATION_ERROR', `${field(f)} must be a positive percentage`, {
+        field: field(f),
+      });
     }
   }
 }
@@ -168,9 +180,12 @@ export function simulate(input: SimulationInput): SimulationResult {
   const { candles, timeframe, decisions, settings } = input;
   const n = candles.length;
   if (!(timeframe in TIMEFRAME_MS)) {
-    throw new AppError('UNSUPPORTED_TIMEFRAME', `unsupported timeframe ${String(timeframe)}`, { field: 'timeframe' });
+    throw new AppError('UNSUPPORTED_TIMEFRAME', `unsupported timeframe ${String(timeframe)}`, {
+      field: 'timeframe',
+    });
   }
-  if (n < 2) throw new AppError('INSUFFICIENT_DATA', 'a backtest needs at least 2 candles', { field: 'candles' });
+  if (n < 2)
+    throw new AppError('INSUFFICIENT_DATA', 'a backtest needs at least 2 candles', { field: 'candles' });
   if (decisions.length === 0) {
     throw new AppError('VALIDATION_ERROR', 'a backtest needs at least one decision', { field: 'decisions' });
   }
@@ -198,9 +213,13 @@ export function simulate(input: SimulationInput): SimulationResult {
   for (let i = 0; i < n; i++) {
     const c = candles[i] as Candle;
     if (i > 0 && !(c.openTime > (candles[i - 1] as Candle).openTime)) {
-      throw new AppError('VALIDATION_ERROR', `candles must be sorted by openTime without duplicates (index ${i})`, {
-        field: 'candles',
-      });
+      throw new AppError(
+        'VALIDATION_ERROR',
+        `candles must be sorted by openTime without duplicates (index ${i})`,
+        {
+          field: 'candles',
+        },
+      );
     }
     open[i] = c.open;
     high[i] = c.high;
@@ -214,6 +233,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   // Map each decision to the bar it was taken on (exact known-at match), by a merge walk.
   const m = decisions.length;
   const decisionBar = new Int32Array(m);
+  const fillBar = new Int32Array(m);
   let b = 0;
   for (let k = 0; k < m; k++) {
     const d = decisions[k] as TimedDecision;
@@ -232,6 +252,11 @@ export function simulate(input: SimulationInput): SimulationResult {
       );
     }
     decisionBar[k] = b;
+    // The fill bar: the next bar that opens at or after the decision (d+1, except after Binance's
+    // misaligned 2018 bars, where the next bar can open before the previous one is known).
+    let f = b + 1;
+    while (f < n && (openTime[f] as number) < d.decisionTime) f++;
+    fillBar[k] = f;
   }
 
   const start = decisionBar[0] as number;
@@ -255,7 +280,17 @@ export function simulate(input: SimulationInput): SimulationResult {
   let trip: OpenTrip | null = null;
   let tradedNotional = 0;
 
-  const record = (trade: TradeRecord, plan: Extract<OrderPlan, { status: 'order' }>, bar: number, d: TimedDecision | null) => {
+  const record = (
+    trade: TradeRecord,
+    plan: Extract<OrderPlan, { status: 'order' }>,
+    bar: number,
+    d: TimedDecision | null,
+  ) => {
+    // Strings once; the float statistics parse those strings (cheaper than Decimal#toNumber).
+    const quantity = trade.quantity.toFixed();
+    const notionalStr = trade.notional.toFixed();
+    const feeUsdStr = trade.feeUsd.toFixed();
+    const realizedStr = trade.realizedPnl.toFixed();
     fills.push({
       seq: fills.length + 1,
       decisionId: d?.decisionId ?? null,
@@ -264,19 +299,19 @@ export function simulate(input: SimulationInput): SimulationResult {
       barIndex: bar,
       side: trade.side,
       reason: trade.reason,
-      quantity: trade.quantity.toFixed(),
+      quantity,
       price: trade.price.toFixed(),
       referencePrice: trade.referencePrice.toFixed(),
-      notional: trade.notional.toFixed(),
+      notional: notionalStr,
       fee: trade.fee.toFixed(),
       feeAsset: trade.feeAsset,
-      feeUsd: trade.feeUsd.toFixed(),
-      realizedPnl: trade.realizedPnl.toFixed(),
+      feeUsd: feeUsdStr,
+      realizedPnl: realizedStr,
       quantityAfter: trade.quantityAfter.toFixed(),
       clamps: plan.clamps,
     });
-    const notional = trade.notional.toNumber();
-    const feeUsd = trade.feeUsd.toNumber();
+    const notional = Number(notionalStr);
+    const feeUsd = Number(feeUsdStr);
     tradedNotional += notional;
     if (trade.side === 'BUY') {
       if (!trip) {
@@ -301,12 +336,12 @@ export function simulate(input: SimulationInput): SimulationResult {
           entryBar: bar,
         };
       }
-      trip.quantityBought += trade.quantity.toNumber();
+      trip.quantityBought += Number(quantity);
       trip.buyNotional += notional;
     } else if (trip) {
       trip.sellNotional += notional;
-      trip.soldQty += trade.quantity.toNumber();
-      trip.realized += trade.realizedPnl.toNumber();
+      trip.soldQty += Number(quantity);
+      trip.realized += Number(realizedStr);
     }
     if (!trip) return;
     trip.fees += feeUsd;
@@ -328,7 +363,13 @@ export function simulate(input: SimulationInput): SimulationResult {
     closeAll = false,
   ) => {
     const plan = planOrder(
-      { action, sizePct, symbol: settings.symbol, referencePrice: ref instanceof Dec ? ref : new Dec(ref), closeAll },
+      {
+        action,
+        sizePct,
+        symbol: settings.symbol,
+        referencePrice: ref instanceof Dec ? ref : new Dec(ref),
+        closeAll,
+      },
       { book, filters, limits, costs },
     );
     if (plan.status === 'hold') return;
@@ -347,8 +388,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     }
     const r = applyFill(book, fillFromPlan(plan, filters, time, reason));
     book = r.book;
-    cashF = book.cash.toNumber();
-    qtyF = book.positions[settings.symbol]?.quantity.toNumber() ?? 0;
+    cashF = Number(book.cash.toFixed());
+    qtyF = Number(r.trade.quantityAfter.toFixed());
     record(r.trade, plan, bar, d);
     if (plan.side === 'BUY' && d) {
       if (d.stopLossPct !== undefined) {
@@ -378,7 +419,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   // Decisions whose fill bar would be past the data.
   let lastFillable = m;
   for (let k = 0; k < m; k++) {
-    if ((decisionBar[k] as number) + 1 >= n) {
+    if ((fillBar[k] as number) >= n) {
       lastFillable = Math.min(lastFillable, k);
       const d = decisions[k] as TimedDecision;
       unfilled.push({
@@ -393,16 +434,17 @@ export function simulate(input: SimulationInput): SimulationResult {
   equity[0] = cashF;
   stamps[0] = known[start] as number;
   let k = 0;
-  let nextFillBar = k < lastFillable ? (decisionBar[k] as number) + 1 : -1;
+  let nextFillBar = k < lastFillable ? (fillBar[k] as number) : -1;
   let barsWithPosition = 0;
   const openMode = fillAt === 'next_open';
   for (let j = start + 1; j < n; j++) {
-    if (openMode && j === nextFillBar) {
+    // `while`: two decisions can share a fill bar only around misaligned bars (see fillBar).
+    while (openMode && j === nextFillBar) {
       runDecision(k, open[j] as number, openTime[j] as number, j);
       k++;
-      nextFillBar = k < lastFillable ? (decisionBar[k] as number) + 1 : -1;
+      nextFillBar = k < lastFillable ? (fillBar[k] as number) : -1;
     }
-    if (qtyF > 0 && (stopF === stopF || takeF === takeF)) {
+    if (qtyF > 0 && (stopDec !== null || takeDec !== null)) {
       const lo = low[j] as number;
       const hi = high[j] as number;
       if (stopDec && lo <= stopF) {
@@ -412,10 +454,10 @@ export function simulate(input: SimulationInput): SimulationResult {
         execute('SELL', PCT, takeDec, openTime[j] as number, j, 'take_profit', null, true);
       }
     }
-    if (!openMode && j === nextFillBar) {
+    while (!openMode && j === nextFillBar) {
       runDecision(k, close[j] as number, known[j] as number, j);
       k++;
-      nextFillBar = k < lastFillable ? (decisionBar[k] as number) + 1 : -1;
+      nextFillBar = k < lastFillable ? (fillBar[k] as number) : -1;
     }
     const idx = j - start;
     equity[idx] = cashF + qtyF * (close[j] as number);
@@ -432,7 +474,8 @@ export function simulate(input: SimulationInput): SimulationResult {
   }
 
   const equityCurve = new Array<{ timestamp: number; equity: number }>(points);
-  for (let i = 0; i < points; i++) equityCurve[i] = { timestamp: stamps[i] as number, equity: equity[i] as number };
+  for (let i = 0; i < points; i++)
+    equityCurve[i] = { timestamp: stamps[i] as number, equity: equity[i] as number };
 
   const metrics = computeMetrics({
     timeframe,
@@ -460,7 +503,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   };
 
   function buyAndHold(): SimulationResult['buyAndHold'] {
-    const firstFillBar = (decisionBar[0] as number) + 1;
+    const firstFillBar = fillBar[0] as number;
     if (firstFillBar >= n) return null;
     const ref = openMode ? (open[firstFillBar] as number) : (close[firstFillBar] as number);
     const time = openMode ? (openTime[firstFillBar] as number) : (known[firstFillBar] as number);
@@ -476,7 +519,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     const eq = new Float64Array(points);
     eq[0] = initial;
     // Bought on bar firstFillBar (at its open or close), so marked from that bar's close on.
-    for (let j = start + 1; j < n; j++) eq[j - start] = j < firstFillBar ? initial : cash + qty * (close[j] as number);
+    for (let j = start + 1; j < n; j++)
+      eq[j - start] = j < firstFillBar ? initial : cash + qty * (close[j] as number);
     return {
       ...equityStats(stamps, eq, timeframe),
       entryTime: time,
@@ -490,7 +534,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     const bars = fillAt === 'next_open' ? 'the OPEN of the next bar' : 'the CLOSE of the next bar';
     let gaps = 0;
     const interval = TIMEFRAME_MS[timeframe];
-    for (let i = start + 1; i < n; i++) if ((openTime[i] as number) - (openTime[i - 1] as number) > interval) gaps++;
+    for (let i = start + 1; i < n; i++)
+      if ((openTime[i] as number) - (openTime[i - 1] as number) > interval) gaps++;
     return [
       `Decisions are taken at a bar's close (openTime + ${timeframe}) on data with closeTime < decision time, and fill at ${bars}; never on the decision bar.`,
       `Fees: ${costs.feeBps} bps per fill, taken from the asset received (base on a buy, quote on a sale), valued in ${filters.quoteAsset} at the fill price.`,

@@ -47,6 +47,10 @@ export const settingsSchema = z.object({
   LLM_TIMEOUT_MS: positiveInt.default(30_000),
   LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   LLM_CACHE: bool.default(true),
+  // Structured output: strict JSON schema where the server supports it, else JSON mode + validation.
+  LLM_STRUCTURED_OUTPUT: z.enum(['json_schema', 'json_object']).default('json_schema'),
+  // Models that get JSON mode even when LLM_STRUCTURED_OUTPUT is json_schema.
+  LLM_JSON_MODE_MODELS: csv.default([]),
   DAILY_TOKEN_BUDGET: positiveInt.default(2_000_000),
   RESEARCHER_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.55),
 

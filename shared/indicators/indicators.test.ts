@@ -66,7 +66,9 @@ function wilderRsiRef(closes: readonly number[], period: number): (number | null
 }
 function wilderAtrRef(c: readonly Candle[], period: number): (number | null)[] {
   const tr = c.map((b, i) =>
-    i === 0 ? b.high - b.low : Math.max(b.high - b.low, Math.abs(b.high - c[i - 1]!.close), Math.abs(b.low - c[i - 1]!.close)),
+    i === 0
+      ? b.high - b.low
+      : Math.max(b.high - b.low, Math.abs(b.high - c[i - 1]!.close), Math.abs(b.low - c[i - 1]!.close)),
   );
   const out: (number | null)[] = new Array(c.length).fill(null);
   let atr = 0;
@@ -105,13 +107,15 @@ describe.skipIf(!hasBinanceData(DAILY))(
 
     it("RSI(14) matches Wilder's formula (the library rounds to 2 decimals)", () => {
       const ref = wilderRsiRef(closes, 14);
-      for (const i of [14, ...probes]) expect(Math.abs(series.rsi14[i]! - ref[i]!)).toBeLessThanOrEqual(0.005 + 1e-9);
+      for (const i of [14, ...probes])
+        expect(Math.abs(series.rsi14[i]! - ref[i]!)).toBeLessThanOrEqual(0.005 + 1e-9);
     });
 
     it("ATR(14) matches Wilder's true-range average once warm", () => {
       const ref = wilderAtrRef(candles, 14);
       // Seeding conventions differ by a bar; after 13 x 14 bars the seed weighs (13/14)^182 < 1e-5.
-      for (const i of [1399, 2000, candles.length - 1]) expect(rel(series.atr14[i]!, ref[i]!)).toBeLessThan(1e-6);
+      for (const i of [1399, 2000, candles.length - 1])
+        expect(rel(series.atr14[i]!, ref[i]!)).toBeLessThan(1e-6);
     });
 
     it('MACD(12,26,9) is EMA12 - EMA26, its signal the EMA9 of MACD, histogram the difference', () => {
@@ -214,8 +218,11 @@ describe.skipIf(!hasBinanceData(HOURLY))(
           const a = short[k][t]!;
           const b = full[k][s + t]!;
           const price = candles[s + t]!.close;
-          const err = k === 'rsi14' ? Math.abs(a - b) : k.startsWith('macd') ? Math.abs(a - b) / price : rel(a, b);
-          expect(err, `${k} from start ${s}`).toBeLessThan(k === 'ema200' ? 1e-6 : k === 'rsi14' ? 0.01 : 1e-9);
+          const err =
+            k === 'rsi14' ? Math.abs(a - b) : k.startsWith('macd') ? Math.abs(a - b) / price : rel(a, b);
+          expect(err, `${k} from start ${s}`).toBeLessThan(
+            k === 'ema200' ? 1e-6 : k === 'rsi14' ? 0.01 : 1e-9,
+          );
         }
       }
     });

@@ -93,10 +93,14 @@ export function createMarketView(
   for (let i = 0; i < n; i++) {
     const c = bars[i] as Candle;
     if (!(c.openTime > prevOpen)) {
-      throw new AppError('VALIDATION_ERROR', `candles must be sorted by openTime without duplicates (index ${i})`, {
-        field: 'candles',
-        index: i,
-      });
+      throw new AppError(
+        'VALIDATION_ERROR',
+        `candles must be sorted by openTime without duplicates (index ${i})`,
+        {
+          field: 'candles',
+          index: i,
+        },
+      );
     }
     prevOpen = c.openTime;
     prevKnown = Math.max(prevKnown, barKnownAt(c, timeframe));
@@ -117,7 +121,9 @@ export function createMarketView(
 
   const at = (decisionTime: number): MarketView => {
     if (!Number.isFinite(decisionTime)) {
-      throw new AppError('VALIDATION_ERROR', 'decisionTime must be a finite epoch ms', { field: 'decisionTime' });
+      throw new AppError('VALIDATION_ERROR', 'decisionTime must be a finite epoch ms', {
+        field: 'decisionTime',
+      });
     }
     const bound = boundAt(decisionTime);
     const check = (i: number): number => {
@@ -132,7 +138,10 @@ export function createMarketView(
     };
     const requireBars = () => {
       if (bound === 0) {
-        throw new AppError('INSUFFICIENT_DATA', `no bar closed before ${new Date(decisionTime).toISOString()}`);
+        throw new AppError(
+          'INSUFFICIENT_DATA',
+          `no bar closed before ${new Date(decisionTime).toISOString()}`,
+        );
       }
     };
     const view: MarketView = {
@@ -153,7 +162,10 @@ export function createMarketView(
         assertWarm(series, idx);
         const snap = indicatorsAt(series, idx);
         if (!snap) {
-          throw new AppError('INSUFFICIENT_DATA', `indicators undefined at bar ${idx} (flat or invalid window)`);
+          throw new AppError(
+            'INSUFFICIENT_DATA',
+            `indicators undefined at bar ${idx} (flat or invalid window)`,
+          );
         }
         return snap;
       },

@@ -10,7 +10,10 @@ import { gunzipSync } from 'node:zlib';
 import type { Candle } from '../market/types';
 
 /** ../shared/data/binance resolved from the repository root. */
-export const BINANCE_DATA_DIR = resolve(fileURLToPath(new URL('../..', import.meta.url)), '../shared/data/binance');
+export const BINANCE_DATA_DIR = resolve(
+  fileURLToPath(new URL('../..', import.meta.url)),
+  '../shared/data/binance',
+);
 
 export function binanceDataFile(name: string): string {
   return resolve(BINANCE_DATA_DIR, name);

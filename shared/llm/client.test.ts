@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { type OpenAIServer, startOpenAIServer } from '../../test/helpers/openai-server';
 import { agentLogs, llmCache, tokenLedger } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
-import { type OpenAIServer, startOpenAIServer } from '../../test/helpers/openai-server';
 import { testSettings } from '../pipeline/testing';
 import { utcDay } from './budget';
 import { createLLMClient, type LlmCallRequest, ROLE_MAX_TOKENS } from './client';
@@ -41,7 +41,9 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
       latencyMs: 20,
       usage: USAGE,
       respond: ({ schemaName }) =>
-        schemaName === 'answer' || schemaName === undefined ? { verdict: 'yes', score: 0.9 } : { error: 'unknown' },
+        schemaName === 'answer' || schemaName === undefined
+          ? { verdict: 'yes', score: 0.9 }
+          : { error: 'unknown' },
     });
   });
   afterAll(() => server.close());
@@ -92,7 +94,11 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     const rows = await t.db.select().from(agentLogs);
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
-    const expectedCost = costUsd('gpt-4.1-mini', { promptTokens: 100, completionTokens: 20, cachedTokens: 40 })!;
+    const expectedCost = costUsd('gpt-4.1-mini', {
+      promptTokens: 100,
+      completionTokens: 20,
+      cachedTokens: 40,
+    })!;
     expect(row).toMatchObject({
       agent: 'technical',
       provider: 'openai',
@@ -114,7 +120,13 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     expect(expectedCost).toBeCloseTo((60 * 0.4 + 40 * 0.1 + 20 * 1.6) / 1e6, 12);
     expect(row.inputSummary).toContain('is it up?');
     expect(row.outputSummary).toContain('"verdict":"yes"');
-    expect(out.meta).toMatchObject({ tokensIn: 100, tokensOut: 20, tokensCached: 40, cacheHit: false, retries: 0 });
+    expect(out.meta).toMatchObject({
+      tokensIn: 100,
+      tokensOut: 20,
+      tokensCached: 40,
+      cacheHit: false,
+      retries: 0,
+    });
   });
 
   it('answers an identical call from the cache: zero provider calls, same answer, hit counted, no budget', async () => {
@@ -124,7 +136,9 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     const second = await llm.call(request('same question'));
     expect(server.count).toBe(1);
     expect(second).toMatchObject({ status: 'ok', meta: { cacheHit: true, tokensIn: 0, costUsd: 0 } });
-    expect(second.status === 'ok' && first.status === 'ok' && second.output).toEqual(first.status === 'ok' && first.output);
+    expect(second.status === 'ok' && first.status === 'ok' && second.output).toEqual(
+      first.status === 'ok' && first.output,
+    );
     const [cached] = await t.db.select().from(llmCache);
     expect(cached!.hits).toBe(1);
     expect(await llm.budget.status(utcDay(NOW))).toEqual(ledgerAfterFirst);
@@ -164,12 +178,17 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     expect(await client().call(request('one 503'))).toMatchObject({ status: 'ok', meta: { retries: 1 } });
     expect(sleeps[0]).toBeGreaterThan(0);
     server.queueFault({ kind: 'server_error' }, { times: 3 });
-    await expect(client().call(request('always 500'))).rejects.toMatchObject({ name: 'LlmUpstreamError', code: 'UPSTREAM_LLM' });
+    await expect(client().call(request('always 500'))).rejects.toMatchObject({
+      name: 'LlmUpstreamError',
+      code: 'UPSTREAM_LLM',
+    });
   });
 
   it('times out a hanging call and reports LlmTimeout after the retries', async () => {
     server.queueFault({ kind: 'hang' }, { times: 2 });
-    await expect(client({ LLM_MAX_RETRIES: '1', LLM_TIMEOUT_MS: '300' }).call(request('hang'))).rejects.toMatchObject({
+    await expect(
+      client({ LLM_MAX_RETRIES: '1', LLM_TIMEOUT_MS: '300' }).call(request('hang')),
+    ).rejects.toMatchObject({
       name: 'LlmTimeout',
       code: 'LLM_TIMEOUT',
     });
@@ -208,6 +227,11 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     expect(body.messages[0]!.content).toContain('"verdict"');
   });
 
+  it('JSON mode is chosen per model by LLM_JSON_MODE_MODELS', async () => {
+    await client({ LLM_JSON_MODE_MODELS: 'gpt-4.1-mini' }).call(request('per model'));
+    expect(server.requests[0]!.body.response_format).toEqual({ type: 'json_object' });
+  });
+
   it('records an unknown model with cost 0 flagged as unknown', async () => {
     const out = await client({ CHEAP_MODEL: 'some-local-model' }).call(request('unknown model'));
     expect(priceFor('some-local-model')).toBeUndefined();
@@ -230,7 +254,8 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     expect(ok.length + refused.length).toBe(50);
     expect(ok.length).toBeGreaterThanOrEqual(20);
     expect(refused.length).toBeGreaterThan(0);
-    for (const r of refused) if (r.status === 'budget_exceeded') expect(r.reason).toContain('BUDGET_EXCEEDED');
+    for (const r of refused)
+      if (r.status === 'budget_exceeded') expect(r.reason).toContain('BUDGET_EXCEEDED');
     const [ledger] = await t.db.select().from(tokenLedger);
     expect(Number(ledger!.used)).toBeLessThanOrEqual(budget);
     expect(Number(ledger!.used)).toBe(ok.length * (USAGE.prompt_tokens + USAGE.completion_tokens));

@@ -111,7 +111,7 @@ export interface LLMClientOptions {
   settings: Settings;
   /** Replaces the provider chosen from settings (tests, or a custom adapter). */
   provider?: ChatProvider;
-  /** Structured-output mode per model; default json_schema everywhere. */
+  /** Structured-output mode per model; default from LLM_STRUCTURED_OUTPUT and LLM_JSON_MODE_MODELS. */
   structuredMode?: (model: string) => StructuredMode;
   seed?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -133,7 +133,10 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
   const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
-  const modeFor = opts.structuredMode ?? (() => 'json_schema' as const);
+  const modeFor =
+    opts.structuredMode ??
+    ((model: string): StructuredMode =>
+      settings.LLM_JSON_MODE_MODELS.includes(model) ? 'json_object' : settings.LLM_STRUCTURED_OUTPUT);
   const seed = opts.seed ?? DEFAULT_SEED;
   const budget = createTokenBudget(db, { dailyTokens: settings.DAILY_TOKEN_BUDGET, now });
   const cache: ResponseCache = createResponseCache(db);

@@ -15,8 +15,8 @@ import { AppError } from '../util/errors';
 import type { PipelineDeps } from './deps';
 import {
   type CreateDecisionInput,
-  type DecisionStatus,
   createDecision,
+  type DecisionStatus,
   finalizeDecision,
   markAnalystUnavailable,
   prepareSnapshot,
@@ -32,11 +32,12 @@ export * from './steps';
 
 function errorOf(e: unknown): { code: string; message: string } {
   const err = e as { code?: unknown; name?: unknown; message?: unknown };
-  const code = typeof err.code === 'string' ? err.code : typeof err.name === 'string' ? err.name : 'INTERNAL';
-  return {
-    code: err.name === 'LlmRateLimited' || err.name === 'LlmTimeout' ? (err.name as string) : code,
-    message: String(err.message ?? e),
-  };
+  // LLM errors keep their name (LlmRateLimited, LlmTimeout, ...), as Step Functions' Catch records them.
+  const llmName = typeof err.name === 'string' && err.name.startsWith('Llm') ? err.name : undefined;
+  const code =
+    llmName ??
+    (typeof err.code === 'string' ? err.code : typeof err.name === 'string' ? err.name : 'INTERNAL');
+  return { code, message: String(err.message ?? e) };
 }
 
 /** Run every step after createDecision. Returns the decision's final status. */
@@ -67,7 +68,10 @@ export async function runDecisionChain(
   return { decisionId, status: f.status };
 }
 
-async function statusOf(deps: PipelineDeps, decisionId: string): Promise<{ decisionId: string; status: DecisionStatus }> {
+async function statusOf(
+  deps: PipelineDeps,
+  decisionId: string,
+): Promise<{ decisionId: string; status: DecisionStatus }> {
   const [row] = await deps.db
     .select({ status: decisions.status })
     .from(decisions)

@@ -26,10 +26,16 @@
  *   there are some, else a stated default. Priced with the dated price table.
  */
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
-import { type BacktestDto, backtestRequestSchema, type CostEstimate, type MetricsDto, parseDateInput } from '../api/contract';
+import { AGENT_NAMES, type AgentName } from '../agents/schemas';
+import {
+  type BacktestDto,
+  backtestRequestSchema,
+  type CostEstimate,
+  type MetricsDto,
+  parseDateInput,
+} from '../api/contract';
 import { decodeCursor, encodeCursor } from '../api/cursor';
 import { parseOrThrow } from '../api/validation';
-import { AGENT_NAMES, type AgentName } from '../agents/schemas';
 import { type SimulationResult, simulate, type TimedDecision } from '../backtest';
 import { selectedProvider } from '../config/settings';
 import { agentLogs, backtests, decisions, runs, trades } from '../db/schema';
@@ -129,7 +135,10 @@ export async function estimateBacktestCost(deps: PipelineDeps, decisionCount: nu
     tokensOut += outTok;
     usd += costUsd(route.model, { promptTokens: inTok, completionTokens: outTok, cachedTokens: 0 }) ?? 0;
   }
-  const calibrated = measured.size > 0 ? 'input tokens from the mean of past real calls' : `input tokens assumed ${DEFAULT_INPUT_TOKENS_PER_CALL} per call (no calls logged yet)`;
+  const calibrated =
+    measured.size > 0
+      ? 'input tokens from the mean of past real calls'
+      : `input tokens assumed ${DEFAULT_INPUT_TOKENS_PER_CALL} per call (no calls logged yet)`;
   return {
     decisions: decisionCount,
     callsPerDecision: AGENT_NAMES.length,
@@ -212,7 +221,10 @@ export async function createBacktest(
       blind: req.blind,
     },
     initialCash: settings.INITIAL_CASH,
-    limits: { maxPositionPct: settings.MAX_POSITION_SIZE_PCT, maxTotalExposurePct: settings.MAX_TOTAL_EXPOSURE_PCT },
+    limits: {
+      maxPositionPct: settings.MAX_POSITION_SIZE_PCT,
+      maxTotalExposurePct: settings.MAX_TOTAL_EXPOSURE_PCT,
+    },
     decisionTimes: points,
     simulateFromMs: firstDecision - tfMs,
     simulateToMs: lastOpen,
@@ -250,7 +262,8 @@ export async function createBacktest(
 
 async function loadRow(deps: PipelineDeps, backtestId: string) {
   const [row] = await deps.db.select().from(backtests).where(eq(backtests.id, backtestId));
-  if (!row) throw new AppError('NOT_FOUND', `backtest ${backtestId} not found`, { field: 'id', id: backtestId });
+  if (!row)
+    throw new AppError('NOT_FOUND', `backtest ${backtestId} not found`, { field: 'id', id: backtestId });
   return row;
 }
 
@@ -266,12 +279,16 @@ export async function planBacktest(
   if (row.status === 'pending') {
     await deps.db.update(backtests).set({ status: 'running' }).where(eq(backtests.id, backtestId));
   }
-  return { backtestId, items: settingsOf(row).decisionTimes.map((decisionTime) => ({ backtestId, decisionTime })) };
+  return {
+    backtestId,
+    items: settingsOf(row).decisionTimes.map((decisionTime) => ({ backtestId, decisionTime })),
+  };
 }
 
 function toEpoch(t: number | string): number {
   const ms = typeof t === 'number' ? t : Date.parse(t);
-  if (!Number.isFinite(ms)) throw new AppError('VALIDATION_ERROR', 'decisionTime: not a time', { field: 'decisionTime' });
+  if (!Number.isFinite(ms))
+    throw new AppError('VALIDATION_ERROR', 'decisionTime: not a time', { field: 'decisionTime' });
   return ms;
 }
 
@@ -283,9 +300,13 @@ export async function startBacktestDecision(
   const row = await loadRow(deps, input.backtestId);
   const t = toEpoch(input.decisionTime);
   if (!settingsOf(row).decisionTimes.includes(t)) {
-    throw new AppError('VALIDATION_ERROR', `decisionTime: ${iso(t)} is not a decision point of this backtest`, {
-      field: 'decisionTime',
-    });
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `decisionTime: ${iso(t)} is not a decision point of this backtest`,
+      {
+        field: 'decisionTime',
+      },
+    );
   }
   const [existing] = await deps.db
     .select({ id: decisions.id })
@@ -319,7 +340,10 @@ export async function runBacktestDecision(
   input: { backtestId: string; decisionTime: number | string },
 ): Promise<{ backtestId: string; decisionId: string; status: string }> {
   const { decisionId } = await startBacktestDecision(deps, input);
-  const [d] = await deps.db.select({ status: decisions.status }).from(decisions).where(eq(decisions.id, decisionId));
+  const [d] = await deps.db
+    .select({ status: decisions.status })
+    .from(decisions)
+    .where(eq(decisions.id, decisionId));
   let status: string = d?.status ?? 'pending';
   if (!(TERMINAL as readonly string[]).includes(status)) {
     status = (await runDecisionChain(deps, decisionId)).status;
@@ -335,7 +359,11 @@ export async function markBacktestFailed(
   await recordBacktestProgress(deps, { backtestId });
   await deps.db
     .update(backtests)
-    .set({ status: 'failed', error: { code: error.code, message: error.message }, finishedAt: new Date(deps.now()) })
+    .set({
+      status: 'failed',
+      error: { code: error.code, message: error.message },
+      finishedAt: new Date(deps.now()),
+    })
     .where(eq(backtests.id, backtestId));
   return { backtestId, status: 'failed' };
 }
@@ -353,7 +381,10 @@ export interface BacktestDecisionRow {
 }
 
 /** The recorded decisions of a backtest, in time order, with the trader's stop/take-profit when set. */
-export async function loadBacktestDecisions(deps: PipelineDeps, backtestId: string): Promise<BacktestDecisionRow[]> {
+export async function loadBacktestDecisions(
+  deps: PipelineDeps,
+  backtestId: string,
+): Promise<BacktestDecisionRow[]> {
   const rows = await deps.db
     .select({
       id: decisions.id,
@@ -372,7 +403,8 @@ export async function loadBacktestDecisions(deps: PipelineDeps, backtestId: stri
     const t = r.decisionTime.getTime();
     if (seen.has(t)) continue; // a retried decision point: the first recorded decision counts
     seen.add(t);
-    const trader = (r.outputs as Record<string, { output?: Record<string, unknown> | null } | undefined>)?.trader?.output;
+    const trader = (r.outputs as Record<string, { output?: Record<string, unknown> | null } | undefined>)
+      ?.trader?.output;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
     out.push({
       id: r.id,
@@ -561,7 +593,9 @@ export async function simulateBacktest(
             executedAt: new Date(l.r.executedAt),
           },
     );
-    const inserted = values.length ? await tx.insert(trades).values(values).returning({ id: trades.id, seq: trades.seq }) : [];
+    const inserted = values.length
+      ? await tx.insert(trades).values(values).returning({ id: trades.id, seq: trades.seq })
+      : [];
     const idBySeq = new Map(inserted.map((t) => [t.seq, t.id]));
     const book = result.finalBook;
     await tx
@@ -598,8 +632,14 @@ export async function simulateBacktest(
       realizedPnl: Number(v.realizedPnl),
       clamps: v.clamps.map((c) => ({
         rule: String(c.rule),
-        requested: (c as { requested?: unknown }).requested === undefined ? null : Number((c as { requested?: unknown }).requested),
-        allowed: (c as { allowed?: unknown }).allowed === undefined ? null : Number((c as { allowed?: unknown }).allowed),
+        requested:
+          (c as { requested?: unknown }).requested === undefined
+            ? null
+            : Number((c as { requested?: unknown }).requested),
+        allowed:
+          (c as { allowed?: unknown }).allowed === undefined
+            ? null
+            : Number((c as { allowed?: unknown }).allowed),
         reason: String((c as { reason?: unknown }).reason ?? ''),
       })),
       executedAt: v.executedAt.toISOString(),
@@ -607,8 +647,14 @@ export async function simulateBacktest(
     const bh = result.buyAndHold;
     const resultJson: NonNullable<BacktestDto['result']> = {
       metrics: toMetricsDto(result),
-      buyAndHold: { totalReturn: bh ? bh.totalReturn : null, finalEquity: bh ? bh.finalEquity : s.initialCash },
-      equityCurve: thin(result.equityCurve, MAX_CURVE_POINTS).map((p) => ({ timestamp: iso(p.timestamp), equity: p.equity })),
+      buyAndHold: {
+        totalReturn: bh ? bh.totalReturn : null,
+        finalEquity: bh ? bh.finalEquity : s.initialCash,
+      },
+      equityCurve: thin(result.equityCurve, MAX_CURVE_POINTS).map((p) => ({
+        timestamp: iso(p.timestamp),
+        equity: p.equity,
+      })),
       buyAndHoldCurve: [],
       trades: tradeDtos,
       decisions: rows.map((r) => ({
@@ -628,7 +674,11 @@ export async function simulateBacktest(
         estimateUsd: estimate ? estimate.costUsd : null,
       },
       assumptions,
-      sample: sampleLabel(models.length ? models : [s.provider === 'offline' ? 'offline-rules' : s.models.strong], startMs, endMs),
+      sample: sampleLabel(
+        models.length ? models : [s.provider === 'offline' ? 'offline-rules' : s.models.strong],
+        startMs,
+        endMs,
+      ),
       gaps: s.gaps,
     };
     await tx
@@ -649,7 +699,8 @@ export async function simulateBacktest(
 
 function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boolean): BacktestDto {
   const s = settingsOf(row);
-  const result = withResult && row.result ? (row.result as BacktestDto['result'] & { tradeListHash?: string }) : null;
+  const result =
+    withResult && row.result ? (row.result as BacktestDto['result'] & { tradeListHash?: string }) : null;
   if (result) delete (result as { tradeListHash?: string }).tradeListHash;
   return {
     id: row.id,
@@ -682,7 +733,8 @@ async function finishedCounts(deps: PipelineDeps, ids: string[]): Promise<Map<st
 
 export async function getBacktest(deps: PipelineDeps, id: string): Promise<BacktestDto> {
   const row = await loadRow(deps, id);
-  const done = row.status === 'succeeded' ? row.progressTotal : ((await finishedCounts(deps, [id])).get(id) ?? 0);
+  const done =
+    row.status === 'succeeded' ? row.progressTotal : ((await finishedCounts(deps, [id])).get(id) ?? 0);
   return toDto(row, Math.max(done, row.progressDone), true);
 }
 
@@ -697,7 +749,10 @@ export async function listBacktests(
     .from(backtests)
     .where(
       key
-        ? or(lt(created, new Date(key.timeMs)), and(eq(created, new Date(key.timeMs)), lt(backtests.id, key.id)))
+        ? or(
+            lt(created, new Date(key.timeMs)),
+            and(eq(created, new Date(key.timeMs)), lt(backtests.id, key.id)),
+          )
         : undefined,
     )
     .orderBy(desc(created), desc(backtests.id))
@@ -715,7 +770,8 @@ export async function listBacktests(
   const last = page.at(-1);
   return {
     items,
-    nextCursor: rows.length > limit && last ? encodeCursor({ timeMs: last.createdAt.getTime(), id: last.id }) : null,
+    nextCursor:
+      rows.length > limit && last ? encodeCursor({ timeMs: last.createdAt.getTime(), id: last.id }) : null,
   };
 }
 
@@ -731,7 +787,11 @@ export interface RunBacktestOptions {
  * plan -> decision points with bounded concurrency -> simulate, in this process. Any failure marks the
  * backtest failed (with the error) and is rethrown.
  */
-export async function runBacktest(deps: PipelineDeps, backtestId: string, opts: RunBacktestOptions = {}): Promise<BacktestDto> {
+export async function runBacktest(
+  deps: PipelineDeps,
+  backtestId: string,
+  opts: RunBacktestOptions = {},
+): Promise<BacktestDto> {
   const concurrency = Math.max(1, opts.concurrency ?? deps.settings.BACKTEST_MAP_CONCURRENCY);
   try {
     const { items } = await planBacktest(deps, { backtestId });
@@ -751,7 +811,9 @@ export async function runBacktest(deps: PipelineDeps, backtestId: string, opts: 
     await simulateBacktest(deps, { backtestId });
   } catch (e) {
     const error =
-      e instanceof AppError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
+      e instanceof AppError
+        ? { code: e.code, message: e.message }
+        : { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
     await markBacktestFailed(deps, { backtestId, error }).catch(() => undefined);
     throw e;
   }

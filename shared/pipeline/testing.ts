@@ -8,7 +8,9 @@ import type { CandleSource } from '../market/candle-source';
 import type { Candle, Timeframe } from '../market/types';
 
 /** Serves `candles[symbol][timeframe]` by open-time range (inclusive), ascending, no gaps reported. */
-export function memoryCandleSource(candles: Record<string, Partial<Record<Timeframe, readonly Candle[]>>>): CandleSource {
+export function memoryCandleSource(
+  candles: Record<string, Partial<Record<Timeframe, readonly Candle[]>>>,
+): CandleSource {
   return {
     async getCandles({ symbol, timeframe, startMs, endMs }) {
       const all = candles[symbol]?.[timeframe] ?? [];

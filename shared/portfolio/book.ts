@@ -115,9 +115,13 @@ export interface TradeRecord {
 export function emptyBook(initialCash: DecimalInput): Book {
   const cash = roundLedger(dec(initialCash));
   if (!cash.isFinite() || cash.lte(0)) {
-    throw new AppError('VALIDATION_ERROR', `initialCash must be a positive amount (got ${String(initialCash)})`, {
-      field: 'initialCash',
-    });
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `initialCash must be a positive amount (got ${String(initialCash)})`,
+      {
+        field: 'initialCash',
+      },
+    );
   }
   return { initialCash: cash, cash, realizedPnl: ZERO, feesPaid: ZERO, positions: {} };
 }
@@ -148,7 +152,10 @@ export function unrealizedPnl(book: Book, marks: Readonly<Record<string, Decimal
 function markFor(marks: Readonly<Record<string, DecimalInput>>, symbol: string): Dec {
   const m = marks[symbol];
   if (m === undefined) {
-    throw new AppError('VALIDATION_ERROR', `no price given for held symbol ${symbol}`, { field: 'prices', symbol });
+    throw new AppError('VALIDATION_ERROR', `no price given for held symbol ${symbol}`, {
+      field: 'prices',
+      symbol,
+    });
   }
   return dec(m);
 }
@@ -218,9 +225,13 @@ export function applyFill(book: Book, fill: Fill): { book: Book; trade: TradeRec
   }
 
   if (fill.quantity.gt(prev.quantity)) {
-    throw new AppError('CONFLICT', `sale of ${fill.quantity} ${fill.baseAsset} exceeds holding ${prev.quantity}`, {
-      field: 'quantity',
-    });
+    throw new AppError(
+      'CONFLICT',
+      `sale of ${fill.quantity} ${fill.baseAsset} exceeds holding ${prev.quantity}`,
+      {
+        field: 'quantity',
+      },
+    );
   }
   const feeQuote = roundLedger(notional.times(fill.feeRate));
   const closes = fill.quantity.eq(prev.quantity);
@@ -295,7 +306,11 @@ export function rebuildFromLedger(initialCash: DecimalInput, lines: readonly Led
   let fees = ZERO;
   const positions: RebuiltBook['positions'] = {};
   for (const l of lines) {
-    const p = (positions[l.symbol] ??= { quantity: ZERO, costBasis: ZERO, realizedPnl: ZERO, feesPaid: ZERO });
+    let p = positions[l.symbol];
+    if (!p) {
+      p = { quantity: ZERO, costBasis: ZERO, realizedPnl: ZERO, feesPaid: ZERO };
+      positions[l.symbol] = p;
+    }
     const qty = dec(l.quantity);
     const notional = dec(l.notional);
     const fee = dec(l.fee);
@@ -340,13 +355,15 @@ export function checkInvariants(
     if (!p.quantity.isZero()) sumValue = sumValue.plus(p.quantity.times(markFor(prices, p.symbol)));
   }
   const equity = equityOf(book, prices);
-  if (!equity.eq(book.cash.plus(sumValue))) violations.push(`equity ${equity} != cash + positions ${sumValue}`);
+  if (!equity.eq(book.cash.plus(sumValue)))
+    violations.push(`equity ${equity} != cash + positions ${sumValue}`);
   const lhs = book.realizedPnl.plus(unrealizedPnl(book, prices)).minus(book.feesPaid);
   const rhs = equity.minus(book.initialCash);
   if (!lhs.eq(rhs)) violations.push(`realized + unrealized - fees = ${lhs} but equity - initial = ${rhs}`);
 
   const rebuilt = rebuildFromLedger(book.initialCash, ledger);
-  if (!rebuilt.cash.eq(book.cash)) violations.push(`ledger rebuilds cash ${rebuilt.cash}, book has ${book.cash}`);
+  if (!rebuilt.cash.eq(book.cash))
+    violations.push(`ledger rebuilds cash ${rebuilt.cash}, book has ${book.cash}`);
   if (!rebuilt.realizedPnl.eq(book.realizedPnl)) {
     violations.push(`ledger rebuilds realized ${rebuilt.realizedPnl}, book has ${book.realizedPnl}`);
   }

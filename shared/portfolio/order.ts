@@ -146,23 +146,45 @@ function validate(req: OrderRequest, ctx: PlanContext): { ref: Dec } {
     });
   }
   if (ctx.filters.symbol !== req.symbol) {
-    throw new AppError('VALIDATION_ERROR', `filters are for ${ctx.filters.symbol}, order is for ${req.symbol}`, {
-      field: 'symbol',
-    });
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `filters are for ${ctx.filters.symbol}, order is for ${req.symbol}`,
+      {
+        field: 'symbol',
+      },
+    );
   }
   const limits = ctx.limits ?? DEFAULT_LIMITS;
-  for (const [field, v] of Object.entries(limits)) {
-    if (!Number.isFinite(v) || v < 0 || v > PCT) {
-      throw new AppError('VALIDATION_ERROR', `${field} must be between 0 and 100 (got ${v})`, { field });
-    }
-  }
+  checkRange('maxPositionPct', limits.maxPositionPct, PCT);
+  checkRange('maxTotalExposurePct', limits.maxTotalExposurePct, PCT);
   const costs = ctx.costs ?? DEFAULT_COSTS;
-  for (const [field, v] of Object.entries(costs)) {
-    if (!Number.isFinite(v) || v < 0 || v >= BPS) {
-      throw new AppError('VALIDATION_ERROR', `${field} must be between 0 and 10000 bps (got ${v})`, { field });
-    }
-  }
+  // A 100% fee or slippage would make a zero price: the maximum is one basis point less.
+  checkRange('feeBps', costs.feeBps, BPS - 1);
+  checkRange('slippageBps', costs.slippageBps, BPS - 1);
   return { ref };
+}
+
+function checkRange(field: string, v: number, max: number): void {
+  if (!Number.isFinite(v) || v < 0 || v > max) {
+    throw new AppError('VALIDATION_ERROR', `${field} must be between 0 and ${max} (got ${v})`, { field });
+  }
+}
+
+/** Fee and slippage as decimal fractions, built once per costs object. */
+const rateCache = new WeakMap<ExecutionCosts, { feeBps: number; slippageBps: number; fee: Dec; slip: Dec }>();
+function ratesOf(costs: ExecutionCosts): { fee: Dec; slip: Dec } {
+  let r = rateCache.get(costs);
+  // Re-derived if the object was mutated since it was cached.
+  if (!r || r.feeBps !== costs.feeBps || r.slippageBps !== costs.slippageBps) {
+    r = {
+      feeBps: costs.feeBps,
+      slippageBps: costs.slippageBps,
+      fee: dec(costs.feeBps).times(PER_BPS),
+      slip: dec(costs.slippageBps).times(PER_BPS),
+    };
+    rateCache.set(costs, r);
+  }
+  return r;
 }
 
 function floorToStep(qty: Dec, step: Dec): Dec {
@@ -212,10 +234,10 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
   const held = ctx.book.positions[req.symbol]?.quantity ?? new Dec(0);
 
   if (req.action === 'HOLD') return { status: 'hold', symbol: req.symbol, clamps, equity, reason: 'HOLD' };
-  if (req.sizePct === 0 && !req.closeAll) return { status: 'hold', symbol: req.symbol, clamps, equity, reason: 'size 0%' };
+  if (req.sizePct === 0 && !req.closeAll)
+    return { status: 'hold', symbol: req.symbol, clamps, equity, reason: 'size 0%' };
 
-  const slip = dec(costs.slippageBps).times(PER_BPS);
-  const feeRate = dec(costs.feeBps).times(PER_BPS);
+  const { slip, fee: feeRate } = ratesOf(costs);
   const side: Side = req.action;
   const price = roundLedger(side === 'BUY' ? ref.times(slip.plus(1)) : ref.times(new Dec(1).minus(slip)));
   const requestedNotional = equity.times(req.sizePct).times(PER_PCT);
@@ -296,7 +318,9 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
       });
       return reject(
         limitedBy?.rule ?? 'MIN_QTY',
-        limitedBy ? `nothing left to buy: ${limitedBy.reason}` : `quantity ${qty} under the minimum ${f.minQty}`,
+        limitedBy
+          ? `nothing left to buy: ${limitedBy.reason}`
+          : `quantity ${qty} under the minimum ${f.minQty}`,
         qty,
       );
     }
@@ -309,7 +333,11 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
         unit: quote,
         reason: `order value under the minimum notional ${f.minNotional} ${quote}`,
       });
-      return reject('MIN_NOTIONAL', `order value ${money(finalNotional)} ${quote} under minimum ${f.minNotional}`, qty);
+      return reject(
+        'MIN_NOTIONAL',
+        `order value ${money(finalNotional)} ${quote} under minimum ${f.minNotional}`,
+        qty,
+      );
     }
     return {
       status: 'order',
@@ -337,7 +365,11 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
       unit: quote,
       reason: held.isZero() ? `no ${base} held (long-only)` : `only dust held (${held} ${base})`,
     });
-    return reject('LONG_ONLY', held.isZero() ? `nothing to sell: no ${base} held` : 'only dust held', new Dec(0));
+    return reject(
+      'LONG_ONLY',
+      held.isZero() ? `nothing to sell: no ${base} held` : 'only dust held',
+      new Dec(0),
+    );
   }
   const positionValue = held.times(ref);
   let qty: Dec;
@@ -398,7 +430,11 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
       unit: quote,
       reason: `order value under the minimum notional ${f.minNotional} ${quote}`,
     });
-    return reject('MIN_NOTIONAL', `order value ${money(notional)} ${quote} under minimum ${f.minNotional}`, qty);
+    return reject(
+      'MIN_NOTIONAL',
+      `order value ${money(notional)} ${quote} under minimum ${f.minNotional}`,
+      qty,
+    );
   }
   return {
     status: 'order',

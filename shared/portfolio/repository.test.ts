@@ -16,7 +16,12 @@ import {
   snapshot,
 } from './repository';
 
-const SETTINGS: ExecutionSettings = { maxPositionPct: 10, maxTotalExposurePct: 80, feeBps: 10, slippageBps: 5 };
+const SETTINGS: ExecutionSettings = {
+  maxPositionPct: 10,
+  maxTotalExposurePct: 80,
+  feeBps: 10,
+  slippageBps: 5,
+};
 const AT = new Date('2024-06-01T00:00:00Z');
 
 describe.each(testDrivers())('portfolio repository on %s', (driver) => {
@@ -110,10 +115,20 @@ describe.each(testDrivers())('portfolio repository on %s', (driver) => {
 
   it('refuses bad input with a clear error and writes nothing', async () => {
     await ensureRun(t.db, { id: 'bt3', kind: 'backtest', initialCash: '1000' });
-    const base = { runId: 'bt3', symbol: 'BTCUSDT', action: 'BUY' as const, sizePct: 5, price: '100', executedAt: AT, settings: SETTINGS };
+    const base = {
+      runId: 'bt3',
+      symbol: 'BTCUSDT',
+      action: 'BUY' as const,
+      sizePct: 5,
+      price: '100',
+      executedAt: AT,
+      settings: SETTINGS,
+    };
     await expect(executeDecision(t.db, { ...base, sizePct: 500 })).rejects.toThrow(/sizePct/);
     await expect(executeDecision(t.db, { ...base, decisionId: 'not-a-uuid' })).rejects.toThrow(/decisionId/);
-    await expect(executeDecision(t.db, { ...base, runId: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(executeDecision(t.db, { ...base, runId: 'nope' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     expect(await t.db.select().from(trades)).toHaveLength(0);
   });
 
@@ -154,7 +169,15 @@ describe.each(testDrivers())('portfolio repository on %s', (driver) => {
 
   it('writes a snapshot of the book', async () => {
     await ensureRun(t.db, { id: 'bt6', kind: 'backtest', initialCash: '10000' });
-    await executeDecision(t.db, { runId: 'bt6', symbol: 'BTCUSDT', action: 'BUY', sizePct: 10, price: '100', executedAt: AT, settings: SETTINGS });
+    await executeDecision(t.db, {
+      runId: 'bt6',
+      symbol: 'BTCUSDT',
+      action: 'BUY',
+      sizePct: 10,
+      price: '100',
+      executedAt: AT,
+      settings: SETTINGS,
+    });
     const row = await snapshot(t.db, 'bt6', { BTCUSDT: '120' }, AT);
     expect(row?.runId).toBe('bt6');
     const rows = await t.db.select().from(portfolioSnapshots);
@@ -186,7 +209,9 @@ describe.each(testDrivers())('portfolio repository on %s', (driver) => {
       );
       const rows = await db.select().from(trades).where(eq(trades.runId, 'race'));
       expect(rows).toHaveLength(N);
-      expect(rows.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+      expect(rows.map((r) => r.seq).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: N }, (_, i) => i + 1),
+      );
       expect(results.filter((r) => r.status === 'filled').length).toBeGreaterThan(N / 2);
       // No lost update: the ledger rebuilds cash and every position exactly.
       expect(await auditRun(db, 'race')).toEqual([]);

@@ -74,9 +74,13 @@ export async function ensureRun(db: DbOrTx, input: RunInput) {
   }
   const cash = dec(input.initialCash);
   if (!cash.isFinite() || cash.lte(0)) {
-    throw new AppError('VALIDATION_ERROR', `initialCash must be positive (got ${String(input.initialCash)})`, {
-      field: 'initialCash',
-    });
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `initialCash must be positive (got ${String(input.initialCash)})`,
+      {
+        field: 'initialCash',
+      },
+    );
   }
   await db
     .insert(runs)
@@ -134,7 +138,9 @@ function marksFor(
   for (const [s, v] of Object.entries(prices)) {
     const d = dec(v);
     if (!d.isFinite() || d.lte(0)) {
-      throw new AppError('VALIDATION_ERROR', `price for ${s} must be positive (got ${String(v)})`, { field: `prices.${s}` });
+      throw new AppError('VALIDATION_ERROR', `price for ${s} must be positive (got ${String(v)})`, {
+        field: `prices.${s}`,
+      });
     }
     marks[s] = d;
   }
@@ -237,7 +243,10 @@ export async function executeDecision(db: Db, input: ExecuteInput): Promise<Exec
         book,
         marks,
         filters,
-        limits: { maxPositionPct: input.settings.maxPositionPct, maxTotalExposurePct: input.settings.maxTotalExposurePct },
+        limits: {
+          maxPositionPct: input.settings.maxPositionPct,
+          maxTotalExposurePct: input.settings.maxTotalExposurePct,
+        },
         costs: { feeBps: input.settings.feeBps, slippageBps: input.settings.slippageBps },
       },
     );
@@ -284,7 +293,10 @@ export async function executeDecision(db: Db, input: ExecuteInput): Promise<Exec
       };
     }
 
-    const { book: after, trade } = applyFill(book, fillFromPlan(plan, filters, executedAt.getTime(), 'signal'));
+    const { book: after, trade } = applyFill(
+      book,
+      fillFromPlan(plan, filters, executedAt.getTime(), 'signal'),
+    );
     const [row] = await tx
       .insert(trades)
       .values({
@@ -366,7 +378,11 @@ export interface PortfolioView {
   pricesAssumed: string[];
 }
 
-function portfolioOf(runId: string, book: Book, prices: Readonly<Record<string, DecimalInput>>): PortfolioView {
+function portfolioOf(
+  runId: string,
+  book: Book,
+  prices: Readonly<Record<string, DecimalInput>>,
+): PortfolioView {
   const { marks, assumed } = marksFor(book, prices);
   let value = new Dec(0);
   let unrealized = new Dec(0);
@@ -428,7 +444,9 @@ export async function listTrades(
 ): Promise<TradePage> {
   const limit = opts.limit ?? DEFAULT_PAGE;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw new AppError('VALIDATION_ERROR', `limit must be an integer from 1 to ${MAX_PAGE}`, { field: 'limit' });
+    throw new AppError('VALIDATION_ERROR', `limit must be an integer from 1 to ${MAX_PAGE}`, {
+      field: 'limit',
+    });
   }
   let before: number | null = null;
   if (opts.cursor != null) {
@@ -489,13 +507,16 @@ export async function auditRun(db: DbOrTx, runId: string): Promise<string[]> {
   const out: string[] = [];
   if (!rebuilt.cash.eq(run.cash)) out.push(`cash: ledger ${rebuilt.cash}, run ${run.cash}`);
   if (!rebuilt.feesPaid.eq(run.feesPaid)) out.push(`fees: ledger ${rebuilt.feesPaid}, run ${run.feesPaid}`);
-  if (!rebuilt.realizedPnl.eq(run.realizedPnl)) out.push(`realized: ledger ${rebuilt.realizedPnl}, run ${run.realizedPnl}`);
+  if (!rebuilt.realizedPnl.eq(run.realizedPnl))
+    out.push(`realized: ledger ${rebuilt.realizedPnl}, run ${run.realizedPnl}`);
   const symbols = new Set([...rows.map((r) => r.symbol), ...Object.keys(rebuilt.positions)]);
   for (const s of symbols) {
     const r = rows.find((x) => x.symbol === s);
     const b = rebuilt.positions[s];
-    if (!(b?.quantity ?? new Dec(0)).eq(r?.quantity ?? 0)) out.push(`${s} quantity: ledger ${b?.quantity}, row ${r?.quantity}`);
-    if (!(b?.costBasis ?? new Dec(0)).eq(r?.costBasis ?? 0)) out.push(`${s} cost: ledger ${b?.costBasis}, row ${r?.costBasis}`);
+    if (!(b?.quantity ?? new Dec(0)).eq(r?.quantity ?? 0))
+      out.push(`${s} quantity: ledger ${b?.quantity}, row ${r?.quantity}`);
+    if (!(b?.costBasis ?? new Dec(0)).eq(r?.costBasis ?? 0))
+      out.push(`${s} cost: ledger ${b?.costBasis}, row ${r?.costBasis}`);
   }
   return out;
 }

@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { type LocalServer, startLocalServer } from '../../functions/local/server';
 import { loadSettings, type Settings } from '../../shared/config/settings';
 import type { Kline, Timeframe } from '../../shared/market/types';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
-import { type LocalServer, startLocalServer } from '../../functions/local/server';
 import { type BinanceServer, loadKlinesFromCsv, startBinanceServer } from '../helpers/binance-server';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -28,8 +28,15 @@ export interface Harness {
   binance: BinanceServer;
   settings: Settings;
   close(): Promise<void>;
-  get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  get(
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  post(
+    path: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   raw(method: string, path: string, body?: string, headers?: Record<string, string>): Promise<Response>;
 }
 
@@ -50,6 +57,8 @@ export interface HarnessOptions {
   /** Also serve BTCUSDT 1h (the last N bars only; 4h is always served). */
   withHourly?: number;
   now?: () => number;
+  /** The backtest Map's concurrency (default settings.BACKTEST_MAP_CONCURRENCY). */
+  backtestConcurrency?: number;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -77,6 +86,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     host: '127.0.0.1',
     webDist: null,
     workflows: opts.workflows ?? 'auto',
+    backgroundWorkflows: false,
+    ...(opts.backtestConcurrency ? { backtestConcurrency: opts.backtestConcurrency } : {}),
     logger: pino({ level: 'silent' }),
     containerOverrides: { binanceFallbackUrl: null, binanceMaxRetries: 0, now },
   });
@@ -123,7 +134,8 @@ export async function pollUntil(
   for (;;) {
     const r = await h.get(path);
     if (r.status === 200 && done(r.body)) return r.body;
-    if (Date.now() > deadline) throw new Error(`timed out polling ${path}: last ${JSON.stringify(r.body).slice(0, 500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out polling ${path}: last ${JSON.stringify(r.body).slice(0, 500)}`);
     await new Promise((ok) => setTimeout(ok, 50));
   }
 }

@@ -13,11 +13,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalServer, startLocalServer } from '../../functions/local/server';
 import { loadSettings } from '../../shared/config/settings';
 import type { Kline } from '../../shared/market/types';
-import { type LocalServer, startLocalServer } from '../../functions/local/server';
 import { type BinanceServer, loadKlinesFromCsv, startBinanceServer } from '../helpers/binance-server';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,7 +44,13 @@ const SERIES = [
   { timeframe: '1d', file: 'BTCUSDT-1d.csv' },
 ] as const;
 /** A small backtest inside the data's range: 5 decisions, one a day on 4h candles. */
-const BACKTEST = { start: '2025-10-01', end: '2025-11-15', timeframe: '4h', maxDecisions: '5', interval: '6' };
+const BACKTEST = {
+  start: '2025-10-01',
+  end: '2025-11-15',
+  timeframe: '4h',
+  maxDecisions: '5',
+  interval: '6',
+};
 const UI_TIMEOUT_MS = 30_000;
 const BACKTEST_TIMEOUT_MS = 120_000;
 
@@ -89,6 +96,7 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
       settings,
       port: 0,
       webDist: WEB_DIST,
+      logger: pino({ level: 'silent' }),
       containerOverrides: { now, binanceBaseUrl: binance.url, binanceFallbackUrl: null },
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -124,7 +132,7 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     const { page, errors } = await open('/');
     await expect.poll(() => page.getByText('Simulated portfolio — no real trading').isVisible()).toBe(true);
     await page.locator('.chart canvas').first().waitFor();
-    expect(await page.getByTestId('last-price').innerText()).toMatch(/\d{2},\d{3}\.\d{2}/);
+    expect(await page.getByTestId('last-price').textContent()).toMatch(/\d{2},\d{3}\.\d{2}/);
     await shot(page, 'dashboard');
 
     await page.getByTestId('run-analysis').click();
@@ -135,7 +143,9 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     for (const agent of ['technical', 'sentiment', 'tokenomics', 'researcher', 'trader', 'risk']) {
       await page.getByTestId(`agent-${agent}`).waitFor();
     }
-    await expect.poll(() => page.getByTestId('final-decision').innerText()).toMatch(/BUY|SELL|HOLD|No decision/);
+    await expect
+      .poll(() => page.getByTestId('final-decision').textContent())
+      .toMatch(/BUY|SELL|HOLD|No decision/);
     expect(await page.getByText('Offline provider (rules, no model)').count()).toBeGreaterThan(0);
     await page.locator('.chart canvas').first().waitFor();
     await shot(page, 'analysis');
@@ -170,8 +180,10 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await page.fill('input[name=decision_interval]', 'abc');
     await page.getByTestId('start-backtest').click();
     await expect.poll(() => page.getByText('max_decisions must be at least 1').isVisible()).toBe(true);
-    expect(await page.getByText('decision_interval must be a whole number of candles').isVisible()).toBe(true);
-    expect(await page.getByTestId('form-errors').innerText()).toMatch(/Fix 2 fields/);
+    expect(await page.getByText('decision_interval must be a whole number of candles').isVisible()).toBe(
+      true,
+    );
+    expect(await page.getByTestId('form-errors').textContent()).toMatch(/Fix 2 fields/);
     expect(await page.locator('input[name=max_decisions]').getAttribute('aria-invalid')).toBe('true');
     expect(posts).toEqual([]);
     await shot(page, 'backtest-validation');
@@ -191,9 +203,19 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await page.waitForURL(/\/backtests\/[^/]+$/);
     await page.getByTestId('estimate').waitFor();
     await page.getByTestId('backtest-metrics').waitFor({ timeout: BACKTEST_TIMEOUT_MS });
-    expect(await page.getByTestId('metric-return').innerText()).toMatch(/-?\+?\d+\.\d{2}%/);
-    for (const label of ['Max drawdown', 'Sharpe (daily, ann.)', 'Win rate', 'Trades', 'Fees paid', 'LLM spend', 'Buy and hold']) {
-      expect(await page.getByTestId('backtest-metrics').getByText(label, { exact: true }).isVisible()).toBe(true);
+    expect(await page.getByTestId('metric-return').textContent()).toMatch(/-?\+?\d+\.\d{2}%/);
+    for (const label of [
+      'Max drawdown',
+      'Sharpe (daily, ann.)',
+      'Win rate',
+      'Trades',
+      'Fees paid',
+      'LLM spend',
+      'Buy and hold',
+    ]) {
+      expect(await page.getByTestId('backtest-metrics').getByText(label, { exact: true }).isVisible()).toBe(
+        true,
+      );
     }
     expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0);
     const decisions = page.locator('[data-testid="backtest-decisions"] tbody tr');
@@ -215,9 +237,11 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
   it('portfolio: shows equity, cash, returns and the trade history', async () => {
     const { page, errors } = await open('/portfolio');
     await page.getByTestId('equity').waitFor();
-    expect(await page.getByTestId('equity').innerText()).toMatch(/\$\d{1,3}(,\d{3})*\.\d{2}/);
+    expect(await page.getByTestId('equity').textContent()).toMatch(/\$\d{1,3}(,\d{3})*\.\d{2}/);
     for (const label of ['Total return', 'Cash', 'Realized PnL', 'Fees paid']) {
-      expect(await page.getByTestId('portfolio-stats').getByText(label, { exact: true }).isVisible()).toBe(true);
+      expect(await page.getByTestId('portfolio-stats').getByText(label, { exact: true }).isVisible()).toBe(
+        true,
+      );
     }
     await page.getByText('Trade history').waitFor();
     await page.locator('.loading').waitFor({ state: 'detached' });
@@ -239,7 +263,9 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
   it('shows a clear not-found message for an unknown analysis', async () => {
     const { page } = await open('/analyses/does-not-exist');
     await page.getByRole('alert').first().waitFor();
-    expect(await page.getByRole('alert').first().innerText()).toMatch(/NOT_FOUND|not found|VALIDATION_ERROR/i);
+    expect(await page.getByRole('alert').first().textContent()).toMatch(
+      /NOT_FOUND|not found|VALIDATION_ERROR/i,
+    );
     await page.close();
   });
 });

@@ -53,7 +53,12 @@ describe('validateBacktestForm (the contract schema, client-side)', () => {
   });
 
   it('refuses malformed dates, future end dates and lower-case symbols', () => {
-    const r = validateBacktestForm({ ...valid, symbol: 'btcusdt', start_date: '01/02/2025', end_date: '2999-01-01' });
+    const r = validateBacktestForm({
+      ...valid,
+      symbol: 'btcusdt',
+      start_date: '01/02/2025',
+      end_date: '2999-01-01',
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.symbol).toMatch(/upper-case/);

@@ -17,7 +17,17 @@ import {
 
 describe('format', () => {
   it('shows null, undefined and NaN as an em dash, never as 0', () => {
-    for (const f of [fmtUsd, fmtUsdSigned, fmtCost, fmtPrice, fmtPct, fmtFraction, fmtInt, fmtTokens, fmtMs]) {
+    for (const f of [
+      fmtUsd,
+      fmtUsdSigned,
+      fmtCost,
+      fmtPrice,
+      fmtPct,
+      fmtFraction,
+      fmtInt,
+      fmtTokens,
+      fmtMs,
+    ]) {
       expect(f(null)).toBe(NO_VALUE);
       expect(f(undefined)).toBe(NO_VALUE);
       expect(f(Number.NaN)).toBe(NO_VALUE);

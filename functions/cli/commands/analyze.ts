@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { type AnalysisDto, analyzeRequestSchema } from '../../../shared/api/contract';
 import { parseOrThrow } from '../../../shared/api/validation';
 import { assertSymbol } from '../../../shared/market/candle-store';
-import { getAnalysis, runDecisionChain, createDecision } from '../../../shared/pipeline/analysis';
+import { createDecision, getAnalysis, runDecisionChain } from '../../../shared/pipeline/analysis';
 import type { CliContext } from '../context';
 import { CommandExit, EXIT_BUDGET_EXCEEDED, print, printJson, table, withContainer } from './support';
 
@@ -40,7 +40,10 @@ export function formatAnalysis(a: AnalysisDto): string {
     costUsd: r?.costUsd ?? 0,
   }));
   lines.push('', table(agents));
-  lines.push('', `cost: ${a.cost.calls} calls, ${a.cost.tokensIn} in / ${a.cost.tokensOut} out tokens, $${a.cost.costUsd.toFixed(6)}`);
+  lines.push(
+    '',
+    `cost: ${a.cost.calls} calls, ${a.cost.tokensIn} in / ${a.cost.tokensOut} out tokens, $${a.cost.costUsd.toFixed(6)}`,
+  );
   return lines.join('\n');
 }
 
@@ -79,8 +82,16 @@ export function registerAnalyzeCommand(program: Command, ctx: CliContext): void 
       });
       if (flags.json) printJson(ctx, analysis);
       else print(ctx, formatAnalysis(analysis));
-      if (analysis.status === 'budget_exceeded') throw new CommandExit(EXIT_BUDGET_EXCEEDED, 'error [BUDGET_EXCEEDED]: the daily token budget refused the analysis');
-      if (analysis.status === 'failed') throw new CommandExit(1, `error [${analysis.error?.code ?? 'FAILED'}]: ${analysis.error?.message ?? 'the analysis failed'}`);
+      if (analysis.status === 'budget_exceeded')
+        throw new CommandExit(
+          EXIT_BUDGET_EXCEEDED,
+          'error [BUDGET_EXCEEDED]: the daily token budget refused the analysis',
+        );
+      if (analysis.status === 'failed')
+        throw new CommandExit(
+          1,
+          `error [${analysis.error?.code ?? 'FAILED'}]: ${analysis.error?.message ?? 'the analysis failed'}`,
+        );
     });
 }
 

@@ -30,7 +30,9 @@ export function progressReporter(write: (text: string) => void, isTTY: boolean) 
     const frac = total === 0 ? 1 : done / total;
     if (isTTY) {
       const filled = Math.round(frac * BAR_WIDTH);
-      write(`\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total} decisions${done === total ? '\n' : ''}`);
+      write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total} decisions${done === total ? '\n' : ''}`,
+      );
       return;
     }
     const bucket = Math.floor(frac / PLAIN_STEP);
@@ -51,7 +53,11 @@ export function formatBacktest(b: BacktestDto): string {
   const m = r.metrics;
   const rows = [
     { metric: 'total return', strategy: pct(m.totalReturn), buyAndHold: pct(r.buyAndHold.totalReturn) },
-    { metric: 'final equity', strategy: m.finalEquity.toFixed(2), buyAndHold: r.buyAndHold.finalEquity.toFixed(2) },
+    {
+      metric: 'final equity',
+      strategy: m.finalEquity.toFixed(2),
+      buyAndHold: r.buyAndHold.finalEquity.toFixed(2),
+    },
     { metric: 'CAGR', strategy: pct(m.cagr), buyAndHold: '' },
     { metric: 'max drawdown', strategy: pct(m.maxDrawdown), buyAndHold: '' },
     { metric: 'Sharpe (daily, x sqrt 365)', strategy: m.sharpeDaily?.toFixed(3) ?? '-', buyAndHold: '' },
@@ -61,7 +67,11 @@ export function formatBacktest(b: BacktestDto): string {
     { metric: 'fills / round trips', strategy: `${m.trades} / ${m.roundTrips}`, buyAndHold: '' },
     { metric: 'win rate', strategy: pct(m.winRate), buyAndHold: '' },
     { metric: 'profit factor', strategy: m.profitFactor?.toFixed(3) ?? '-', buyAndHold: '' },
-    { metric: 'exposure', strategy: m.exposurePct === null ? '-' : `${m.exposurePct.toFixed(2)}%`, buyAndHold: '' },
+    {
+      metric: 'exposure',
+      strategy: m.exposurePct === null ? '-' : `${m.exposurePct.toFixed(2)}%`,
+      buyAndHold: '',
+    },
     { metric: 'fees paid', strategy: m.feesPaid.toFixed(4), buyAndHold: '' },
   ];
   const s = r.llmSpend;
@@ -71,7 +81,9 @@ export function formatBacktest(b: BacktestDto): string {
     table(rows, ['metric', 'strategy', 'buyAndHold']),
     '',
     `LLM spend: ${s.calls} calls (${s.cacheHits} cached), ${s.tokensIn} in / ${s.tokensOut} out tokens, $${s.costUsd.toFixed(6)}${s.estimateUsd === null ? '' : ` (estimate $${s.estimateUsd.toFixed(6)})`}`,
-    ...(r.gaps.length ? [`data gaps: ${r.gaps.length} (${r.gaps.reduce((n, g) => n + g.missingBars, 0)} bars missing)`] : []),
+    ...(r.gaps.length
+      ? [`data gaps: ${r.gaps.length} (${r.gaps.reduce((n, g) => n + g.missingBars, 0)} bars missing)`]
+      : []),
     'assumptions:',
     ...r.assumptions.map((a) => `  - ${a}`),
     `id: ${b.id}`,
@@ -88,7 +100,11 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
     .option('--timeframe <tf>', 'candle timeframe', '4h')
     .option('--max-decisions <n>', 'at most this many decision points', intOption('max-decisions'), 50)
     .option('--interval <n>', 'a decision every N candles', intOption('interval'), 1)
-    .option('--concurrency <n>', 'decision points run at once (default BACKTEST_MAP_CONCURRENCY)', intOption('concurrency'))
+    .option(
+      '--concurrency <n>',
+      'decision points run at once (default BACKTEST_MAP_CONCURRENCY)',
+      intOption('concurrency'),
+    )
     .option('--json', 'print the backtest as JSON')
     .action(async (symbol: string, flags: BacktestFlags) => {
       const backtest = await withContainer(ctx, async (c) => {

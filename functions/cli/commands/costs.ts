@@ -1,7 +1,7 @@
 /** `cli costs [--json]`: today's LLM tokens and USD against the daily budget, by agent and model. */
 import type { Command } from 'commander';
-import { getCosts } from '../../../shared/api/costs';
 import type { CostsDto } from '../../../shared/api/contract';
+import { getCosts } from '../../../shared/api/costs';
 import type { CliContext } from '../context';
 import { print, printJson, table, withContainer } from './support';
 

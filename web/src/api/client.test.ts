@@ -132,7 +132,9 @@ describe('createApiClient', () => {
 
   it('runAnalysisToEnd polls a 202 until the analysis settles', async () => {
     let polls = 0;
-    routes.set('POST /analyze', (_req, _b, res) => json(res, 202, { id: 'a1', status: 'pending', poll: '/analyses/a1' }));
+    routes.set('POST /analyze', (_req, _b, res) =>
+      json(res, 202, { id: 'a1', status: 'pending', poll: '/analyses/a1' }),
+    );
     routes.set('GET /analyses/a1', (_req, _b, res) => {
       polls++;
       json(res, 200, { ...analysis, status: polls < 3 ? 'running' : 'completed' });

@@ -1,0 +1,259 @@
+/**
+ * The synthesized state machines, executed locally (aws-local-stepfunctions), every Task mapped to its
+ * real handler with the real core behind it: the offline agent provider, PGlite (and PostgreSQL with
+ * TEST_PG=1), the real pipeline and backtest steps. Candles come from a seeded random walk served by an
+ * in-memory candle source (an adapter of the real port), so the suite needs no network and no data files.
+ *
+ * Faults that cannot be caused otherwise (an analyst's provider failing, a rate limit, a researcher
+ * crash) are injected by wrapping ONE step function; everything else is the real thing.
+ */
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backtests, decisions } from '../../shared/db/schema';
+import { testDrivers, useTestDatabase } from '../../shared/db/testing';
+import { createLLMClient } from '../../shared/llm/client';
+import { LlmCallError } from '../../shared/llm/errors';
+import { klineToCandle } from '../../shared/market/kline';
+import { createDecision, getAnalysis } from '../../shared/pipeline/analysis';
+import { createBacktest, getBacktest, runBacktest, simulateRecorded } from '../../shared/pipeline/backtest';
+import type { PipelineDeps } from '../../shared/pipeline/deps';
+import { memoryCandleSource, testSettings } from '../../shared/pipeline/testing';
+import { generateKlines } from '../../test/helpers/binance-server';
+import { agentStepFns } from '../workflow/bindings';
+import {
+  createLocalWorkflows,
+  type LocalWorkflows,
+  synthesizeLocalDefinitions,
+  taskStates,
+} from './stepfunctions';
+
+const TF_MS = 4 * 3_600_000;
+const DATA_START = Date.parse('2024-01-01T00:00:00Z');
+/** Enough bars for the indicators' warm-up (WARMUP_BARS) before every decision point. */
+const BARS = 2_600;
+const candles = generateKlines({
+  timeframe: '4h',
+  start: DATA_START,
+  count: BARS,
+  startPrice: 42_000,
+  seed: 7,
+}).map(klineToCandle);
+const barTime = (i: number) => DATA_START + i * TF_MS;
+const NOW = barTime(BARS) + 1;
+/** Step Functions caps a state's input or output at 256 KiB; ours must stay far below. */
+const SFN_PAYLOAD_LIMIT = 256 * 1024;
+const PAYLOAD_BUDGET = 16 * 1024;
+
+describe('synthesized definitions', () => {
+  it('resolve to plain ASL whose every Task invokes one of the two task functions', () => {
+    const defs = synthesizeLocalDefinitions(4);
+    const text = JSON.stringify([defs.analysis, defs.backtest]);
+    expect(text).not.toMatch(/Fn::|"Ref"|\$\{Token/);
+    const mapState = Object.values(defs.backtest.States).find((s) => s.Type === 'Map') as {
+      MaxConcurrency?: number;
+    };
+    expect(mapState.MaxConcurrency).toBe(4);
+    for (const def of [defs.analysis, defs.backtest])
+      for (const { state } of taskStates(def as never)) expect(String(state.Resource)).toMatch(/:function:/);
+    expect(Object.values(defs.taskFunctions.analysis)).not.toContain('backtestSteps');
+    expect(synthesizeLocalDefinitions(4)).toBe(defs); // cached: synthesis happens once per process
+  });
+});
+
+describe.each(testDrivers())('local state machines on %s', (driver) => {
+  const t = useTestDatabase(driver);
+  let deps: PipelineDeps;
+  const started: LocalWorkflows[] = [];
+
+  beforeAll(() => {
+    const settings = testSettings({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://' });
+    deps = {
+      db: t.db,
+      settings,
+      llm: createLLMClient({ db: t.db, settings, now: () => NOW }),
+      candles: memoryCandleSource({ BTCUSDT: { '4h': candles } }),
+      now: () => NOW,
+    };
+  });
+  beforeEach(() => t.reset());
+  afterAll(async () => {
+    for (const w of started) await w.close();
+  });
+
+  const workflows = (opts: Partial<Parameters<typeof createLocalWorkflows>[0]> = {}) => {
+    const w = createLocalWorkflows({ deps, retryDelayMs: 0, ...opts });
+    started.push(w);
+    return w;
+  };
+  const newDecision = () =>
+    createDecision(deps, {
+      symbol: 'BTCUSDT',
+      timeframe: '4h',
+      mode: 'backtest_step',
+      timestamp: new Date(barTime(2_100)).toISOString(),
+      runId: 'scratch',
+    });
+
+  it('an analyst that fails is marked unavailable; the others answer and the decision completes', async () => {
+    const w = workflows({
+      steps: {
+        agent: {
+          runAnalyst: async (d, i) => {
+            if (i.analyst === 'sentiment')
+              throw new LlmCallError('LlmUpstreamError', 'provider answered 500');
+            return agentStepFns.runAnalyst(d, i);
+          },
+        },
+      },
+    });
+    const { decisionId } = await newDecision();
+    const exec = await w.awaitExecution((await w.startAnalysis({ decisionId })).executionId);
+
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(exec.output).toMatchObject({ snapshot: { ok: true } });
+    expect(exec.caught['Sentiment analyst']).toBe(1);
+    const a = await getAnalysis(deps, decisionId);
+    expect(a.agents.sentiment?.status).toBe('unavailable');
+    expect(a.agents.sentiment?.reason).toContain('provider answered 500');
+    expect(a.agents.technical?.status).toBe('ok');
+    expect(a.agents.researcher).not.toBeNull();
+    expect(['completed', 'no_trade']).toContain(a.status);
+    expect(a.final?.action).toMatch(/BUY|SELL|HOLD/);
+    expect(exec.maxPayloadBytes).toBeLessThan(PAYLOAD_BUDGET);
+  });
+
+  it('a rate-limited analyst is retried by the state machine and then succeeds', async () => {
+    let calls = 0;
+    const w = workflows({
+      steps: {
+        agent: {
+          runAnalyst: async (d, i) => {
+            if (i.analyst === 'technical' && ++calls <= 2)
+              throw new LlmCallError('LlmRateLimited', '429 Too Many Requests');
+            return agentStepFns.runAnalyst(d, i);
+          },
+        },
+      },
+    });
+    const { decisionId } = await newDecision();
+    const exec = await w.awaitExecution((await w.startAnalysis({ decisionId })).executionId);
+
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(exec.retries['Technical analyst']).toBe(2);
+    expect(exec.caught['Technical analyst']).toBeUndefined();
+    const a = await getAnalysis(deps, decisionId);
+    expect(a.agents.technical?.status).toBe('ok');
+  });
+
+  it('a researcher failure ends in "no trade" with the error recorded, not a failed execution', async () => {
+    const w = workflows({
+      steps: {
+        agent: {
+          runResearcher: async () => {
+            throw new LlmCallError('LlmUpstreamError', 'researcher model is down');
+          },
+        },
+      },
+    });
+    const { decisionId } = await newDecision();
+    const exec = await w.awaitExecution((await w.startAnalysis({ decisionId })).executionId);
+
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(exec.caught.Researcher).toBe(1);
+    const a = await getAnalysis(deps, decisionId);
+    expect(a.status).toBe('no_trade');
+    expect(a.final?.action).toBe('HOLD');
+    expect(a.error).toEqual({ code: 'LlmUpstreamError', message: 'researcher model is down' });
+    expect(a.agents.trader).toBeNull();
+  });
+
+  it('a 20-point backtest Map gives the same decisions, trades and metrics as the in-process runner', async () => {
+    const request = {
+      symbol: 'BTCUSDT',
+      start_date: new Date(barTime(1_900)).toISOString(),
+      end_date: new Date(barTime(2_560)).toISOString(),
+      timeframe: '4h',
+      max_decisions: 20,
+      decision_interval: 20,
+    };
+    const w = workflows({ mapConcurrency: 5 });
+    const viaSfn = await createBacktest(deps, request);
+    const exec = await w.awaitExecution(
+      (await w.startBacktest({ backtestId: viaSfn.backtestId })).executionId,
+    );
+    expect(exec.error).toBeUndefined();
+    expect(exec.status).toBe('SUCCEEDED');
+
+    const inProcess = await createBacktest(deps, request);
+    await runBacktest(deps, inProcess.backtestId, { concurrency: 5 });
+
+    const [a, b] = [
+      await getBacktest(deps, viaSfn.backtestId),
+      await getBacktest(deps, inProcess.backtestId),
+    ];
+    expect(a.status).toBe('succeeded');
+    expect(a.progress).toEqual({ done: 20, total: 20 });
+    expect(a.result?.decisions).toHaveLength(20);
+    const decisionsOf = (x: typeof a) =>
+      x.result?.decisions.map((d) => ({
+        t: d.decisionTime,
+        status: d.status,
+        action: d.action,
+        size: d.sizePct,
+      }));
+    expect(decisionsOf(a)).toEqual(decisionsOf(b));
+    const strip = (trades: NonNullable<typeof a.result>['trades']) =>
+      trades.map(({ id: _id, runId: _run, decisionId: _d, ...rest }) => rest);
+    expect(a.result!.trades.length).toBeGreaterThan(0); // the comparison means something only with trades
+    expect(strip(a.result!.trades)).toEqual(strip(b.result!.trades));
+    expect(a.result?.metrics).toEqual(b.result?.metrics);
+
+    // The persisted result is exactly the pure simulator's over the recorded decisions.
+    const replay = await simulateRecorded(deps, viaSfn.backtestId);
+    const hashOf = async (id: string) => {
+      const [row] = await t.db
+        .select({ result: backtests.result })
+        .from(backtests)
+        .where(eq(backtests.id, id));
+      return (row?.result as { tradeListHash?: string } | null)?.tradeListHash;
+    };
+    expect(replay.result.tradeListHash).toMatch(/^[0-9a-f]{16,}$/);
+    expect(await hashOf(viaSfn.backtestId)).toBe(replay.result.tradeListHash);
+    expect(await hashOf(inProcess.backtestId)).toBe(replay.result.tradeListHash);
+
+    // Every state's payload stayed tiny: the Map carried ids and times only.
+    expect(exec.maxPayloadBytes).toBeGreaterThan(0);
+    expect(exec.maxPayloadBytes).toBeLessThan(PAYLOAD_BUDGET);
+    expect(exec.maxPayloadBytes).toBeLessThan(SFN_PAYLOAD_LIMIT / 16);
+    const rows = await t.db
+      .select({ id: decisions.id })
+      .from(decisions)
+      .where(and(eq(decisions.backtestId, viaSfn.backtestId), eq(decisions.mode, 'backtest')));
+    expect(rows).toHaveLength(20);
+  });
+
+  it('a backtest whose plan fails is marked failed and the execution fails', async () => {
+    const w = workflows({
+      steps: {
+        backtest: {
+          planBacktest: async () => {
+            throw new Error('candles unavailable');
+          },
+        },
+      },
+    });
+    const { backtestId } = await createBacktest(deps, {
+      symbol: 'BTCUSDT',
+      start_date: new Date(barTime(1_900)).toISOString(),
+      end_date: new Date(barTime(2_000)).toISOString(),
+      timeframe: '4h',
+      max_decisions: 3,
+      decision_interval: 10,
+    });
+    const exec = await w.awaitExecution((await w.startBacktest({ backtestId })).executionId);
+    expect(exec.status).toBe('FAILED');
+    const bt = await getBacktest(deps, backtestId);
+    expect(bt.status).toBe('failed');
+    expect(bt.error).toEqual({ code: 'Error', message: 'candles unavailable' });
+  });
+});

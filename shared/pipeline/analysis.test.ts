@@ -1,0 +1,293 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ANSWERS, type OpenAIServer, startOpenAIServer } from '../../test/helpers/openai-server';
+import { agentLogs, decisions, positions, runs, trades } from '../db/schema';
+import { testDrivers, useTestDatabase } from '../db/testing';
+import { binanceDataFile, readBinanceCsv } from '../indicators/testing';
+import { createLLMClient } from '../llm/client';
+import type { Candle } from '../market/types';
+import {
+  createDecision,
+  getAnalysis,
+  prepareSnapshot,
+  runAnalysis,
+  runAnalyst,
+  runDecisionChain,
+} from './analysis';
+import type { PipelineDeps } from './deps';
+import { memoryCandleSource, testSettings } from './testing';
+
+const FILE = binanceDataFile('BTCUSDT-1h.csv.gz');
+const HAS_DATA = existsSync(FILE);
+const NOW = Date.parse('2025-06-01T00:00:00Z');
+const AT = '2024-03-01T00:00:00Z';
+const USAGE = { prompt_tokens: 321, completion_tokens: 87, cached_tokens: 64 };
+
+describe.skipIf(!HAS_DATA)('analysis pipeline (skipped: ../shared/data/binance not present)', () => {
+  let btc: Candle[] = [];
+  beforeAll(() => {
+    btc = readBinanceCsv(FILE);
+  });
+  const candles = () => memoryCandleSource({ BTCUSDT: { '1h': btc }, DOGEUSDT: { '1h': btc } });
+
+  describe.each(testDrivers())('on %s', (driver) => {
+    const t = useTestDatabase(driver);
+    let server: OpenAIServer;
+    let researcherAnswer: unknown;
+
+    beforeAll(async () => {
+      server = await startOpenAIServer({
+        latencyMs: 5,
+        usage: USAGE,
+        respond: ({ schemaName }) =>
+          schemaName === 'researcher'
+            ? researcherAnswer
+            : (DEFAULT_ANSWERS[schemaName ?? ''] ?? { error: 'unknown' }),
+      });
+    });
+    afterAll(() => server.close());
+    beforeEach(async () => {
+      await t.reset();
+      server.requests.length = 0;
+      researcherAnswer = DEFAULT_ANSWERS.researcher;
+    });
+
+    function offlineDeps(env: Record<string, string> = {}): PipelineDeps {
+      const settings = testSettings({ SYMBOLS: 'BTCUSDT,DOGEUSDT', ...env });
+      return {
+        db: t.db,
+        settings,
+        llm: createLLMClient({ db: t.db, settings, now: () => NOW }),
+        candles: candles(),
+        now: () => NOW,
+      };
+    }
+    function serverDeps(env: Record<string, string> = {}): PipelineDeps {
+      const settings = testSettings({
+        LLM_PROVIDER: 'openai',
+        LLM_BASE_URL: server.url,
+        LLM_API_KEY: 'test-key',
+        LLM_MAX_RETRIES: '1',
+        LLM_TIMEOUT_MS: '5000',
+        ...env,
+      });
+      const llm = createLLMClient({ db: t.db, settings, now: () => NOW, sleep: async () => {} });
+      return { db: t.db, settings, llm, candles: candles(), now: () => NOW };
+    }
+    const step = { symbol: 'BTCUSDT', timeframe: '1h', mode: 'backtest_step' as const, timestamp: AT };
+    const bookCounts = async () => ({
+      runs: (await t.db.select().from(runs)).length,
+      trades: (await t.db.select().from(trades)).length,
+      positions: (await t.db.select().from(positions)).length,
+    });
+
+    it('offline: a full decision on real data, labelled offline, zero cost, tokens reported, deterministic', async () => {
+      const deps = offlineDeps();
+      const a = await runAnalysis(deps, step);
+      const b = await runAnalysis(deps, step);
+      expect(a.status).toBe('completed');
+      expect(a.provider).toBe('offline');
+      expect(a.decisionTime).toBe(new Date(AT).toISOString());
+      expect(a.final).not.toBeNull();
+      for (const name of ['technical', 'sentiment', 'tokenomics', 'researcher'] as const) {
+        expect(a.agents[name]).toMatchObject({
+          status: 'ok',
+          provider: 'offline',
+          model: 'offline-rules',
+          costUsd: 0,
+        });
+        expect(a.agents[name]!.tokensIn).toBeGreaterThan(0);
+      }
+      expect(a.promptVersions).toMatchObject({ technical: 'technical@1', researcher: 'researcher@1' });
+      expect(a.cost.costUsd).toBe(0);
+      expect(a.cost.tokensIn).toBeGreaterThan(0);
+      // same inputs, same decision
+      expect(b.final).toEqual(a.final);
+      for (const name of ['technical', 'sentiment', 'tokenomics', 'researcher', 'trader', 'risk'] as const)
+        expect(b.agents[name]?.output ?? null).toEqual(a.agents[name]?.output ?? null);
+      const logs = await t.db.select().from(agentLogs);
+      expect(logs.every((l) => l.provider === 'offline' && Number(l.costUsd) === 0)).toBe(true);
+      expect(logs.length).toBe(2 * a.cost.calls);
+    });
+
+    it('runs all six agents through the OpenAI protocol, recording the provider usage per agent', async () => {
+      const a = await runAnalysis(serverDeps(), step);
+      expect(a.status).toBe('completed');
+      expect(a.provider).toBe('openai');
+      expect(server.count).toBe(6);
+      expect(a.final).toMatchObject({ action: 'BUY', sizePct: 5, gated: false });
+      for (const agent of Object.values(a.agents))
+        expect(agent).toMatchObject({
+          status: 'ok',
+          tokensIn: USAGE.prompt_tokens,
+          tokensOut: USAGE.completion_tokens,
+        });
+      expect(a.cost).toMatchObject({
+        calls: 6,
+        cacheHits: 0,
+        tokensIn: 6 * USAGE.prompt_tokens,
+        tokensOut: 6 * USAGE.completion_tokens,
+      });
+      expect(a.cost.costUsd).toBeGreaterThan(0);
+      const logs = await t.db.select().from(agentLogs);
+      expect(logs).toHaveLength(6);
+      for (const l of logs)
+        expect(l).toMatchObject({
+          decisionId: a.id,
+          runId: 'scratch',
+          symbol: 'BTCUSDT',
+          tokensIn: USAGE.prompt_tokens,
+          tokensOut: USAGE.completion_tokens,
+          tokensCached: USAGE.cached_tokens,
+          cacheHit: false,
+          retries: 0,
+        });
+      // no prompt carries raw candles or another agent's prose: the trader sees the researcher's fields only
+      const traderPrompt = server.requests.find((r) => r.schemaName === 'trader')!.body.messages[1]!.content;
+      expect(traderPrompt).not.toContain('close above EMA50');
+      expect(traderPrompt).toContain('"stance":"bullish"');
+    });
+
+    it('an identical rerun makes zero provider calls and gives the same decision', async () => {
+      const deps = serverDeps();
+      const first = await runAnalysis(deps, step);
+      const calls = server.count;
+      const again = await runAnalysis(deps, step);
+      expect(server.count).toBe(calls);
+      expect(again.final).toEqual(first.final);
+      expect(again.cost).toMatchObject({ calls: 0, cacheHits: 6, tokensIn: 0, costUsd: 0 });
+    });
+
+    it('gates: low researcher confidence is HOLD without trader and risk calls', async () => {
+      researcherAnswer = { ...(DEFAULT_ANSWERS.researcher as object), confidence: 0.3 };
+      const a = await runAnalysis(serverDeps(), step);
+      expect(a.status).toBe('completed');
+      expect(a.final).toMatchObject({ action: 'HOLD', gated: true });
+      expect(a.agents.trader).toMatchObject({ status: 'gated' });
+      expect(a.agents.risk).toMatchObject({ status: 'gated' });
+      expect(server.requests.map((r) => r.schemaName)).not.toContain('trader');
+      expect(server.count).toBe(4);
+    });
+
+    it('an analyst that fails is unavailable and the others continue', async () => {
+      server.queueFault({ kind: 'server_error' }, { schemaName: 'technical', times: 2 });
+      const a = await runAnalysis(serverDeps(), step);
+      expect(a.agents.technical).toMatchObject({ status: 'unavailable' });
+      expect(a.agents.technical!.reason).toContain('LlmUpstreamError');
+      expect(a.agents.sentiment).toMatchObject({ status: 'ok' });
+      expect(a.agents.researcher).toMatchObject({ status: 'ok' });
+      const researcherPrompt = server.requests.find((r) => r.schemaName === 'researcher')!.body.messages[1]!
+        .content;
+      expect(researcherPrompt).toContain('"technical":{"unavailable"');
+      expect(a.status).toBe('completed');
+    });
+
+    it('a researcher that abstains means no trade, with the error recorded and no trader call', async () => {
+      server.queueFault({ kind: 'schema_invalid' }, { schemaName: 'researcher', times: 2 });
+      const a = await runAnalysis(serverDeps(), step);
+      expect(a.status).toBe('no_trade');
+      expect(a.agents.researcher).toMatchObject({ status: 'abstained', output: null });
+      expect(a.error).toMatchObject({ code: 'LLM_INVALID_OUTPUT' });
+      expect(a.final).toMatchObject({ action: 'HOLD', sizePct: 0 });
+      expect(server.requests.map((r) => r.schemaName)).not.toContain('trader');
+    });
+
+    it('a researcher rate-limited past the retries means no trade with LlmRateLimited', async () => {
+      server.queueFault({ kind: 'rate_limit', retryAfterSeconds: 1 }, { schemaName: 'researcher', times: 2 });
+      const a = await runAnalysis(serverDeps(), step);
+      expect(a.status).toBe('no_trade');
+      expect(a.error).toMatchObject({ code: 'LlmRateLimited' });
+      expect(a.agents.researcher).toMatchObject({ status: 'error' });
+    });
+
+    it('a live decision whose researcher fails leaves the portfolio untouched', async () => {
+      const before = await bookCounts();
+      server.queueFault({ kind: 'schema_invalid' }, { schemaName: 'researcher', times: 2 });
+      const deps = serverDeps();
+      const a = await runAnalysis(deps, { symbol: 'BTCUSDT', timeframe: '1h', mode: 'live' });
+      expect(a.status).toBe('no_trade');
+      expect(a.execution).toBeNull();
+      expect(a.decisionTime).toBe(new Date(NOW).toISOString());
+      expect(await bookCounts()).toEqual(before);
+    });
+
+    it('a live decision fills at the latest price against the live book, with clamps recorded, once', async () => {
+      const deps = { ...serverDeps(), latestPrice: async () => 50_000 };
+      const a = await runAnalysis(deps, { symbol: 'BTCUSDT', timeframe: '1h', mode: 'live' });
+      expect(a.status).toBe('completed');
+      expect(a.runId).toBe('live');
+      expect(a.final).toMatchObject({ action: 'BUY', sizePct: 5 });
+      expect(a.execution).toMatchObject({ price: 50_000, rejected: null });
+      expect(a.execution!.trade).toMatchObject({
+        side: 'BUY',
+        status: 'filled',
+        decisionId: a.id,
+        runId: 'live',
+      });
+      expect(a.portfolio!.cash).toBeLessThan(10_000);
+      expect(await bookCounts()).toEqual({ runs: 1, trades: 1, positions: 1 });
+      // a retried finalize does not fill twice
+      const { finalizeDecision } = await import('./analysis');
+      expect(await finalizeDecision(deps, { decisionId: a.id })).toMatchObject({
+        status: 'completed',
+        action: 'BUY',
+      });
+      expect((await t.db.select().from(trades)).length).toBe(1);
+    });
+
+    it('backtest decisions never touch a book', async () => {
+      await runAnalysis(serverDeps(), step);
+      expect(await bookCounts()).toEqual({ runs: 0, trades: 0, positions: 0 });
+    });
+
+    it('a budget refusal is BUDGET_EXCEEDED, not a HOLD', async () => {
+      const a = await runAnalysis(serverDeps({ DAILY_TOKEN_BUDGET: '100' }), step);
+      expect(a.status).toBe('budget_exceeded');
+      expect(a.final).toBeNull();
+      expect(a.error).toMatchObject({ code: 'BUDGET_EXCEEDED' });
+      expect(a.agents.technical).toMatchObject({ status: 'budget_exceeded' });
+      expect(server.count).toBe(0);
+    });
+
+    it('a symbol without static data leaves sentiment and tokenomics unavailable, with the reason', async () => {
+      const a = await runAnalysis(offlineDeps(), { ...step, symbol: 'DOGEUSDT' });
+      expect(a.agents.sentiment).toMatchObject({ status: 'unavailable', reason: 'no static data for DOGE' });
+      expect(a.agents.tokenomics).toMatchObject({ status: 'unavailable', reason: 'no static data for DOGE' });
+      expect(a.agents.technical).toMatchObject({ status: 'ok' });
+      expect(a.status).toBe('completed');
+    });
+
+    it('blind mode hides the symbol, the price level and the date from the model', async () => {
+      const deps = serverDeps();
+      const { decisionId } = await createDecision(deps, { ...step, blind: true });
+      await runDecisionChain(deps, decisionId);
+      const a = await getAnalysis(deps, decisionId);
+      expect(a.agents.sentiment).toMatchObject({ status: 'unavailable' });
+      const prompts = server.requests.map((r) => r.body.messages.map((m) => m.content).join('\n')).join('\n');
+      expect(prompts).not.toContain('BTC');
+      expect(prompts).not.toMatch(/20\d\d-\d\d-\d\d/);
+      const technical = JSON.parse(
+        server.requests.find((r) => r.schemaName === 'technical')!.body.messages[1]!.content,
+      );
+      expect(technical).toMatchObject({ asset: 'ASSET', close: 100 });
+    });
+
+    it('each step runs on its own with only the decision id, and a repeated step does not call again', async () => {
+      const deps = serverDeps();
+      const { decisionId } = await createDecision(deps, step);
+      expect(await prepareSnapshot(deps, { decisionId })).toEqual({ decisionId, ok: true });
+      const r1 = await runAnalyst(deps, { decisionId, analyst: 'technical' });
+      const r2 = await runAnalyst(deps, { decisionId, analyst: 'technical' });
+      expect(r2).toEqual(r1);
+      expect(server.count).toBe(1);
+      const [row] = await t.db.select().from(decisions);
+      expect(row!.status).toBe('running');
+    });
+
+    it('refuses a decision before the indicator warm-up as failed, with the reason', async () => {
+      const a = await runAnalysis(offlineDeps(), { ...step, timestamp: '2018-01-10T00:00:00Z' });
+      expect(a.status).toBe('failed');
+      expect(a.error).toMatchObject({ code: 'INSUFFICIENT_DATA' });
+    });
+  });
+});

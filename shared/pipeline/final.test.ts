@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentResult } from '../agents/schemas';
+import { combineFinal } from './final';
+
+const ok = (agent: AgentResult['agent'], output: Record<string, unknown>): AgentResult => ({
+  agent,
+  status: 'ok',
+  output,
+  reason: null,
+  provider: 'offline',
+  tier: 'strong',
+  model: 'offline-rules',
+  promptVersion: `${agent}@1`,
+  repaired: false,
+  cacheHit: false,
+  tokensIn: 1,
+  tokensOut: 1,
+  costUsd: 0,
+  latencyMs: 0,
+  retries: 0,
+});
+const failed = (agent: AgentResult['agent'], status: AgentResult['status']): AgentResult => ({
+  ...ok(agent, {}),
+  status,
+  output: null,
+  reason: 'because',
+});
+const analysts = { technical: ok('technical', {}) };
+const researcher = ok('researcher', { stance: 'bullish', confidence: 0.8 });
+const buy = (size: number) =>
+  ok('trader', { action: 'BUY', size_pct: size, stop_loss_pct: 2, take_profit_pct: 4, reasons: ['x'] });
+const limits = { maxPositionPct: 10 };
+
+describe('combineFinal', () => {
+  it('applies the risk verdict, then the hard limit, recording every clamp', () => {
+    const adjusted = combineFinal(
+      {
+        ...analysts,
+        researcher,
+        trader: buy(8),
+        risk: ok('risk', { verdict: 'ADJUST', adjusted_size_pct: 4 }),
+      },
+      limits,
+    );
+    expect(adjusted).toMatchObject({ status: 'completed', final: { action: 'BUY', sizePct: 4, clamps: [] } });
+    const capped = combineFinal(
+      {
+        ...analysts,
+        researcher,
+        trader: buy(30),
+        risk: ok('risk', { verdict: 'APPROVE', adjusted_size_pct: null }),
+      },
+      limits,
+    );
+    expect(capped.final).toMatchObject({
+      sizePct: 10,
+      clamps: [{ rule: 'MAX_POSITION_SIZE_PCT', requested: 30, allowed: 10 }],
+    });
+    const enlarged = combineFinal(
+      {
+        ...analysts,
+        researcher,
+        trader: buy(5),
+        risk: ok('risk', { verdict: 'ADJUST', adjusted_size_pct: 9 }),
+      },
+      limits,
+    );
+    expect(enlarged.final).toMatchObject({ sizePct: 5, clamps: [{ rule: 'RISK_MAY_ONLY_REDUCE' }] });
+    const rejected = combineFinal(
+      {
+        ...analysts,
+        researcher,
+        trader: buy(5),
+        risk: ok('risk', { verdict: 'REJECT', adjusted_size_pct: null, explanation: 'no' }),
+      },
+      limits,
+    );
+    expect(rejected.final).toMatchObject({ action: 'HOLD', sizePct: 0 });
+  });
+
+  it('no trade on researcher, trader or risk failure; budget refusal has no final decision', () => {
+    expect(
+      combineFinal({ ...analysts, researcher: failed('researcher', 'abstained') }, limits),
+    ).toMatchObject({
+      status: 'no_trade',
+      error: { code: 'LLM_INVALID_OUTPUT' },
+      final: { action: 'HOLD' },
+    });
+    expect(
+      combineFinal({ ...analysts, researcher, trader: buy(5), risk: failed('risk', 'error') }, limits).status,
+    ).toBe('no_trade');
+    expect(
+      combineFinal({ ...analysts, researcher, trader: failed('trader', 'budget_exceeded') }, limits),
+    ).toMatchObject({
+      status: 'budget_exceeded',
+      final: null,
+      error: { code: 'BUDGET_EXCEEDED' },
+    });
+    expect(
+      combineFinal(
+        { technical: failed('technical', 'unavailable'), researcher: failed('researcher', 'skipped') },
+        limits,
+      ),
+    ).toMatchObject({ status: 'no_trade', error: { code: 'NO_ANALYSTS' } });
+  });
+
+  it('gated is a completed HOLD marked gated', () => {
+    const out = combineFinal(
+      { ...analysts, researcher, trader: failed('trader', 'gated'), risk: failed('risk', 'gated') },
+      limits,
+    );
+    expect(out).toMatchObject({ status: 'completed', final: { action: 'HOLD', gated: true } });
+  });
+});

@@ -1,0 +1,633 @@
+/**
+ * The REST API over HTTP against the local host (one host for the file): every endpoint's happy path,
+ * the error contract (404/405/malformed JSON, no stack traces), and a table of 40+ bad inputs, each a
+ * 4xx whose message or details name the field, after which the live portfolio and trades are unchanged.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  analysisSchema,
+  backtestAcceptedSchema,
+  costsResponseSchema,
+  latestResponseSchema,
+} from '../../shared/api/contract';
+import { HAS_DATA, type Harness, SKIP_REASON, startHarness } from './harness';
+
+describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ workflows: 'inprocess', withHourly: 2000 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  describe('happy paths', () => {
+    it('GET /health', async () => {
+      const r = await h.get('/health');
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ status: 'ok' });
+      expect(r.headers.get('x-request-id')).toBeTruthy();
+    });
+
+    it('GET /market/symbols lists the configured symbols and timeframes', async () => {
+      const r = await h.get('/market/symbols');
+      expect(r.status).toBe(200);
+      expect(r.body.symbols.map((s: { symbol: string }) => s.symbol)).toEqual([
+        'BTCUSDT',
+        'ETHUSDT',
+        'SOLUSDT',
+      ]);
+      expect(r.body.timeframes).toContain('4h');
+    });
+
+    it('GET /market/{symbol}/latest returns real candles with warm indicators', async () => {
+      const r = await h.get('/market/BTCUSDT/latest?timeframe=4h&limit=5');
+      expect(r.status).toBe(200);
+      const body = latestResponseSchema.parse(r.body);
+      expect(body.candles).toHaveLength(5);
+      // The data's last 4h bar opens 2025-12-31 20:00 UTC and closes 87648.22.
+      expect(body.candles.at(-1)?.time).toBe(Date.parse('2025-12-31T20:00:00Z'));
+      expect(body.price).toBe(87648.22);
+      expect(body.indicators.ema200).not.toBeNull();
+      expect(body.indicators.rsi14).toBeGreaterThan(0);
+      expect(body.indicators.rsi14).toBeLessThan(100);
+    });
+
+    it('GET /market/{symbol}/latest defaults to 1h and 200 candles', async () => {
+      const r = await h.get('/market/BTCUSDT/latest');
+      expect(r.status).toBe(200);
+      expect(r.body.timeframe).toBe('1h');
+      expect(r.body.candles).toHaveLength(200);
+    });
+
+    it('POST /analyze backtest_step answers the finished analysis, using data up to the timestamp only', async () => {
+      const r = await h.post('/analyze', {
+        symbol: 'ETHUSDT',
+        mode: 'backtest_step',
+        timeframe: '4h',
+        timestamp: '2024-06-01T00:00:00Z',
+      });
+      expect(r.status).toBe(200);
+      const a = analysisSchema.parse(r.body);
+      expect(a.mode).toBe('backtest_step');
+      expect(a.decisionTime).toBe('2024-06-01T00:00:00.000Z');
+      expect(a.execution).toBeNull();
+      expect(a.agents.technical?.status).toBe('ok');
+      const again = await h.get(`/analyses/${a.id}`);
+      expect(again.status).toBe(200);
+      expect(again.body.id).toBe(a.id);
+    });
+
+    it('POST /analyze with wait:false answers 202 with a poll URL that resolves', async () => {
+      const r = await h.post('/analyze', {
+        symbol: 'BTCUSDT',
+        mode: 'backtest_step',
+        timeframe: '4h',
+        timestamp: '2024-03-01',
+        wait: false,
+      });
+      expect(r.status).toBe(202);
+      expect(r.body.poll).toBe(`/analyses/${r.body.id}`);
+      const deadline = Date.now() + 30_000;
+      let status = r.body.status;
+      while (
+        !['completed', 'no_trade', 'failed', 'budget_exceeded'].includes(status) &&
+        Date.now() < deadline
+      ) {
+        await new Promise((ok) => setTimeout(ok, 50));
+        status = (await h.get(r.body.poll)).body.status;
+      }
+      expect(status).toBe('completed');
+    });
+
+    it('GET /analyses lists newest first with a working cursor', async () => {
+      const first = await h.get('/analyses?limit=1');
+      expect(first.status).toBe(200);
+      expect(first.body.items).toHaveLength(1);
+      expect(first.body.nextCursor).toBeTruthy();
+      const second = await h.get(`/analyses?limit=1&cursor=${first.body.nextCursor}`);
+      expect(second.status).toBe(200);
+      expect(second.body.items).toHaveLength(1);
+      expect(second.body.items[0].id).not.toBe(first.body.items[0].id);
+      expect(first.body.items[0].createdAt >= second.body.items[0].createdAt).toBe(true);
+    });
+
+    it('GET /portfolio, /portfolio/history and /trades answer the live book', async () => {
+      const p = await h.get('/portfolio');
+      expect(p.status).toBe(200);
+      expect(p.body.runId).toBe('live');
+      expect(p.body.initialCash).toBe(10_000);
+      const hist = await h.get('/portfolio/history');
+      expect(hist.status).toBe(200);
+      expect(Array.isArray(hist.body.points)).toBe(true);
+      const t = await h.get('/trades?limit=10');
+      expect(t.status).toBe(200);
+      expect(Array.isArray(t.body.items)).toBe(true);
+    });
+
+    it('GET /costs reports the day against the budget', async () => {
+      const r = await h.get('/costs');
+      expect(r.status).toBe(200);
+      const c = costsResponseSchema.parse(r.body);
+      expect(c.provider).toBe('offline');
+      expect(c.budget.tokens).toBe(2_000_000);
+      expect(c.byAgent.map((a) => a.agent)).toContain('technical');
+    });
+
+    it('POST /backtest answers 202 with the estimate; the backtest completes with metrics and its own trades', async () => {
+      const r = await h.post('/backtest', {
+        symbol: 'BTCUSDT',
+        start_date: '2024-01-01',
+        end_date: '2024-02-01',
+        timeframe: '4h',
+        max_decisions: 12,
+        decision_interval: 4,
+      });
+      expect(r.status).toBe(202);
+      const accepted = backtestAcceptedSchema.parse(r.body);
+      expect(accepted.estimate.decisions).toBe(12);
+      expect(accepted.estimate.costUsd).toBe(0);
+      const deadline = Date.now() + 60_000;
+      let b = (await h.get(accepted.poll)).body;
+      while ((b.status === 'pending' || b.status === 'running') && Date.now() < deadline) {
+        await new Promise((ok) => setTimeout(ok, 100));
+        b = (await h.get(accepted.poll)).body;
+      }
+      expect(b.status).toBe('succeeded');
+      expect(b.progress).toEqual({ done: 12, total: 12 });
+      expect(b.result.decisions).toHaveLength(12);
+      expect(b.result.equityCurve.length).toBeGreaterThan(12);
+      expect(b.result.metrics.finalEquity).toBeGreaterThan(0);
+      expect(b.result.assumptions.join(' ')).toMatch(/fee/);
+      for (const t of b.result.trades) expect(t.runId).toBe(accepted.id);
+      const list = await h.get('/backtests');
+      expect(list.body.items.map((x: { id: string }) => x.id)).toContain(accepted.id);
+      expect(list.body.items[0].result).toBeUndefined();
+      // Its trades live in its own book, readable with run_id, and never in the live book.
+      const own = await h.get(`/trades?run_id=${accepted.id}&limit=200`);
+      expect(own.body.items.length).toBe(b.result.trades.length);
+      const live = await h.get('/trades?limit=200');
+      expect(live.body.items.every((t: { runId: string }) => t.runId === 'live')).toBe(true);
+    });
+
+    it('serves /openapi.json (3.1, every route) and a self-contained /docs page', async () => {
+      const r = await h.get('/openapi.json');
+      expect(r.status).toBe(200);
+      expect(r.body.openapi).toBe('3.1.0');
+      for (const p of ['/analyze', '/backtests/{id}', '/market/{symbol}/latest', '/costs', '/trades']) {
+        expect(Object.keys(r.body.paths)).toContain(p);
+      }
+      const maxDecisions =
+        r.body.paths['/backtest'].post.requestBody.content['application/json'].schema.properties
+          .max_decisions;
+      expect(maxDecisions).toMatchObject({ type: 'integer', minimum: 1, maximum: 1000 });
+      const docs = await h.raw('GET', '/docs');
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get('content-type')).toMatch(/text\/html/);
+      const html = await docs.text();
+      expect(html).toContain('openapi.json');
+      expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
+    });
+  });
+
+  describe('error contract', () => {
+    it('unknown routes answer 404 JSON', async () => {
+      const r = await h.get('/no/such/route');
+      expect(r.status).toBe(404);
+      expect(r.body.error.code).toBe('NOT_FOUND');
+    });
+
+    it('a wrong method answers 405 with Allow', async () => {
+      const r = await h.raw('DELETE', '/portfolio');
+      expect(r.status).toBe(405);
+      expect(r.headers.get('allow')).toBe('GET');
+      expect((await r.json()).error.code).toBe('METHOD_NOT_ALLOWED');
+      const g = await h.get('/analyze');
+      expect(g.status).toBe(405);
+    });
+
+    it('malformed JSON answers 400 naming the body', async () => {
+      const r = await h.post('/analyze', '{"symbol": "BTCUSDT",');
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('VALIDATION_ERROR');
+      expect(r.body.error.details.field).toBe('body');
+    });
+
+    it('an unknown analysis is a 404, never a stack trace', async () => {
+      const r = await h.get('/analyses/6f1c9d55-8c53-4c1b-9a43-3f2a8e0d7b11');
+      expect(r.status).toBe(404);
+      expect(JSON.stringify(r.body)).not.toMatch(/at .*\.ts:\d+/);
+    });
+
+    it('a Binance failure answers 502 saying Binance', async () => {
+      h.binance.injectFault({ kind: 'server-error', status: 500, times: 20 });
+      try {
+        const r = await h.get('/market/ETHUSDT/latest?timeframe=1h&limit=5');
+        expect([502, 503]).toContain(r.status);
+        expect(r.body.error.message).toMatch(/binance/i);
+        expect(JSON.stringify(r.body)).not.toMatch(/\.ts:\d+|node_modules/);
+      } finally {
+        h.binance.clearFaults();
+      }
+    });
+  });
+
+  describe('bad input corpus', () => {
+    const future = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    const okBacktest = {
+      symbol: 'BTCUSDT',
+      start_date: '2024-01-01',
+      end_date: '2024-02-01',
+      timeframe: '4h',
+      max_decisions: 10,
+    };
+    type Case = {
+      name: string;
+      method: 'GET' | 'POST';
+      path: string;
+      body?: unknown;
+      field: string;
+      status?: number;
+    };
+    const cases: Case[] = [
+      // POST /analyze
+      { name: 'analyze: empty body', method: 'POST', path: '/analyze', body: {}, field: 'symbol' },
+      {
+        name: 'analyze: symbol a number',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 42 },
+        field: 'symbol',
+      },
+      {
+        name: 'analyze: lower-case symbol',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'btcusdt' },
+        field: 'symbol',
+      },
+      {
+        name: 'analyze: symbol with a dash',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTC-USDT' },
+        field: 'symbol',
+      },
+      {
+        name: 'analyze: unsupported symbol',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'DOGEUSDT' },
+        field: 'symbol',
+      },
+      {
+        name: 'analyze: symbol too long',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'A'.repeat(30) },
+        field: 'symbol',
+      },
+      {
+        name: 'analyze: bad mode',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', mode: 'paper' },
+        field: 'mode',
+      },
+      {
+        name: 'analyze: bad timeframe',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', timeframe: '3h' },
+        field: 'timeframe',
+      },
+      {
+        name: 'analyze: timeframe a number',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', timeframe: 4 },
+        field: 'timeframe',
+      },
+      {
+        name: 'analyze: step without timestamp',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', mode: 'backtest_step' },
+        field: 'timestamp',
+      },
+      {
+        name: 'analyze: live with timestamp',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', timestamp: '2024-01-01' },
+        field: 'timestamp',
+      },
+      {
+        name: 'analyze: future timestamp',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', mode: 'backtest_step', timestamp: future },
+        field: 'timestamp',
+      },
+      {
+        name: 'analyze: not a date',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', mode: 'backtest_step', timestamp: 'yesterday' },
+        field: 'timestamp',
+      },
+      {
+        name: 'analyze: impossible date',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', mode: 'backtest_step', timestamp: '2024-02-30T00:00:00Z' },
+        field: 'timestamp',
+      },
+      {
+        name: 'analyze: wait not boolean',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', wait: 'yes' },
+        field: 'wait',
+      },
+      {
+        name: 'analyze: unknown field',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', leverage: 10 },
+        field: 'leverage',
+      },
+      {
+        name: 'analyze: body an array',
+        method: 'POST',
+        path: '/analyze',
+        body: [{ symbol: 'BTCUSDT' }],
+        field: 'body',
+      },
+      { name: 'analyze: body a string', method: 'POST', path: '/analyze', body: '"BTCUSDT"', field: 'body' },
+      {
+        name: 'analyze: malformed JSON',
+        method: 'POST',
+        path: '/analyze',
+        body: '{symbol:BTCUSDT}',
+        field: 'body',
+      },
+      // POST /backtest
+      { name: 'backtest: empty body', method: 'POST', path: '/backtest', body: {}, field: 'symbol' },
+      {
+        name: 'backtest: unsupported symbol',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, symbol: 'XRPUSDT' },
+        field: 'symbol',
+      },
+      {
+        name: 'backtest: missing start_date',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, start_date: undefined },
+        field: 'start_date',
+      },
+      {
+        name: 'backtest: missing end_date',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, end_date: undefined },
+        field: 'end_date',
+      },
+      {
+        name: 'backtest: start_date garbage',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, start_date: '01/02/2024' },
+        field: 'start_date',
+      },
+      {
+        name: 'backtest: end_date impossible',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, end_date: '2024-13-01' },
+        field: 'end_date',
+      },
+      {
+        name: 'backtest: end before start',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, start_date: '2024-03-01', end_date: '2024-02-01' },
+        field: 'end_date',
+      },
+      {
+        name: 'backtest: end equals start',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, end_date: '2024-01-01' },
+        field: 'end_date',
+      },
+      {
+        name: 'backtest: end in the future',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, end_date: future },
+        field: 'end_date',
+      },
+      {
+        name: 'backtest: range too long',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, start_date: '2019-01-01', end_date: '2024-01-01' },
+        field: 'end_date',
+      },
+      {
+        name: 'backtest: bad timeframe',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, timeframe: '1w' },
+        field: 'timeframe',
+      },
+      {
+        name: 'backtest: max_decisions missing',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, max_decisions: undefined },
+        field: 'max_decisions',
+      },
+      {
+        name: 'backtest: max_decisions zero',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, max_decisions: 0 },
+        field: 'max_decisions',
+      },
+      {
+        name: 'backtest: max_decisions negative',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, max_decisions: -5 },
+        field: 'max_decisions',
+      },
+      {
+        name: 'backtest: max_decisions fractional',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, max_decisions: 2.5 },
+        field: 'max_decisions',
+      },
+      {
+        name: 'backtest: max_decisions a string',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, max_decisions: '10' },
+        field: 'max_decisions',
+      },
+      {
+        name: 'backtest: max_decisions over 1000',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, max_decisions: 5000 },
+        field: 'max_decisions',
+      },
+      {
+        name: 'backtest: max_decisions over the setting',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, max_decisions: 900 },
+        field: 'max_decisions',
+      },
+      {
+        name: 'backtest: decision_interval zero',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, decision_interval: 0 },
+        field: 'decision_interval',
+      },
+      {
+        name: 'backtest: decision_interval fractional',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, decision_interval: 1.5 },
+        field: 'decision_interval',
+      },
+      {
+        name: 'backtest: bad fill',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, fill: 'same_close' },
+        field: 'fill',
+      },
+      {
+        name: 'backtest: negative fee',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, fee_bps: -1 },
+        field: 'fee_bps',
+      },
+      {
+        name: 'backtest: slippage too high',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, slippage_bps: 500 },
+        field: 'slippage_bps',
+      },
+      {
+        name: 'backtest: unknown field',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, leverage: 3 },
+        field: 'leverage',
+      },
+      {
+        name: 'backtest: no warm-up data before 2018',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, start_date: '2018-01-01', end_date: '2018-02-01' },
+        field: 'start_date',
+        status: 422,
+      },
+      // query and path parameters
+      { name: 'latest: lower-case symbol', method: 'GET', path: '/market/btcusdt/latest', field: 'symbol' },
+      { name: 'latest: unsupported symbol', method: 'GET', path: '/market/DOGEUSDT/latest', field: 'symbol' },
+      {
+        name: 'latest: bad timeframe',
+        method: 'GET',
+        path: '/market/BTCUSDT/latest?timeframe=2d',
+        field: 'timeframe',
+      },
+      { name: 'latest: limit zero', method: 'GET', path: '/market/BTCUSDT/latest?limit=0', field: 'limit' },
+      {
+        name: 'latest: limit too big',
+        method: 'GET',
+        path: '/market/BTCUSDT/latest?limit=100000',
+        field: 'limit',
+      },
+      {
+        name: 'latest: limit not a number',
+        method: 'GET',
+        path: '/market/BTCUSDT/latest?limit=ten',
+        field: 'limit',
+      },
+      { name: 'analyses: id not a uuid', method: 'GET', path: '/analyses/42', field: 'id' },
+      { name: 'analyses: limit over 200', method: 'GET', path: '/analyses?limit=201', field: 'limit' },
+      {
+        name: 'analyses: forged cursor',
+        method: 'GET',
+        path: '/analyses?cursor=bm90LWEtY3Vyc29y',
+        field: 'cursor',
+      },
+      { name: 'backtests: id not a uuid', method: 'GET', path: '/backtests/abc', field: 'id' },
+      {
+        name: 'backtests: unknown id',
+        method: 'GET',
+        path: '/backtests/6f1c9d55-8c53-4c1b-9a43-3f2a8e0d7b11',
+        field: 'id',
+        status: 404,
+      },
+      { name: 'trades: limit negative', method: 'GET', path: '/trades?limit=-1', field: 'limit' },
+      { name: 'trades: bad symbol filter', method: 'GET', path: '/trades?symbol=btc', field: 'symbol' },
+      { name: 'trades: forged cursor', method: 'GET', path: '/trades?cursor=zzz', field: 'cursor' },
+      {
+        name: 'trades: unknown run',
+        method: 'GET',
+        path: '/trades?run_id=nope',
+        field: 'run_id',
+        status: 404,
+      },
+      { name: 'history: limit zero', method: 'GET', path: '/portfolio/history?limit=0', field: 'limit' },
+    ];
+
+    let portfolioBefore: unknown;
+    let tradesBefore: unknown;
+    let backtestsBefore: unknown;
+    beforeAll(async () => {
+      portfolioBefore = (await h.get('/portfolio')).body;
+      tradesBefore = (await h.get('/trades?limit=200')).body;
+      backtestsBefore = (await h.get('/backtests?limit=200')).body.items.map((b: { id: string }) => b.id);
+    });
+
+    it('has at least 40 cases', () => {
+      expect(cases.length).toBeGreaterThanOrEqual(40);
+    });
+
+    it.each(cases)('$name -> 4xx naming $field', async (c) => {
+      const r =
+        c.method === 'GET'
+          ? await h.get(c.path)
+          : await h.post(c.path, typeof c.body === 'string' ? c.body : JSON.stringify(c.body));
+      expect(r.status).toBe(c.status ?? 400);
+      expect(r.body.error.code).toEqual(expect.any(String));
+      const text = `${r.body.error.message} ${JSON.stringify(r.body.error.details ?? {})}`;
+      expect(text).toContain(c.field);
+      expect(text).not.toMatch(/\.ts:\d+|node_modules|\n\s+at /);
+    });
+
+    it('changed nothing: the portfolio, the trades and the backtest list are as before', async () => {
+      expect((await h.get('/portfolio')).body).toEqual({
+        ...(portfolioBefore as object),
+        asOf: expect.any(String),
+      });
+      expect((await h.get('/trades?limit=200')).body).toEqual(tradesBefore);
+      expect((await h.get('/backtests?limit=200')).body.items.map((b: { id: string }) => b.id)).toEqual(
+        backtestsBefore,
+      );
+    });
+  });
+});
