@@ -180,7 +180,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     const FRAMEWORK = /^(CustomCDKBucketDeployment|LogRetention|CustomS3AutoDeleteObjects)/;
     for (const t of [s.data, s.web, s.api])
       for (const [id, p] of ofType(t, 'AWS::IAM::Policy').filter(([pid]) => !FRAMEWORK.test(pid)))
-        for (const st of p.Properties?.PolicyDocument.Statement as Json[]) {
+        for (const st of p.Properties!.PolicyDocument.Statement as Json[]) {
           for (const a of asArray<string>(st.Action)) expect(a, id).not.toMatch(/^\*$|:\*$/);
           if (asArray(st.Resource).includes('*'))
             for (const a of asArray<string>(st.Action))

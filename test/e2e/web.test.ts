@@ -43,13 +43,13 @@ const SERIES = [
   { timeframe: '4h', file: 'BTCUSDT-4h.csv' },
   { timeframe: '1d', file: 'BTCUSDT-1d.csv' },
 ] as const;
-/** A small backtest inside the data's range: 5 decisions, one a day on 4h candles. */
+/** A small backtest inside the data's range: 8 decisions, one every 5 days on 4h candles. */
 const BACKTEST = {
   start: '2025-10-01',
   end: '2025-11-15',
   timeframe: '4h',
-  maxDecisions: '5',
-  interval: '6',
+  maxDecisions: '8',
+  interval: '30',
 };
 const UI_TIMEOUT_MS = 30_000;
 const BACKTEST_TIMEOUT_MS = 120_000;

@@ -45,11 +45,11 @@ export function fmtCost(x: Num): string {
   return Math.abs(x) < 1 ? fmtUsd(x, 4) : fmtUsd(x, 2);
 }
 
-/** An asset price: 2 decimals above $1, more below so small-cap prices stay readable. */
+/** An asset price: 2 decimals from $100, more below so small-cap prices stay readable. */
 export function fmtPrice(x: Num): string {
   if (!isNum(x)) return NO_VALUE;
   const abs = Math.abs(x);
-  const decimals = abs >= 1000 ? 2 : abs >= 1 ? 3 : abs >= 0.01 ? 5 : 8;
+  const decimals = abs >= 100 ? 2 : abs >= 1 ? 3 : abs >= 0.01 ? 5 : 8;
   return x.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 

@@ -39,6 +39,11 @@ function formatAxisPrice(p: number): string {
   return p.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 
+/** Percent axis labels; -0.001 shows as 0.00%, not -0.00%. */
+function formatPercent(v: number): string {
+  return `${(Math.abs(v) < 0.005 ? 0 : v).toFixed(2)}%`;
+}
+
 function toSeconds(ms: number): UTCTimestamp {
   return Math.floor(ms / 1000) as UTCTimestamp;
 }
@@ -131,7 +136,13 @@ export default function TimeChart({
           priceLineVisible: false,
           lastValueVisible: true,
           ...(s.format === 'percent'
-            ? { priceFormat: { type: 'percent' as const, precision: 2, minMove: 0.01 } }
+            ? {
+                priceFormat: {
+                  type: 'custom' as const,
+                  minMove: 0.01,
+                  formatter: formatPercent,
+                },
+              }
             : {}),
         };
         if (s.kind === 'below-zero') {

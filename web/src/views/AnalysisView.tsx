@@ -84,7 +84,7 @@ function AnalysisBody({ a }: { a: AnalysisDto }) {
             key={name}
             name={name}
             result={a.agents[name]}
-            extra={name === 'risk' && a.final ? <Clamps clamps={a.final.clamps} /> : undefined}
+            extra={name === 'risk' && a.final ? <Clamps clamps={a.final.clamps} unit="%" /> : undefined}
           />
         ))}
       </div>
@@ -112,7 +112,7 @@ function FinalDecision({ a }: { a: AnalysisDto }) {
             {f.gated && <Badge kind="warn">gated: researcher confidence under threshold</Badge>}
           </div>
           <p>{f.reason}</p>
-          <Clamps clamps={f.clamps} />
+          <Clamps clamps={f.clamps} unit="%" />
         </>
       )}
       {a.execution && (
@@ -123,6 +123,7 @@ function FinalDecision({ a }: { a: AnalysisDto }) {
               <span className="num">{fmtPrice(trade.price)}</span> · notional {fmtUsd(trade.notional)} · fee{' '}
               {fmtUsd(trade.feeUsd)}
               {trade.reason && <div className="muted">{trade.reason}</div>}
+              <Clamps clamps={trade.clamps} title="Order adjusted by exchange and portfolio limits" />
             </>
           ) : a.execution.rejected ? (
             <>

@@ -234,7 +234,9 @@ function Curves({ r }: { r: Result }) {
   const equitySeries = useMemo<ChartSeries[]>(
     () => [
       { kind: 'line', data: equity, color: '#34d399', title: 'Strategy' },
-      { kind: 'line', data: bh, color: '#8fa3bf', title: 'Buy & hold', lineWidth: 1 },
+      ...(bh.length > 0
+        ? [{ kind: 'line' as const, data: bh, color: '#8fa3bf', title: 'Buy & hold', lineWidth: 1 }]
+        : []),
     ],
     [equity, bh],
   );
@@ -255,11 +257,15 @@ function Curves({ r }: { r: Result }) {
   return (
     <div className="split">
       <Panel
-        title="Equity: strategy vs buy and hold"
+        title="Equity"
         actions={
           <span className="legend small">
             <span style={{ color: '#34d399' }}>— strategy</span>{' '}
-            <span style={{ color: '#8fa3bf' }}>— buy &amp; hold</span>
+            {bh.length > 0 ? (
+              <span style={{ color: '#8fa3bf' }}>— buy &amp; hold</span>
+            ) : (
+              <span className="muted">buy-and-hold curve not in the result</span>
+            )}
           </span>
         }
       >
