@@ -40,7 +40,7 @@ function recordingAgentSteps(overrides: Partial<AgentStepFns> = {}) {
     recordNoTrade: rec('recordNoTrade', {}),
     ...overrides,
   };
-  return { calls, handler: createAgentStepsHandler(async () => deps, fns) };
+  return { calls, fns, handler: createAgentStepsHandler(async () => deps, fns) };
 }
 
 describe('agent steps dispatcher', () => {
@@ -120,6 +120,14 @@ describe('agent steps dispatcher', () => {
     await expect(handler({ step: 'runRisk', decisionId: ID })).rejects.toMatchObject({
       name: 'UPSTREAM_BINANCE',
     });
+  });
+
+  it('logs a budget refusal (a value, not an error) for the BudgetExhausted metric filter', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const fns = recordingAgentSteps({ runAnalyst: async () => ({ status: 'budget_exceeded' }) });
+    const handler = createAgentStepsHandler(async () => deps, fns.fns, { warn: (obj) => lines.push(obj) });
+    await handler({ step: 'runAnalyst', decisionId: ID, analyst: 'technical' });
+    expect(lines).toEqual([{ event: 'budget_exceeded', step: 'runAnalyst', decisionId: ID }]);
   });
 });
 

@@ -28,6 +28,18 @@ import {
 } from './steps';
 
 export type DepsProvider = () => Promise<PipelineDeps>;
+
+/** Where a task reports what operators alert on (the Lambda entry passes pino; JSON lines in CloudWatch). */
+export interface TaskLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+/**
+ * The daily token budget refusing a call is a VALUE in the pipeline (status `budget_exceeded`), never an
+ * error, so nothing would show in the function's errors. This line is what the stack's metric filter
+ * (and its BudgetExhausted alarm) counts.
+ */
+export const BUDGET_EXCEEDED_EVENT = 'budget_exceeded';
 export type TaskHandler = (event: unknown) => Promise<Record<string, unknown>>;
 
 /** A recorded error: what markAnalystUnavailable / recordNoTrade / markBacktestFailed store. */
@@ -148,7 +160,15 @@ function dispatcher<S extends string>(
   };
 }
 
-export function createAgentStepsHandler(getDeps: DepsProvider, fns: AgentStepFns): TaskHandler {
+export function createAgentStepsHandler(
+  getDeps: DepsProvider,
+  fns: AgentStepFns,
+  log?: TaskLogger,
+): TaskHandler {
+  const watchBudget = (step: string, decisionId: string, result: unknown) => {
+    if ((result as { status?: unknown } | null)?.status === BUDGET_EXCEEDED_EVENT)
+      log?.warn({ event: BUDGET_EXCEEDED_EVENT, step, decisionId }, 'the daily token budget refused a call');
+  };
   const routes: Routes<AgentStep> = {
     prepareSnapshot: async (deps, e) => {
       const { decisionId } = parse(decisionInput, e, 'prepareSnapshot');
@@ -157,7 +177,7 @@ export function createAgentStepsHandler(getDeps: DepsProvider, fns: AgentStepFns
     },
     runAnalyst: async (deps, e) => {
       const { decisionId, analyst } = parse(analystInput, e, 'runAnalyst');
-      await fns.runAnalyst(deps, { decisionId, analyst });
+      watchBudget('runAnalyst', decisionId, await fns.runAnalyst(deps, { decisionId, analyst }));
       return { decisionId, analyst };
     },
     markAnalystUnavailable: async (deps, e) => {
@@ -191,6 +211,7 @@ export function createAgentStepsHandler(getDeps: DepsProvider, fns: AgentStepFns
     finalizeDecision: async (deps, e) => {
       const { decisionId } = parse(decisionInput, e, 'finalizeDecision');
       const r = await fns.finalizeDecision(deps, { decisionId });
+      watchBudget('finalizeDecision', decisionId, r);
       return { decisionId, action: r.action ?? null, sizePct: r.sizePct ?? null, status: r.status ?? null };
     },
     recordNoTrade: async (deps, e) => {

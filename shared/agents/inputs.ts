@@ -56,6 +56,13 @@ export interface DecisionSnapshot {
   limits: { maxPositionPct: number; maxTotalExposurePct: number };
 }
 
+/**
+ * The static files' labels as the prompts show them. Without the files' compile date: it lies after
+ * most decision times, and a model must not learn from its input when "now" is.
+ */
+export const STATIC_NEWS_SOURCE = 'static file compiled by hand, items known at the decision time (not live news)';
+export const STATIC_SUPPLY_SOURCE = 'static file compiled by hand, facts known at the decision time';
+
 const r = (x: number) => Number(x.toFixed(DECIMALS));
 const rn = (x: number | null) => (x === null ? null : r(x));
 
@@ -117,7 +124,7 @@ export function sentimentInput(s: DecisionSnapshot): Available<SentimentInput> {
     data: {
       asset: s.symbol,
       as_of: s.market.asOf,
-      source: `static file as of ${d.data.asOf} (not live news)`,
+      source: STATIC_NEWS_SOURCE,
       items: d.data.items.map((i) => ({
         days_ago: i.daysAgo,
         headline: i.headline,
@@ -143,7 +150,7 @@ export function tokenomicsInput(s: DecisionSnapshot): Available<TokenomicsInput>
     data: {
       asset: s.symbol,
       as_of: s.market.asOf,
-      source: `static file as of ${d.data.asOf}`,
+      source: STATIC_SUPPLY_SOURCE,
       category: d.data.category,
       max_supply: d.data.maxSupply,
       annual_inflation_pct: d.data.annualInflationPct,

@@ -1,11 +1,15 @@
 /**
  * The sentiment/news and tokenomics analysts' inputs: static files shipped with the project
- * (data/sentiment.json, data/tokenomics.json), labelled static with their as-of date, for BTC, ETH and
- * SOL. There is no live news feed; the label travels into the prompt and the agent's output.
+ * (data/sentiment.json, data/tokenomics.json), labelled static, for BTC, ETH and SOL. There is no live
+ * news feed; the label travels into the prompt and the agent's output.
  *
- * No look-ahead through the data files: a decision at time t sees only news items dated on or before t
- * (and within NEWS_LOOKBACK_DAYS), and the issuance era in force at t. A symbol without data, or a time
- * with nothing to show, makes the analyst `unavailable` with the reason; nothing is invented.
+ * No look-ahead through the data files: every fact carries the date it became known, and a decision at
+ * time t sees only what was known at t: news items (within NEWS_LOOKBACK_DAYS), the issuance era, the
+ * unlocks and the supply risks in force. The files record dates without a time of day, so a fact dated
+ * D counts as known from the END of D (D+1 00:00 UTC): an hourly decision during D must not see news
+ * from later that day. The files' own compile date (`asOf`, after most decisions) is kept out of the
+ * data the prompts see. A symbol without data, or a time with nothing to show, makes the analyst
+ * `unavailable` with the reason; nothing is invented.
  */
 import { z } from 'zod';
 import sentimentFile from './data/sentiment.json';
@@ -40,7 +44,7 @@ const tokenomicsFileSchema = z.object({
       maxSupply: z.number().nullable(),
       issuance: z.array(z.object({ from: isoDate, annualInflationPct: z.number(), note: z.string() })).min(1),
       unlocks: z.array(z.object({ from: isoDate, to: isoDate, note: z.string() })),
-      risks: z.array(z.string()).min(1),
+      risks: z.array(z.object({ text: z.string(), from: isoDate, to: isoDate.optional() })).min(1),
     }),
   ),
 });
@@ -50,6 +54,8 @@ const SENTIMENT = sentimentFileSchema.parse(sentimentFile);
 const TOKENOMICS = tokenomicsFileSchema.parse(tokenomicsFile);
 
 const dayMs = (d: string) => Date.parse(`${d}T00:00:00Z`);
+/** When a fact dated `d` (no time of day) is known for sure: the end of that UTC day. */
+const knownFrom = (d: string) => dayMs(d) + DAY_MS;
 
 export interface NewsItem {
   date: string;
@@ -78,7 +84,7 @@ export function sentimentDataAt(baseAsset: string, decisionTime: number): Availa
   if (!items) return { ok: false, reason: `no static data for ${baseAsset}` };
   const visible = items
     .filter(
-      (i) => dayMs(i.date) <= decisionTime && decisionTime - dayMs(i.date) <= NEWS_LOOKBACK_DAYS * DAY_MS,
+      (i) => knownFrom(i.date) <= decisionTime && decisionTime - dayMs(i.date) <= NEWS_LOOKBACK_DAYS * DAY_MS,
     )
     .sort((a, b) => b.date.localeCompare(a.date))
     .slice(0, MAX_NEWS_ITEMS)
@@ -94,7 +100,7 @@ export function sentimentDataAt(baseAsset: string, decisionTime: number): Availa
 export function tokenomicsDataAt(baseAsset: string, decisionTime: number): Available<TokenomicsData> {
   const a = TOKENOMICS.assets[baseAsset];
   if (!a) return { ok: false, reason: `no static data for ${baseAsset}` };
-  const era = a.issuance.filter((e) => dayMs(e.from) <= decisionTime).at(-1);
+  const era = a.issuance.filter((e) => knownFrom(e.from) <= decisionTime).at(-1);
   if (!era)
     return {
       ok: false,
@@ -109,9 +115,11 @@ export function tokenomicsDataAt(baseAsset: string, decisionTime: number): Avail
       annualInflationPct: era.annualInflationPct,
       issuanceNote: era.note,
       activeUnlocks: a.unlocks
-        .filter((u) => dayMs(u.from) <= decisionTime && decisionTime < dayMs(u.to))
+        .filter((u) => knownFrom(u.from) <= decisionTime && decisionTime < dayMs(u.to))
         .map((u) => u.note),
-      risks: a.risks,
+      risks: a.risks
+        .filter((r) => knownFrom(r.from) <= decisionTime && (!r.to || decisionTime < dayMs(r.to)))
+        .map((r) => r.text),
     },
   };
 }

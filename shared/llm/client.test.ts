@@ -6,7 +6,7 @@ import { agentLogs, llmCache, tokenLedger } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
 import { testSettings } from '../pipeline/testing';
 import { utcDay } from './budget';
-import { createLLMClient, type LlmCallRequest, ROLE_MAX_TOKENS } from './client';
+import { createLLMClient, type LLMClientOptions, type LlmCallRequest, ROLE_MAX_TOKENS } from './client';
 import { costUsd, priceFor } from './prices';
 import { toStrictJsonSchema } from './structured';
 import { estimateInputTokens } from './tokens';
@@ -53,7 +53,10 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     sleeps = [];
   });
 
-  function client(env: Record<string, string> = {}, opts: { jsonObject?: boolean } = {}) {
+  function client(
+    env: Record<string, string> = {},
+    opts: { jsonObject?: boolean } & Partial<Pick<LLMClientOptions, 'seed' | 'now'>> = {},
+  ) {
     const settings = testSettings({
       LLM_PROVIDER: 'openai',
       LLM_BASE_URL: server.url,
@@ -67,7 +70,8 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     return createLLMClient({
       db: t.db,
       settings,
-      now: () => NOW,
+      now: opts.now ?? (() => NOW),
+      ...(opts.seed === undefined ? {} : { seed: opts.seed }),
       sleep: async (ms) => {
         sleeps.push(ms);
       },
@@ -236,6 +240,104 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     const out = await client({ CHEAP_MODEL: 'some-local-model' }).call(request('unknown model'));
     expect(priceFor('some-local-model')).toBeUndefined();
     expect(out).toMatchObject({ status: 'ok', meta: { costUsd: 0, costKnown: false } });
+  });
+
+  it('does not retry a 429 that no retry can fix: insufficient_quota, or x-should-retry: false', async () => {
+    server.queueFault({ kind: 'rate_limit', code: 'insufficient_quota' });
+    const llm = client();
+    const err = await llm.call(request('out of credit')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'LlmRequestError' });
+    expect((err as Error).message).toContain('insufficient_quota');
+    expect(server.count).toBe(1);
+    server.queueFault({ kind: 'rate_limit', retryAfterSeconds: 1, shouldRetry: false });
+    await expect(llm.call(request('told not to retry'))).rejects.toMatchObject({ name: 'LlmRequestError' });
+    expect(server.count).toBe(2);
+    expect(sleeps).toEqual([]);
+    expect((await llm.budget.status(utcDay(NOW))).reserved).toBe(0);
+  });
+
+  it('never lets the API key into an error, its causes, or an agent_logs row (a proxy that echoes it)', async () => {
+    const key = 'sk-test-SECRET-0123456789abcdef';
+    server.queueFault({ kind: 'unauthorized' });
+    const err = await client({ LLM_API_KEY: key })
+      .call(request('who am i'))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'LlmRequestError' });
+    expect(server.requests[0]!.authorization).toBe(`Bearer ${key}`);
+    const seen: string[] = [];
+    for (let e: unknown = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+      const x = e as Error;
+      seen.push(String(x.message), String(x.stack), JSON.stringify(x));
+    }
+    expect(seen.join('\n')).toContain('401');
+    expect(seen.join('\n')).not.toContain('SECRET');
+    const rows = await t.db.select().from(agentLogs);
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain('SECRET');
+  });
+
+  it('charges the budget the reserved worst case when the provider reports no usage (never 0)', async () => {
+    const silent = await startOpenAIServer({ usage: null, respond: () => ({ verdict: 'no', score: 0.2 }) });
+    try {
+      const llm = client({ LLM_BASE_URL: silent.url });
+      const out = await llm.call(request('no usage field'));
+      expect(out.status).toBe('ok');
+      const reserved =
+        estimateInputTokens(
+          request('no usage field').messages,
+          JSON.stringify(toStrictJsonSchema(answerSchema)),
+        ) + ROLE_MAX_TOKENS.technical;
+      const status = await llm.budget.status(utcDay(NOW));
+      expect(status).toMatchObject({ used: reserved, reserved: 0 });
+      // the log keeps what the provider reported: nothing
+      const [row] = await t.db.select().from(agentLogs);
+      expect(row).toMatchObject({ tokensIn: 0, tokensOut: 0, status: 'ok' });
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('keys the cache on everything that changes the answer: the endpoint and the seed too', async () => {
+    const other = await startOpenAIServer({ usage: USAGE, respond: () => ({ verdict: 'no', score: 0.1 }) });
+    try {
+      const first = await client().call(request('same words'));
+      expect(first).toMatchObject({ status: 'ok', output: { verdict: 'yes' } });
+      // same model name behind another base URL (another provider or a local server): not the same answer
+      const elsewhere = await client({ LLM_BASE_URL: other.url }).call(request('same words'));
+      expect(elsewhere).toMatchObject({ status: 'ok', output: { verdict: 'no' }, meta: { cacheHit: false } });
+      expect(other.count).toBe(1);
+      // another seed samples differently
+      const reseeded = await client({}, { seed: 8 }).call(request('same words'));
+      expect(reseeded).toMatchObject({ meta: { cacheHit: false } });
+      expect(server.count).toBe(2);
+      // and the identical call still hits
+      expect(await client().call(request('same words'))).toMatchObject({ meta: { cacheHit: true } });
+      expect(server.count).toBe(2);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a call that crosses midnight UTC settles on the day it reserved', async () => {
+    let clock = Date.parse('2024-05-01T23:59:59.900Z');
+    const llm = client({}, { now: () => clock });
+    server.setLatency(0);
+    const slow = await startOpenAIServer({ usage: USAGE, respond: () => ({ verdict: 'yes', score: 0.5 }) });
+    try {
+      // the clock moves past midnight while the request is in flight
+      slow.setLatency(30);
+      const pending = client({ LLM_BASE_URL: slow.url }, { now: () => clock }).call(request('late call'));
+      await new Promise((r) => setTimeout(r, 10));
+      clock = Date.parse('2024-05-02T00:00:00.100Z');
+      expect((await pending).status).toBe('ok');
+      const before = await llm.budget.status('2024-05-01');
+      const after = await llm.budget.status('2024-05-02');
+      expect(before).toMatchObject({ used: USAGE.prompt_tokens + USAGE.completion_tokens, reserved: 0 });
+      expect(after).toMatchObject({ used: 0, reserved: 0 });
+    } finally {
+      server.setLatency(20);
+      await slow.close();
+    }
   });
 
   it('never overshoots the daily budget under 50 concurrent calls (budget fits 20)', async () => {

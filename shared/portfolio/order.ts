@@ -4,7 +4,12 @@
  * backtest simulator, so a backtest trades under exactly the live rules.
  *
  * Exported: `planOrder`, `OrderPlan`, `Clamp`, `ClampRule`, `RiskLimits`, `DEFAULT_LIMITS`,
- * `ExecutionCosts`, `DEFAULT_COSTS`, `fillFromPlan`.
+ * `ExecutionCosts`, `DEFAULT_COSTS`, `fillFromPlan`, and the exact kernel `planExact`, `exactRules`,
+ * `ExactRules`, `ExactOrderInput`, `ExactPlan`.
+ *
+ * The rules are implemented ONCE, in `planExact`, on exact scaled BigInts (exact.ts); `planOrder` is
+ * its decimal.js face for the live book, the backtest simulator calls `planExact` directly (no
+ * decimal.js objects per fill). Amounts are exact until the ledger rounds them on purpose (12 decimals).
  *
  * Rules, in the order they apply (every one that changes the order is recorded as a Clamp, never a
  * silent min()):
@@ -24,7 +29,28 @@
  */
 import type { SymbolFilters } from '../market/types';
 import { AppError } from '../util/errors';
-import { type Book, Dec, type DecimalInput, dec, equityOf, type Fill, roundLedger, type Side } from './book';
+import { type Book, Dec, type DecimalInput, dec, type Fill, LEDGER_SCALE, type Side } from './book';
+import {
+  add,
+  cmp,
+  divTo,
+  type Fixed,
+  fixed,
+  fixedString,
+  decString,
+  floorToStep,
+  fromDec,
+  isZero,
+  max0,
+  mul,
+  ONE_FX,
+  parseFixed,
+  roundTo,
+  stepPlaces,
+  sub,
+  toDec,
+  ZERO_FX,
+} from './exact';
 
 export type Action = 'BUY' | 'SELL' | 'HOLD';
 
@@ -68,7 +94,8 @@ const BPS = 10_000;
 const PCT = 100;
 // Multiplying by these is exact and much cheaper than a decimal division.
 const PER_BPS = new Dec('0.0001');
-const PER_PCT = new Dec('0.01');
+/** Requested quantities in LOT_SIZE clamps are shown truncated to this many decimals. */
+const LOT_DISPLAY_DECIMALS = 12;
 
 export interface OrderRequest {
   action: Action;
@@ -154,13 +181,7 @@ function validate(req: OrderRequest, ctx: PlanContext): { ref: Dec } {
       },
     );
   }
-  const limits = ctx.limits ?? DEFAULT_LIMITS;
-  checkRange('maxPositionPct', limits.maxPositionPct, PCT);
-  checkRange('maxTotalExposurePct', limits.maxTotalExposurePct, PCT);
-  const costs = ctx.costs ?? DEFAULT_COSTS;
-  // A 100% fee or slippage would make a zero price: the maximum is one basis point less.
-  checkRange('feeBps', costs.feeBps, BPS - 1);
-  checkRange('slippageBps', costs.slippageBps, BPS - 1);
+  // Limits and costs are checked by exactRules, called right after.
   return { ref };
 }
 
@@ -187,131 +208,194 @@ function ratesOf(costs: ExecutionCosts): { fee: Dec; slip: Dec } {
   return r;
 }
 
-function floorToStep(qty: Dec, step: Dec): Dec {
-  if (qty.lte(0)) return new Dec(0);
-  // Binance steps are powers of ten (0.00000100): truncating decimals is the same floor, without a division.
-  const places = powerOfTenPlaces(step);
-  if (places !== null) return qty.toDecimalPlaces(places, Dec.ROUND_DOWN);
-  return qty.div(step).floor().times(step);
+/**
+ * Everything `planExact` needs besides the book, as exact values, built once per (filters, limits,
+ * costs): a backtest builds it once for thousands of orders.
+ */
+export interface ExactRules {
+  filters: SymbolFilters;
+  limits: RiskLimits;
+  step: Fixed;
+  stepPlaces: number | null;
+  minQty: Fixed;
+  minNotional: Fixed;
+  /** maxPositionPct / 100 and maxTotalExposurePct / 100. */
+  maxPosition: Fixed;
+  maxExposure: Fixed;
+  feeRate: Fixed;
+  /** 1 + slippage (buys) and 1 - slippage (sales). */
+  buyFactor: Fixed;
+  sellFactor: Fixed;
 }
 
-const filterCache = new WeakMap<SymbolFilters, { step: Dec; minQty: Dec; minNotional: Dec }>();
-/** The filters as decimals, parsed once per filters object (planOrder runs once per backtest decision). */
-function filterDecimals(f: SymbolFilters): { step: Dec; minQty: Dec; minNotional: Dec } {
-  let v = filterCache.get(f);
-  if (!v) {
-    v = { step: dec(f.stepSize), minQty: dec(f.minQty), minNotional: dec(f.minNotional) };
-    filterCache.set(f, v);
-  }
-  return v;
+const PER_PCT_FX = fixed(1n, 2);
+const PER_BPS_FX = fixed(1n, 4);
+
+/** Validate limits and costs (AppError naming the field) and derive the exact rules. */
+export function exactRules(filters: SymbolFilters, limits: RiskLimits, costs: ExecutionCosts): ExactRules {
+  checkRange('maxPositionPct', limits.maxPositionPct, PCT);
+  checkRange('maxTotalExposurePct', limits.maxTotalExposurePct, PCT);
+  // A 100% fee or slippage would make a zero price: the maximum is one basis point less.
+  checkRange('feeBps', costs.feeBps, BPS - 1);
+  checkRange('slippageBps', costs.slippageBps, BPS - 1);
+  const step = parseFixed(filters.stepSize);
+  const slip = mul(parseFixed(costs.slippageBps), PER_BPS_FX);
+  return {
+    filters,
+    limits: { maxPositionPct: limits.maxPositionPct, maxTotalExposurePct: limits.maxTotalExposurePct },
+    step,
+    stepPlaces: stepPlaces(step),
+    minQty: parseFixed(filters.minQty),
+    minNotional: parseFixed(filters.minNotional),
+    maxPosition: mul(parseFixed(limits.maxPositionPct), PER_PCT_FX),
+    maxExposure: mul(parseFixed(limits.maxTotalExposurePct), PER_PCT_FX),
+    feeRate: mul(parseFixed(costs.feeBps), PER_BPS_FX),
+    buyFactor: add(ONE_FX, slip),
+    sellFactor: sub(ONE_FX, slip),
+  };
 }
 
-const stepPlacesCache = new Map<string, number | null>();
-/** k when step = 10^-k (k >= 0), else null. */
-function powerOfTenPlaces(step: Dec): number | null {
-  const key = step.toString();
-  let v = stepPlacesCache.get(key);
-  if (v === undefined) {
-    const k = step.decimalPlaces();
-    v = step.eq(new Dec(10).pow(-k)) ? k : null;
-    stepPlacesCache.set(key, v);
-  }
-  return v;
+/** The inputs of `planExact`: one symbol's side of the book, exact. */
+export interface ExactOrderInput {
+  action: Action;
+  /** Already validated: 0..100. */
+  sizePct: Fixed;
+  closeAll: boolean;
+  /** Price before slippage, > 0. */
+  ref: Fixed;
+  cash: Fixed;
+  /** Quantity of this symbol held. */
+  held: Fixed;
+  /** Value of every OTHER held symbol at its mark. */
+  othersValue: Fixed;
 }
 
-/** Plan the order for a decision. Pure; throws AppError only on invalid input. */
-export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
-  const { ref } = validate(req, ctx);
-  const limits = ctx.limits ?? DEFAULT_LIMITS;
-  const costs = ctx.costs ?? DEFAULT_COSTS;
-  const f = ctx.filters;
-  const { step, minQty, minNotional } = filterDecimals(f);
+export type ExactPlan =
+  | { status: 'hold'; reason: string; clamps: Clamp[]; equity: Fixed }
+  | {
+      status: 'rejected';
+      side: Side;
+      rule: ClampRule;
+      reason: string;
+      clamps: Clamp[];
+      equity: Fixed;
+      price: Fixed;
+      quantity: Fixed;
+    }
+  | {
+      status: 'order';
+      side: Side;
+      quantity: Fixed;
+      price: Fixed;
+      notional: Fixed;
+      closesPosition: boolean;
+      dustQuantity: Fixed;
+      clamps: Clamp[];
+      equity: Fixed;
+    };
+
+/** Money as recorded in a clamp: rounded to the ledger scale. */
+function money(x: Fixed): string {
+  return fixedString(roundTo(x, LEDGER_SCALE, 'half_even'));
+}
+
+/**
+ * The order rules of the module header on exact values: the single implementation behind `planOrder`
+ * (the live book) and the backtest simulator. Pure.
+ */
+export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
+  const f = rules.filters;
   const quote = f.quoteAsset;
   const base = f.baseAsset;
-  const marks: Record<string, DecimalInput> = { ...(ctx.marks ?? {}), [req.symbol]: ref };
-  const equity = equityOf(ctx.book, marks);
+  const { held, ref } = req;
+  const positionValue = mul(held, ref);
+  const equity = add(add(req.cash, positionValue), req.othersValue);
   const clamps: Clamp[] = [];
-  const held = ctx.book.positions[req.symbol]?.quantity ?? new Dec(0);
 
-  if (req.action === 'HOLD') return { status: 'hold', symbol: req.symbol, clamps, equity, reason: 'HOLD' };
-  if (req.sizePct === 0 && !req.closeAll)
-    return { status: 'hold', symbol: req.symbol, clamps, equity, reason: 'size 0%' };
+  if (req.action === 'HOLD') return { status: 'hold', clamps, equity, reason: 'HOLD' };
+  if (isZero(req.sizePct) && !req.closeAll) return { status: 'hold', clamps, equity, reason: 'size 0%' };
 
-  const { slip, fee: feeRate } = ratesOf(costs);
   const side: Side = req.action;
-  const price = roundLedger(side === 'BUY' ? ref.times(slip.plus(1)) : ref.times(new Dec(1).minus(slip)));
-  const requestedNotional = equity.times(req.sizePct).times(PER_PCT);
-  const reject = (rule: ClampRule, reason: string, quantity: Dec): OrderPlan => ({
+  const price = roundTo(mul(ref, side === 'BUY' ? rules.buyFactor : rules.sellFactor), LEDGER_SCALE, 'half_even');
+  const requestedNotional = mul(mul(equity, req.sizePct), PER_PCT_FX);
+  const reject = (rule: ClampRule, reason: string, quantity: Fixed): ExactPlan => ({
     status: 'rejected',
-    symbol: req.symbol,
     side,
     rule,
     reason,
     clamps,
     equity,
-    referencePrice: ref,
     price,
     quantity,
   });
-  const money = (x: Dec) => roundLedger(x).toFixed();
+  /** Floor a raw quantity to the step, recording a LOT_SIZE clamp when that cut something. */
+  const lotFloor = (notional: Fixed, unitPrice: Fixed): Fixed => {
+    let qty: Fixed;
+    let exact: boolean;
+    if (notional.m <= 0n) {
+      qty = ZERO_FX;
+      exact = notional.m === 0n;
+    } else if (rules.stepPlaces !== null) {
+      ({ q: qty, exact } = divTo(notional, unitPrice, rules.stepPlaces, 'down'));
+    } else {
+      qty = mul(divTo(notional, mul(unitPrice, rules.step), 0, 'down').q, rules.step);
+      exact = cmp(mul(qty, unitPrice), notional) === 0;
+    }
+    if (!exact) {
+      clamps.push({
+        rule: 'LOT_SIZE',
+        requested: fixedString(divTo(notional, unitPrice, LOT_DISPLAY_DECIMALS, 'down').q),
+        allowed: fixedString(qty),
+        unit: base,
+        reason: `quantity floored to the LOT_SIZE step ${f.stepSize}`,
+      });
+    }
+    return qty;
+  };
 
   if (side === 'BUY') {
     let notional = requestedNotional;
-    const positionValue = held.times(ref);
-    const maxPosition = equity.times(limits.maxPositionPct).times(PER_PCT);
-    const roomPosition = Dec.max(0, maxPosition.minus(positionValue));
-    if (notional.gt(roomPosition)) {
+    const maxPosition = mul(equity, rules.maxPosition);
+    const roomPosition = max0(sub(maxPosition, positionValue));
+    if (cmp(notional, roomPosition) > 0) {
       clamps.push({
         rule: 'MAX_POSITION',
         requested: money(notional),
         allowed: money(roomPosition),
         unit: quote,
-        reason: `a position may hold at most ${limits.maxPositionPct}% of equity (${money(maxPosition)} ${quote}); it holds ${money(positionValue)}`,
+        reason: `a position may hold at most ${rules.limits.maxPositionPct}% of equity (${money(maxPosition)} ${quote}); it holds ${money(positionValue)}`,
       });
       notional = roomPosition;
     }
-    let exposure = new Dec(0);
-    for (const p of Object.values(ctx.book.positions)) {
-      if (!p.quantity.isZero()) exposure = exposure.plus(p.quantity.times(dec(marks[p.symbol] ?? 0)));
-    }
-    const maxExposure = equity.times(limits.maxTotalExposurePct).times(PER_PCT);
-    const roomExposure = Dec.max(0, maxExposure.minus(exposure));
-    if (notional.gt(roomExposure)) {
+    const exposure = add(positionValue, req.othersValue);
+    const maxExposure = mul(equity, rules.maxExposure);
+    const roomExposure = max0(sub(maxExposure, exposure));
+    if (cmp(notional, roomExposure) > 0) {
       clamps.push({
         rule: 'MAX_EXPOSURE',
         requested: money(notional),
         allowed: money(roomExposure),
         unit: quote,
-        reason: `all crypto may be at most ${limits.maxTotalExposurePct}% of equity (${money(maxExposure)} ${quote}); held ${money(exposure)}`,
+        reason: `all crypto may be at most ${rules.limits.maxTotalExposurePct}% of equity (${money(maxExposure)} ${quote}); held ${money(exposure)}`,
       });
       notional = roomExposure;
     }
-    if (notional.gt(ctx.book.cash)) {
+    if (cmp(notional, req.cash) > 0) {
       clamps.push({
         rule: 'CASH',
         requested: money(notional),
-        allowed: money(ctx.book.cash),
+        allowed: money(req.cash),
         unit: quote,
         reason: 'cash may never go negative',
       });
-      notional = ctx.book.cash;
+      notional = req.cash;
     }
-    const rawQty = notional.div(price);
-    const qty = floorToStep(rawQty, step);
-    if (!qty.eq(rawQty)) {
-      clamps.push({
-        rule: 'LOT_SIZE',
-        requested: rawQty.toDecimalPlaces(LOT_DISPLAY_DECIMALS, Dec.ROUND_DOWN).toFixed(),
-        allowed: qty.toFixed(),
-        unit: base,
-        reason: `quantity floored to the LOT_SIZE step ${f.stepSize}`,
-      });
-    }
-    if (qty.lt(minQty) || qty.isZero()) {
+    const qty = lotFloor(notional, price);
+    if (cmp(qty, rules.minQty) < 0 || isZero(qty)) {
       const limitedBy = clamps.find((c) => c.rule !== 'LOT_SIZE');
       clamps.push({
         rule: 'MIN_QTY',
-        requested: qty.toFixed(),
+        requested: fixedString(qty),
         allowed: '0',
         unit: base,
         reason: `quantity under the minimum ${f.minQty}`,
@@ -320,12 +404,12 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
         limitedBy?.rule ?? 'MIN_QTY',
         limitedBy
           ? `nothing left to buy: ${limitedBy.reason}`
-          : `quantity ${qty} under the minimum ${f.minQty}`,
+          : `quantity ${decString(qty)} under the minimum ${f.minQty}`,
         qty,
       );
     }
-    const finalNotional = roundLedger(qty.times(price));
-    if (finalNotional.lt(minNotional)) {
+    const finalNotional = roundTo(mul(qty, price), LEDGER_SCALE, 'half_even');
+    if (cmp(finalNotional, rules.minNotional) < 0) {
       clamps.push({
         rule: 'MIN_NOTIONAL',
         requested: money(finalNotional),
@@ -341,41 +425,33 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
     }
     return {
       status: 'order',
-      symbol: req.symbol,
       side,
       quantity: qty,
-      referencePrice: ref,
       price,
       notional: finalNotional,
-      feeRate,
       closesPosition: false,
-      dustQuantity: new Dec(0),
+      dustQuantity: ZERO_FX,
       clamps,
       equity,
     };
   }
 
   // SELL
-  const sellable = floorToStep(held, step);
-  if (sellable.isZero() || sellable.lt(minQty)) {
+  const sellable = floorToStep(held, rules.step, rules.stepPlaces);
+  if (isZero(sellable) || cmp(sellable, rules.minQty) < 0) {
     clamps.push({
       rule: 'LONG_ONLY',
       requested: money(requestedNotional),
       allowed: '0',
       unit: quote,
-      reason: held.isZero() ? `no ${base} held (long-only)` : `only dust held (${held} ${base})`,
+      reason: isZero(held) ? `no ${base} held (long-only)` : `only dust held (${decString(held)} ${base})`,
     });
-    return reject(
-      'LONG_ONLY',
-      held.isZero() ? `nothing to sell: no ${base} held` : 'only dust held',
-      new Dec(0),
-    );
+    return reject('LONG_ONLY', isZero(held) ? `nothing to sell: no ${base} held` : 'only dust held', ZERO_FX);
   }
-  const positionValue = held.times(ref);
-  let qty: Dec;
+  let qty: Fixed;
   let closes = false;
-  if (req.closeAll || requestedNotional.gte(positionValue)) {
-    if (!req.closeAll && requestedNotional.gt(positionValue)) {
+  if (req.closeAll || cmp(requestedNotional, positionValue) >= 0) {
+    if (!req.closeAll && cmp(requestedNotional, positionValue) > 0) {
       clamps.push({
         rule: 'LONG_ONLY',
         requested: money(requestedNotional),
@@ -387,23 +463,13 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
     qty = sellable;
     closes = true;
   } else {
-    const rawQty = requestedNotional.div(ref);
-    qty = floorToStep(rawQty, step);
-    if (!qty.eq(rawQty)) {
-      clamps.push({
-        rule: 'LOT_SIZE',
-        requested: rawQty.toDecimalPlaces(LOT_DISPLAY_DECIMALS, Dec.ROUND_DOWN).toFixed(),
-        allowed: qty.toFixed(),
-        unit: base,
-        reason: `quantity floored to the LOT_SIZE step ${f.stepSize}`,
-      });
-    }
-    const remainderValue = held.minus(qty).times(ref);
-    if (remainderValue.lt(minNotional)) {
+    qty = lotFloor(requestedNotional, ref);
+    const remainderValue = mul(sub(held, qty), ref);
+    if (cmp(remainderValue, rules.minNotional) < 0) {
       clamps.push({
         rule: 'DUST',
-        requested: qty.toFixed(),
-        allowed: sellable.toFixed(),
+        requested: fixedString(qty),
+        allowed: fixedString(sellable),
         unit: base,
         reason: `the remainder (${money(remainderValue)} ${quote}) would be under the minimum notional ${f.minNotional} and unsellable: selling the whole position`,
       });
@@ -411,18 +477,18 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
       closes = true;
     }
   }
-  if (qty.isZero() || qty.lt(minQty)) {
+  if (isZero(qty) || cmp(qty, rules.minQty) < 0) {
     clamps.push({
       rule: 'MIN_QTY',
-      requested: qty.toFixed(),
+      requested: fixedString(qty),
       allowed: '0',
       unit: base,
       reason: `quantity under the minimum ${f.minQty}`,
     });
-    return reject('MIN_QTY', `quantity ${qty} under the minimum ${f.minQty}`, qty);
+    return reject('MIN_QTY', `quantity ${decString(qty)} under the minimum ${f.minQty}`, qty);
   }
-  const notional = roundLedger(qty.times(price));
-  if (notional.lt(minNotional)) {
+  const notional = roundTo(mul(qty, price), LEDGER_SCALE, 'half_even');
+  if (cmp(notional, rules.minNotional) < 0) {
     clamps.push({
       rule: 'MIN_NOTIONAL',
       requested: money(notional),
@@ -430,30 +496,83 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
       unit: quote,
       reason: `order value under the minimum notional ${f.minNotional} ${quote}`,
     });
-    return reject(
-      'MIN_NOTIONAL',
-      `order value ${money(notional)} ${quote} under minimum ${f.minNotional}`,
-      qty,
-    );
+    return reject('MIN_NOTIONAL', `order value ${money(notional)} ${quote} under minimum ${f.minNotional}`, qty);
   }
   return {
     status: 'order',
-    symbol: req.symbol,
     side,
     quantity: qty,
-    referencePrice: ref,
     price,
     notional,
-    feeRate,
     closesPosition: closes,
-    dustQuantity: closes ? held.minus(qty) : new Dec(0),
+    dustQuantity: closes ? sub(held, qty) : ZERO_FX,
     clamps,
     equity,
   };
 }
 
-/** Requested quantities in LOT_SIZE clamps are shown truncated to this many decimals. */
-const LOT_DISPLAY_DECIMALS = 12;
+/** Plan the order for a decision. Pure; throws AppError only on invalid input. */
+export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
+  const { ref } = validate(req, ctx);
+  const rules = exactRules(ctx.filters, ctx.limits ?? DEFAULT_LIMITS, ctx.costs ?? DEFAULT_COSTS);
+  // Other held symbols at their marks (a missing mark is an error, never 0; see equityOf).
+  let othersValue = ZERO_FX;
+  for (const p of Object.values(ctx.book.positions)) {
+    if (p.symbol === req.symbol || p.quantity.isZero()) continue;
+    const mark = ctx.marks?.[p.symbol];
+    if (mark === undefined) {
+      throw new AppError('VALIDATION_ERROR', `no price given for held symbol ${p.symbol}`, {
+        field: 'prices',
+        symbol: p.symbol,
+      });
+    }
+    othersValue = add(othersValue, mul(fromDec(p.quantity), fromDec(dec(mark))));
+  }
+  const held = ctx.book.positions[req.symbol]?.quantity;
+  const plan = planExact(
+    {
+      action: req.action,
+      sizePct: parseFixed(req.sizePct),
+      closeAll: req.closeAll === true,
+      ref: fromDec(ref),
+      cash: fromDec(ctx.book.cash),
+      held: held ? fromDec(held) : ZERO_FX,
+      othersValue,
+    },
+    rules,
+  );
+  const equity = toDec(plan.equity);
+  const symbol = req.symbol;
+  if (plan.status === 'hold') return { status: 'hold', symbol, clamps: plan.clamps, equity, reason: plan.reason };
+  if (plan.status === 'rejected') {
+    return {
+      status: 'rejected',
+      symbol,
+      side: plan.side,
+      rule: plan.rule,
+      reason: plan.reason,
+      clamps: plan.clamps,
+      equity,
+      referencePrice: ref,
+      price: toDec(plan.price),
+      quantity: toDec(plan.quantity),
+    };
+  }
+  return {
+    status: 'order',
+    symbol,
+    side: plan.side,
+    quantity: toDec(plan.quantity),
+    referencePrice: ref,
+    price: toDec(plan.price),
+    notional: toDec(plan.notional),
+    feeRate: ratesOf(ctx.costs ?? DEFAULT_COSTS).fee,
+    closesPosition: plan.closesPosition,
+    dustQuantity: toDec(plan.dustQuantity),
+    clamps: plan.clamps,
+    equity,
+  };
+}
 
 /** The fill an accepted plan produces (the simulated exchange fills the whole order at `price`). */
 export function fillFromPlan(

@@ -3,8 +3,8 @@
  * against the real local host (`startLocalServer`): offline agents, PGlite in memory, and a local
  * Binance-protocol server loaded with real BTCUSDT candles from ../shared/data/binance.
  *
- * The exchange clock and the product's clock are pinned to just after the last candle in the files, so
- * "latest" means the end of the real data. Each view is saved to docs/screenshots/<view>.png (1280x800)
+ * The exchange clock and the product's clock are pinned to a moment inside the files (NOW), so "latest"
+ * means real candles up to then. Each view is saved to docs/screenshots/<view>.png (1280x800)
  * for the README. Every page is watched for console errors and uncaught exceptions; any one fails the
  * test that opened it.
  *
@@ -43,13 +43,15 @@ const SERIES = [
   { timeframe: '4h', file: 'BTCUSDT-4h.csv' },
   { timeframe: '1d', file: 'BTCUSDT-1d.csv' },
 ] as const;
-/** A small backtest inside the data's range: 8 decisions, one every 5 days on 4h candles. */
+/** "Now" for the exchange and the product: a moment inside the real data files. */
+const NOW = Date.parse('2025-10-05T12:00:00Z');
+/** A small backtest before NOW: 12 decisions, one every 7.5 days on 4h candles. */
 const BACKTEST = {
-  start: '2025-10-01',
-  end: '2025-11-15',
+  start: '2025-07-01',
+  end: '2025-09-30',
   timeframe: '4h',
-  maxDecisions: '8',
-  interval: '30',
+  maxDecisions: '12',
+  interval: '45',
 };
 const UI_TIMEOUT_MS = 30_000;
 const BACKTEST_TIMEOUT_MS = 120_000;
@@ -81,8 +83,10 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
       candles[`${SYMBOL}:${s.timeframe}`] = klines;
       lastClose = Math.max(lastClose, klines.at(-1)?.closeTime ?? 0);
     }
-    // Just after the last closed candle: every series is complete and none is still open.
-    const now = () => lastClose + 1;
+    // The exchange's and the product's clock, inside the real data (a rising market, so the offline
+    // rules buy and every view has something to show). Candles after it do not exist yet.
+    expect(NOW).toBeLessThan(lastClose);
+    const now = () => NOW;
     binance = await startBinanceServer({ candles, now });
     const settings = loadSettings({
       DATA_DIR: 'memory://',

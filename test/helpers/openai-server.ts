@@ -44,7 +44,13 @@ export interface Usage {
 }
 
 export type Fault =
-  | { kind: 'rate_limit'; retryAfterSeconds?: number }
+  /**
+   * 429. `code` is OpenAI's error code (`insufficient_quota` when the account is out of credit, which
+   * no retry can fix); `shouldRetry` sends OpenAI's `x-should-retry` header.
+   */
+  | { kind: 'rate_limit'; retryAfterSeconds?: number; code?: string; shouldRetry?: boolean }
+  /** 401 whose message echoes the Authorization header it got, as some proxies do. */
+  | { kind: 'unauthorized' }
   | { kind: 'server_error'; status?: number }
   /** Never answers; the client's timeout must fire. */
   | { kind: 'hang' }
@@ -59,7 +65,8 @@ export interface OpenAIServerOptions {
   latencyMs?: number;
   /** Content for a request: a string is sent as is, anything else as JSON. Default: defaultResponder. */
   respond?: Responder;
-  usage?: Usage | ((body: ChatRequestBody) => Usage);
+  /** null: the reply carries no `usage` field (some OpenAI-compatible servers omit it). */
+  usage?: Usage | null | ((body: ChatRequestBody) => Usage | null);
 }
 
 export interface OpenAIServer {
@@ -135,8 +142,8 @@ const INVALID_BY_SCHEMA = { not_the_schema: true, signal_strength: 'very high' }
 export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise<OpenAIServer> {
   let latencyMs = opts.latencyMs ?? 0;
   const respond = opts.respond ?? defaultResponder;
-  const usageOf = (b: ChatRequestBody): Usage =>
-    typeof opts.usage === 'function' ? opts.usage(b) : (opts.usage ?? DEFAULT_USAGE);
+  const usageOf = (b: ChatRequestBody): Usage | null =>
+    typeof opts.usage === 'function' ? opts.usage(b) : opts.usage === undefined ? DEFAULT_USAGE : opts.usage;
   const requests: RecordedRequest[] = [];
   const faults: { fault: Fault; schemaName?: string; left: number }[] = [];
   const sockets = new Set<Socket>();
@@ -189,9 +196,31 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       send(
         res,
         429,
-        { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
-        fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) },
+        {
+          error: {
+            message: 'Rate limit reached',
+            type: 'requests',
+            code: fault.code ?? 'rate_limit_exceeded',
+          },
+        },
+        {
+          ...(fault.retryAfterSeconds === undefined
+            ? {}
+            : { 'retry-after': String(fault.retryAfterSeconds) }),
+          ...(fault.shouldRetry === undefined ? {} : { 'x-should-retry': String(fault.shouldRetry) }),
+        },
       );
+      return;
+    }
+    if (fault?.kind === 'unauthorized') {
+      const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      send(res, 401, {
+        error: {
+          message: `Incorrect API key provided: ${key}.`,
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+        },
+      });
       return;
     }
     if (fault?.kind === 'server_error') {
@@ -220,12 +249,16 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
           logprobs: null,
         },
       ],
-      usage: {
-        prompt_tokens: u.prompt_tokens,
-        completion_tokens: u.completion_tokens,
-        total_tokens: u.prompt_tokens + u.completion_tokens,
-        prompt_tokens_details: { cached_tokens: u.cached_tokens ?? 0 },
-      },
+      ...(u
+        ? {
+            usage: {
+              prompt_tokens: u.prompt_tokens,
+              completion_tokens: u.completion_tokens,
+              total_tokens: u.prompt_tokens + u.completion_tokens,
+              prompt_tokens_details: { cached_tokens: u.cached_tokens ?? 0 },
+            },
+          }
+        : {}),
     });
   };
 

@@ -5,6 +5,7 @@
 import type { ReactNode } from 'react';
 import {
   AGENT_LABEL,
+  AGENT_OUTPUT_SCHEMAS,
   type AgentName,
   type AgentResult,
   type AgentStatus,
@@ -24,6 +25,8 @@ const STATUS_MEANING: Record<Exclude<AgentStatus, 'ok'>, string> = {
 };
 
 export const OFFLINE_LABEL = 'Offline provider (rules, no model)';
+/** For tight table cells; the full label is the cell's title. */
+export const OFFLINE_SHORT = 'offline rules';
 
 const POSITIVE = new Set(['bullish', 'rising', 'oversold', 'bull', 'low', 'BUY', 'APPROVE']);
 const NEGATIVE = new Set(['bearish', 'falling', 'overbought', 'bear', 'high', 'SELL', 'REJECT']);
@@ -42,8 +45,19 @@ function formatNumberField(key: string, v: number): string {
   return String(v);
 }
 
-export function OutputFields({ output }: { output: Record<string, unknown> }) {
-  const entries = Object.entries(output);
+/**
+ * Fields in the order the agent's schema declares them (the database's JSON may reorder keys);
+ * fields the schema does not know come last.
+ */
+export function OutputFields({
+  output,
+  order = [],
+}: {
+  output: Record<string, unknown>;
+  order?: readonly string[];
+}) {
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  const entries = Object.entries(output).sort(([a], [b]) => rank(a) - rank(b));
   // Prose (anything with a space) gets its own block; enums, numbers and nulls go in the compact grid.
   const isProse = (v: unknown): v is string => typeof v === 'string' && v.includes(' ');
   const scalars = entries.filter(([, v]) => !Array.isArray(v) && !isProse(v));
@@ -113,7 +127,9 @@ export function AgentCard({
           {result.reason && <div className="mono">Why: {result.reason}</div>}
         </div>
       )}
-      {result?.output && <OutputFields output={result.output} />}
+      {result?.output && (
+        <OutputFields output={result.output} order={Object.keys(AGENT_OUTPUT_SCHEMAS[name].shape)} />
+      )}
       {result?.status === 'ok' && result.repaired && (
         <div className="muted small">The first answer failed validation; this is the repaired answer.</div>
       )}

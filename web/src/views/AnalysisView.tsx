@@ -9,7 +9,7 @@ import { AGENT_LABEL, AGENT_NAMES } from '../../../shared/agents/schemas';
 import type { AnalysisDto } from '../../../shared/api/contract';
 import { isAnalysisSettled } from '../api/client';
 import { useApi } from '../api/use-api';
-import { AgentCard, OFFLINE_LABEL } from '../components/AgentCard';
+import { AgentCard, OFFLINE_LABEL, OFFLINE_SHORT } from '../components/AgentCard';
 import { Clamps } from '../components/Clamps';
 import type { ChartMarker, ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
@@ -84,7 +84,7 @@ function AnalysisBody({ a }: { a: AnalysisDto }) {
             key={name}
             name={name}
             result={a.agents[name]}
-            extra={name === 'risk' && a.final ? <Clamps clamps={a.final.clamps} unit="%" /> : undefined}
+            extra={name === 'risk' && a.final ? <Clamps clamps={a.final.clamps} /> : undefined}
           />
         ))}
       </div>
@@ -112,7 +112,7 @@ function FinalDecision({ a }: { a: AnalysisDto }) {
             {f.gated && <Badge kind="warn">gated: researcher confidence under threshold</Badge>}
           </div>
           <p>{f.reason}</p>
-          <Clamps clamps={f.clamps} unit="%" />
+          <Clamps clamps={f.clamps} />
         </>
       )}
       {a.execution && (
@@ -122,8 +122,13 @@ function FinalDecision({ a }: { a: AnalysisDto }) {
               <StatusBadge status={trade.status} /> {trade.side} {fmtQty(trade.quantity)} {a.symbol} @{' '}
               <span className="num">{fmtPrice(trade.price)}</span> · notional {fmtUsd(trade.notional)} · fee{' '}
               {fmtUsd(trade.feeUsd)}
-              {trade.reason && <div className="muted">{trade.reason}</div>}
-              <Clamps clamps={trade.clamps} title="Order adjusted by exchange and portfolio limits" />
+              {trade.status === 'rejected' && trade.reason && <div className="muted">{trade.reason}</div>}
+              <Clamps
+                clamps={trade.clamps.filter(
+                  (c) => !f?.clamps.some((k) => k.rule === c.rule && k.requested === c.requested),
+                )}
+                title="Order adjusted by exchange and portfolio limits"
+              />
             </>
           ) : a.execution.rejected ? (
             <>
@@ -238,8 +243,11 @@ function CostTable({ a }: { a: AnalysisDto }) {
                 <td>{AGENT_LABEL[name]}</td>
                 <td>{r ? <StatusBadge status={r.status} /> : <span className="muted">not run</span>}</td>
                 <td>{r?.tier ?? '—'}</td>
-                <td className="mono small">
-                  {r ? (r.provider === 'offline' ? OFFLINE_LABEL : r.model) : '—'}
+                <td
+                  className="mono small nowrap"
+                  title={r?.provider === 'offline' ? OFFLINE_LABEL : undefined}
+                >
+                  {r ? (r.provider === 'offline' ? OFFLINE_SHORT : r.model) : '—'}
                 </td>
                 <td className="num">{fmtInt(r?.tokensIn)}</td>
                 <td className="num">{fmtInt(r?.tokensOut)}</td>
