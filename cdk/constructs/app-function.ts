@@ -156,7 +156,8 @@ export class AppFunction extends Construct {
             banner: ESM_REQUIRE_BANNER,
             minify: true,
             sourceMap: true,
-            externalModules: ['@aws-sdk/*', 'pg-native'],
+            // PGlite is the laptop driver, loaded only when no DATABASE_URL is set: never on AWS.
+            externalModules: ['@aws-sdk/*', 'pg-native', '@electric-sql/pglite'],
             commandHooks: {
               beforeBundling: () => [],
               beforeInstall: () => [],

@@ -5,6 +5,12 @@
  * computes indicators over enough history to be warm: the last `limit` candles are returned, but the
  * indicator values come from a series that starts WARMUP_BARS earlier. An indicator whose own warm-up
  * is not covered is null, never a value computed on too little data.
+ *
+ * Answers are cached per (symbol, timeframe, limit, last closed bar): closed bars never change, so an
+ * answer stays right until the next bar closes, when the key changes by itself. Reading 1,600 bars and
+ * computing the indicators costs ~100 ms on PGlite; a chart polling the endpoint should not pay it each
+ * time. A hole that Binance fills later shows up at the next bar close. The cache is per handler
+ * instance (per Lambda execution environment) and bounded.
  */
 import { type LatestResponse, latestQuerySchema, symbolsResponseSchema } from '../../shared/api/contract';
 import { symbolParamSchema } from '../../shared/api/routes';
@@ -20,6 +26,8 @@ export interface MarketHandlerDeps {
 }
 
 const DAY_MS = 86_400_000;
+/** Cached "latest" answers kept per handler; the oldest is dropped beyond this. */
+export const LATEST_CACHE_ENTRIES = 64;
 const PRICE_DECIMALS = 8;
 
 /** Notes shown beside a symbol when our data for it has known caveats (../shared/data SOURCES.md). */
@@ -132,6 +140,22 @@ function nullIndicators(): LatestResponse['indicators'] {
 }
 
 export function createMarketHandler({ container }: MarketHandlerDeps, options: HttpOptions = {}) {
+  const cache = new Map<string, Promise<LatestResponse>>();
+  const cachedLatest = (symbol: string, timeframe: Timeframe, limit: number) => {
+    assertSymbol(symbol, container.settings.SYMBOLS);
+    const interval = TIMEFRAME_MS[timeframe];
+    const lastClosed = Math.floor(container.deps.now() / interval) * interval - interval;
+    const key = `${symbol}|${timeframe}|${limit}|${lastClosed}`;
+    let hit = cache.get(key);
+    if (!hit) {
+      hit = latestMarket(container, symbol, timeframe, limit);
+      cache.set(key, hit);
+      // A failure (Binance down) is not remembered: the next request tries again.
+      hit.catch(() => cache.delete(key));
+      while (cache.size > LATEST_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+    }
+    return hit;
+  };
   return createRouteGroup(
     'market',
     [
@@ -162,7 +186,7 @@ export function createMarketHandler({ container }: MarketHandlerDeps, options: H
         handler: async (req) => {
           const { symbol } = parseWith(symbolParamSchema, req.pathParams, 'path');
           const q = parseQuery(req, latestQuerySchema);
-          return json(200, await latestMarket(container, symbol, q.timeframe, q.limit));
+          return json(200, await cachedLatest(symbol, q.timeframe, q.limit));
         },
       },
     ],

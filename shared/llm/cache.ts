@@ -2,7 +2,12 @@
  * The response cache (`llm_cache`): identical calls are answered from the database, cost nothing, and
  * return the same answer, so a rerun of an unchanged backtest costs $0 and gives the same result.
  *
- * Key = sha256 of (model, messages, schema name, JSON schema, temperature, max_tokens).
+ * Key = sha256 of (model, messages, schema name, JSON schema, temperature, max_tokens, and when given:
+ * the structured-output mode, the seed and the provider's endpoint). Everything that can change the
+ * answer is in it; nothing else is (no decision id, run, symbol label or prompt version: the messages
+ * themselves carry what the model reads).
+ * - The endpoint (`scope`, the base URL) is in the key: `gpt-4.1` at OpenAI and a model of the same
+ *   name behind a proxy or a local server are different models. So is the seed: it steers sampling.
  * - The DATE IS NOT IN THE KEY, neither today's date nor the time of the call: prompts carry no
  *   wall-clock date (the market time they describe is part of the messages, and blind mode replaces
  *   even that with relative time), so unchanged inputs hit however much later they are asked. The
@@ -27,6 +32,11 @@ export interface CacheKeyParts {
   jsonSchema: unknown;
   temperature: number;
   maxTokens: number;
+  /** json_schema or json_object. */
+  mode?: string;
+  seed?: number | null;
+  /** The endpoint that answers (ChatProvider.cacheScope). */
+  scope?: string | null;
 }
 
 export function cacheKey(p: CacheKeyParts): string {
@@ -37,6 +47,9 @@ export function cacheKey(p: CacheKeyParts): string {
     p.jsonSchema,
     p.temperature,
     p.maxTokens,
+    p.mode ?? null,
+    p.seed ?? null,
+    p.scope ?? null,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { type OpenAIServer, startOpenAIServer } from '../../test/helpers/openai-server';
 import { agentLogs, llmCache, tokenLedger } from '../db/schema';
@@ -7,6 +7,7 @@ import { testDrivers, useTestDatabase } from '../db/testing';
 import { testSettings } from '../pipeline/testing';
 import { utcDay } from './budget';
 import { createLLMClient, type LLMClientOptions, type LlmCallRequest, ROLE_MAX_TOKENS } from './client';
+import { createOpenAIProvider } from './openai-provider';
 import { costUsd, priceFor } from './prices';
 import { toStrictJsonSchema } from './structured';
 import { estimateInputTokens } from './tokens';
@@ -197,6 +198,8 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
       code: 'LLM_TIMEOUT',
     });
     expect(server.count).toBe(2);
+    // the timeout aborted each HTTP request (the SDK did not leave them open, nor retry them itself)
+    await vi.waitFor(() => expect(server.requests.map((r) => r.abortedByClient)).toEqual([true, true]));
   });
 
   it('repairs malformed JSON once, sending the error back', async () => {
@@ -320,24 +323,40 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
 
   it('a call that crosses midnight UTC settles on the day it reserved', async () => {
     let clock = Date.parse('2024-05-01T23:59:59.900Z');
-    const llm = client({}, { now: () => clock });
-    server.setLatency(0);
-    const slow = await startOpenAIServer({ usage: USAGE, respond: () => ({ verdict: 'yes', score: 0.5 }) });
+    // the clock passes midnight while the request is at the provider (after the reservation)
+    const slow = await startOpenAIServer({
+      usage: USAGE,
+      respond: () => {
+        clock = Date.parse('2024-05-02T00:00:00.100Z');
+        return { verdict: 'yes', score: 0.5 };
+      },
+    });
     try {
-      // the clock moves past midnight while the request is in flight
-      slow.setLatency(30);
-      const pending = client({ LLM_BASE_URL: slow.url }, { now: () => clock }).call(request('late call'));
-      await new Promise((r) => setTimeout(r, 10));
-      clock = Date.parse('2024-05-02T00:00:00.100Z');
-      expect((await pending).status).toBe('ok');
-      const before = await llm.budget.status('2024-05-01');
-      const after = await llm.budget.status('2024-05-02');
-      expect(before).toMatchObject({ used: USAGE.prompt_tokens + USAGE.completion_tokens, reserved: 0 });
-      expect(after).toMatchObject({ used: 0, reserved: 0 });
+      const llm = client({ LLM_BASE_URL: slow.url }, { now: () => clock });
+      expect((await llm.call(request('late call'))).status).toBe('ok');
+      expect(await llm.budget.status('2024-05-01')).toMatchObject({
+        used: USAGE.prompt_tokens + USAGE.completion_tokens,
+        reserved: 0,
+      });
+      expect(await llm.budget.status('2024-05-02')).toMatchObject({ used: 0, reserved: 0 });
     } finally {
-      server.setLatency(20);
       await slow.close();
     }
+  });
+
+  it('sends max_completion_tokens to OpenAI itself, also when its base URL is set explicitly', async () => {
+    const settings = testSettings({ LLM_PROVIDER: 'openai', LLM_API_KEY: 'test-key' });
+    // the real SDK against api.openai.com, its requests delivered to the local server
+    const provider = createOpenAIProvider({
+      apiKey: 'test-key',
+      baseURL: 'https://api.openai.com/v1/',
+      fetch: (url, init) => fetch(String(url).replace('https://api.openai.com/v1', server.url), init),
+    });
+    const llm = createLLMClient({ db: t.db, settings, provider, now: () => NOW });
+    expect((await llm.call(request('openai itself'))).status).toBe('ok');
+    const body = server.requests[0]!.body;
+    expect(body.max_completion_tokens).toBe(ROLE_MAX_TOKENS.technical);
+    expect(body).not.toHaveProperty('max_tokens');
   });
 
   it('never overshoots the daily budget under 50 concurrent calls (budget fits 20)', async () => {

@@ -246,6 +246,9 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
           jsonSchema,
           temperature: settings.LLM_TEMPERATURE,
           maxTokens,
+          mode,
+          seed,
+          scope: provider.cacheScope ?? provider.name,
         })
       : undefined;
     if (key) {
@@ -289,59 +292,80 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
         }
       }
       let res: ProviderResponse;
+      // The reservation is settled or released exactly once, whatever happens in between (finally).
+      let reservationOpen = reservation !== null;
       try {
-        const sent = await sendWithRetries({
-          agent: req.agent,
-          model,
-          messages,
-          maxTokens,
-          temperature: settings.LLM_TEMPERATURE,
-          seed,
-          responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
-          input: req.input,
-          timeoutMs: settings.LLM_TIMEOUT_MS,
-        });
-        res = sent.res;
-        meta.retries += sent.retries;
-      } catch (e) {
-        if (reservation) await budget.release(reservation);
-        const pe = e as ProviderError & { retries?: number };
-        meta.retries += pe.retries ?? 0;
-        finish();
-        const name =
-          pe.kind === 'rate_limited'
-            ? 'LlmRateLimited'
-            : pe.kind === 'timeout'
-              ? 'LlmTimeout'
-              : pe.kind === 'server'
-                ? 'LlmUpstreamError'
-                : 'LlmRequestError';
-        const message = `${pe.message} (after ${meta.retries} retries)`;
-        await log({
-          ctx: req.context,
-          agent: req.agent,
-          meta,
-          status: 'error',
-          input: req.input,
-          output: null,
-          error: `${name}: ${message}`,
-        });
-        throw new LlmCallError(
-          name,
-          message,
-          { agent: req.agent, model, retries: meta.retries, status: pe.status },
-          e,
-        );
-      }
+        try {
+          const sent = await sendWithRetries({
+            agent: req.agent,
+            model,
+            messages,
+            maxTokens,
+            temperature: settings.LLM_TEMPERATURE,
+            seed,
+            responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
+            input: req.input,
+            timeoutMs: settings.LLM_TIMEOUT_MS,
+          });
+          res = sent.res;
+          meta.retries += sent.retries;
+        } catch (e) {
+          if (reservation) {
+            reservationOpen = false;
+            await budget.release(reservation);
+          }
+          const pe = e as ProviderError & { retries?: number };
+          meta.retries += pe.retries ?? 0;
+          finish();
+          const name =
+            pe.kind === 'rate_limited'
+              ? 'LlmRateLimited'
+              : pe.kind === 'timeout'
+                ? 'LlmTimeout'
+                : pe.kind === 'server'
+                  ? 'LlmUpstreamError'
+                  : 'LlmRequestError';
+          const message = `${pe.message} (after ${meta.retries} retries)`;
+          await log({
+            ctx: req.context,
+            agent: req.agent,
+            meta,
+            status: 'error',
+            input: req.input,
+            output: null,
+            error: `${name}: ${message}`,
+          });
+          const error = new LlmCallError(
+            name,
+            message,
+            { agent: req.agent, model, retries: meta.retries, status: pe.status },
+            e,
+          );
+          error.spent = { tokensIn: meta.tokensIn, tokensOut: meta.tokensOut, costUsd: meta.costUsd };
+          throw error;
+        }
 
-      const cost = costUsd(model, res.usage);
-      if (cost === null) meta.costKnown = false;
-      meta.tokensIn += res.usage.promptTokens;
-      meta.tokensOut += res.usage.completionTokens;
-      meta.tokensCached += res.usage.cachedTokens;
-      meta.costUsd += cost ?? 0;
-      if (reservation)
-        await budget.settle(reservation, res.usage.promptTokens + res.usage.completionTokens, cost ?? 0);
+        const usage = res.usage ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+        const reported = res.usage !== undefined && res.usageReported !== false;
+        const cost = reported ? costUsd(model, usage) : null;
+        if (cost === null) meta.costKnown = false;
+        meta.tokensIn += usage.promptTokens;
+        meta.tokensOut += usage.completionTokens;
+        meta.tokensCached += usage.cachedTokens;
+        meta.costUsd += cost ?? 0;
+        if (reservation) {
+          reservationOpen = false;
+          // Without reported usage the call is charged its worst case: a cap that unreported calls
+          // could pass for free would be no cap.
+          await budget.settle(
+            reservation,
+            reported ? usage.promptTokens + usage.completionTokens : reservation.tokens,
+            cost ?? 0,
+          );
+        }
+      } finally {
+        if (reservation && reservationOpen) await budget.release(reservation);
+      }
 
       const parsed = parseReply(res.content, req.schema);
       if (parsed.ok) {

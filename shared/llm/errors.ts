@@ -8,7 +8,17 @@ import { AppError } from '../util/errors';
 
 export type LlmErrorName = 'LlmRateLimited' | 'LlmTimeout' | 'LlmUpstreamError' | 'LlmRequestError';
 
+/** What a call spent before it failed (a first attempt before a failed repair): real, billed usage. */
+export interface LlmSpend {
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+}
+
 export class LlmCallError extends AppError {
+  /** Set by the LLMClient: usage billed before the failure, so callers can still account for it. */
+  spent?: LlmSpend;
+
   constructor(
     readonly llmName: LlmErrorName,
     message: string,

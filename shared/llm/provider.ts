@@ -26,6 +26,12 @@ export interface ProviderRequest {
 export interface ProviderResponse {
   content: string | null;
   usage: TokenUsage;
+  /**
+   * False when the provider's reply carried no usage (some OpenAI-compatible servers omit it): `usage`
+   * is then zeros, not a measurement, and the budget charges the call's reserved worst case instead.
+   * Absent means reported.
+   */
+  usageReported?: boolean;
 }
 
 /** A provider failure, classified for the client's retry policy. */
@@ -47,5 +53,10 @@ export interface ChatProvider {
   readonly name: ProviderName;
   /** Billable providers go through the budget and the response cache; the offline rules cost nothing. */
   readonly billable: boolean;
+  /**
+   * Which endpoint answers (e.g. the base URL), part of the response cache key: the same model name
+   * behind two endpoints (OpenAI, OpenRouter, a local server) is not the same model.
+   */
+  readonly cacheScope?: string;
   complete(req: ProviderRequest): Promise<ProviderResponse>;
 }

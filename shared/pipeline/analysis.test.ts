@@ -182,6 +182,23 @@ describe.skipIf(!HAS_DATA)('analysis pipeline (skipped: ../shared/data/binance n
       expect(a.status).toBe('completed');
     });
 
+    it('a failed repair still counts the billed first attempt: decision totals match agent_logs', async () => {
+      server.queueFault({ kind: 'malformed' }, { schemaName: 'technical' });
+      server.queueFault({ kind: 'server_error' }, { schemaName: 'technical', times: 2 });
+      const a = await runAnalysis(serverDeps(), step);
+      expect(a.agents.technical).toMatchObject({ status: 'unavailable' });
+      expect(a.agents.technical!.reason).toContain('LlmUpstreamError');
+      const logs = await t.db.select().from(agentLogs);
+      // five agents answered, and technical's malformed first answer was billed too
+      expect(a.cost.tokensIn).toBe(6 * USAGE.prompt_tokens);
+      expect(a.cost.tokensIn).toBe(logs.reduce((n, l) => n + l.tokensIn, 0));
+      expect(a.cost.tokensOut).toBe(logs.reduce((n, l) => n + l.tokensOut, 0));
+      expect(a.cost.costUsd).toBeCloseTo(
+        logs.reduce((n, l) => n + Number(l.costUsd), 0),
+        8,
+      );
+    });
+
     it('a researcher that abstains means no trade, with the error recorded and no trader call', async () => {
       server.queueFault({ kind: 'schema_invalid' }, { schemaName: 'researcher', times: 2 });
       const a = await runAnalysis(serverDeps(), step);

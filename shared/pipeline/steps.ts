@@ -53,6 +53,7 @@ import {
 import { backtests, decisions } from '../db/schema';
 import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
 import { createMarketView, summarizeForAgents } from '../indicators/market-view';
+import { isLlmCallError } from '../llm/errors';
 import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market/types';
 import { AppError, isAppError } from '../util/errors';
 import type { PipelineDeps } from './deps';
@@ -146,6 +147,34 @@ async function persistResults(deps: PipelineDeps, decisionId: string, results: A
 
 function context(row: { id: string; runId: string; symbol: string }) {
   return { decisionId: row.id, runId: row.runId, symbol: row.symbol };
+}
+
+/**
+ * callAgent, and when the call fails after spending tokens (a first attempt billed before a failed
+ * repair), those tokens and their cost are added to the decision before the error goes on, so the
+ * decision's totals match agent_logs. The agent's slot stays empty: a retry of the step still runs.
+ */
+async function callAgentAccounted<A extends AgentName>(
+  deps: PipelineDeps,
+  agent: A,
+  input: unknown,
+  ctx: ReturnType<typeof context>,
+) {
+  try {
+    return await callAgent(deps.llm, agent, input, ctx);
+  } catch (e) {
+    const spent = isLlmCallError(e) ? e.spent : undefined;
+    if (process.env.NOFIX !== "1" && spent && (spent.tokensIn > 0 || spent.tokensOut > 0 || spent.costUsd > 0))
+      await deps.db
+        .update(decisions)
+        .set({
+          tokensIn: sql`${decisions.tokensIn} + ${spent.tokensIn}`,
+          tokensOut: sql`${decisions.tokensOut} + ${spent.tokensOut}`,
+          costUsd: sql`${decisions.costUsd} + ${spent.costUsd.toFixed(8)}`,
+        })
+        .where(eq(decisions.id, ctx.decisionId));
+    throw e;
+  }
 }
 
 function parseTime(t: string | number | undefined): number | undefined {
@@ -315,11 +344,11 @@ export async function runAnalyst(
   const snap = snapshotOf(row);
   let result: AgentResult;
   if (analyst === 'technical') {
-    result = await callAgent(deps.llm, 'technical', technicalInput(snap), context(row));
+    result = await callAgentAccounted(deps, 'technical', technicalInput(snap), context(row));
   } else {
     const input = analyst === 'sentiment' ? sentimentInput(snap) : tokenomicsInput(snap);
     result = input.ok
-      ? await callAgent(deps.llm, analyst, input.data, context(row))
+      ? await callAgentAccounted(deps, analyst, input.data, context(row))
       : resultWithoutCall(deps.llm, analyst, 'unavailable', input.reason);
   }
   await persistResults(deps, decisionId, [result]);
@@ -360,7 +389,7 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
     ]);
     return { decisionId, gated: false, failed: true };
   }
-  const result = await callAgent(deps.llm, 'researcher', researcherInput(snap, analysts), context(row));
+  const result = await callAgentAccounted(deps, 'researcher', researcherInput(snap, analysts), context(row));
   const results: AgentResult[] = [result];
   let gated = false;
   if (result.status === 'ok') {
@@ -395,8 +424,8 @@ export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId
     return { decisionId, failed: true, action: 'HOLD' as const };
   }
   const snap = snapshotOf(row);
-  const result = await callAgent(
-    deps.llm,
+  const result = await callAgentAccounted(
+    deps,
     'trader',
     traderInput(snap, researcher.output as ResearcherOutput),
     context(row),
@@ -424,8 +453,8 @@ export async function runRisk(deps: PipelineDeps, { decisionId }: { decisionId: 
     return { decisionId, failed: false };
   }
   const snap = snapshotOf(row);
-  const result = await callAgent(
-    deps.llm,
+  const result = await callAgentAccounted(
+    deps,
     'risk',
     riskInput(snap, researcher.output as ResearcherOutput, trader.output as TraderOutput),
     context(row),

@@ -3,7 +3,11 @@
  *
  * Exported: `Dec` (the decimal constructor used here), `Book`, `Position`, `Fill`, `TradeRecord`,
  * `emptyBook`, `applyFill`, `equityOf`, `unrealizedPnl`, `avgEntryPrice`, `checkInvariants`,
- * `rebuildFromLedger`, `bookToJSON`, `LEDGER_SCALE`.
+ * `rebuildFromLedger`, `bookToJSON`, `LEDGER_SCALE`, and the exact kernel `fillExact`, `ExactLedger`,
+ * `ExactPosition`, `ExactFill`, `ExactTrade`, `fromDec`, `toDec`.
+ *
+ * The fill arithmetic is implemented ONCE, in `fillExact`, on exact scaled BigInts (exact.ts);
+ * `applyFill` is its decimal.js face (the live book), the backtest simulator calls `fillExact` directly.
  *
  * Design decisions:
  * - Every stored amount is rounded to LEDGER_SCALE (12) decimals, the scale of the database's
@@ -27,6 +31,20 @@
  */
 import Decimal from 'decimal.js';
 import { AppError } from '../util/errors';
+import {
+  add,
+  cmp,
+  decString,
+  divTo,
+  type Fixed,
+  fixedString,
+  mul,
+  neg,
+  parseFixed,
+  roundTo,
+  sub,
+  ZERO_FX,
+} from './exact';
 
 /**
  * A private decimal.js constructor: 40 significant digits, so products and sums of ledger amounts
@@ -160,6 +178,133 @@ function markFor(marks: Readonly<Record<string, DecimalInput>>, symbol: string):
   return dec(m);
 }
 
+export function fromDec(d: Dec): Fixed {
+  return parseFixed(d.toFixed());
+}
+export function toDec(x: Fixed): Dec {
+  return new Dec(fixedString(x));
+}
+
+/** One symbol's side of a book, exact. */
+export interface ExactPosition {
+  quantity: Fixed;
+  costBasis: Fixed;
+  realizedPnl: Fixed;
+  feesPaid: Fixed;
+}
+export interface ExactLedger {
+  cash: Fixed;
+  realizedPnl: Fixed;
+  feesPaid: Fixed;
+  position: ExactPosition;
+}
+export interface ExactFill {
+  side: Side;
+  /** > 0, already floored to the step. */
+  quantity: Fixed;
+  /** > 0, after slippage. */
+  price: Fixed;
+  feeRate: Fixed;
+  baseAsset: string;
+  quoteAsset: string;
+}
+/** The computed columns of a ledger line (see TradeRecord). */
+export interface ExactTrade {
+  notional: Fixed;
+  fee: Fixed;
+  feeUsd: Fixed;
+  realizedPnl: Fixed;
+  positionDelta: Fixed;
+  cashDelta: Fixed;
+  quantityAfter: Fixed;
+}
+
+function ledgerRound(x: Fixed): Fixed {
+  return roundTo(x, LEDGER_SCALE, 'half_even');
+}
+
+/**
+ * The fill arithmetic of the module header on exact values. Pure. Refuses (AppError CONFLICT) a buy
+ * costing more than the cash and a sale of more than is held.
+ */
+export function fillExact(l: ExactLedger, f: ExactFill): { ledger: ExactLedger; trade: ExactTrade } {
+  const pos = l.position;
+  const notional = ledgerRound(mul(f.quantity, f.price));
+  if (f.side === 'BUY') {
+    if (cmp(notional, l.cash) > 0) {
+      throw new AppError(
+        'CONFLICT',
+        `buy of ${decString(notional)} ${f.quoteAsset} exceeds cash ${decString(l.cash)}`,
+        { field: 'quantity' },
+      );
+    }
+    const feeBase = ledgerRound(mul(f.quantity, f.feeRate));
+    const received = sub(f.quantity, feeBase);
+    const feeUsd = ledgerRound(mul(feeBase, f.price));
+    const position: ExactPosition = {
+      quantity: add(pos.quantity, received),
+      costBasis: add(pos.costBasis, sub(notional, feeUsd)),
+      realizedPnl: pos.realizedPnl,
+      feesPaid: add(pos.feesPaid, feeUsd),
+    };
+    return {
+      ledger: {
+        cash: sub(l.cash, notional),
+        realizedPnl: l.realizedPnl,
+        feesPaid: add(l.feesPaid, feeUsd),
+        position,
+      },
+      trade: {
+        notional,
+        fee: feeBase,
+        feeUsd,
+        realizedPnl: ZERO_FX,
+        positionDelta: received,
+        cashDelta: neg(notional),
+        quantityAfter: position.quantity,
+      },
+    };
+  }
+  const order = cmp(f.quantity, pos.quantity);
+  if (order > 0) {
+    throw new AppError(
+      'CONFLICT',
+      `sale of ${decString(f.quantity)} ${f.baseAsset} exceeds holding ${decString(pos.quantity)}`,
+      { field: 'quantity' },
+    );
+  }
+  const feeQuote = ledgerRound(mul(notional, f.feeRate));
+  const costRemoved =
+    order === 0
+      ? pos.costBasis
+      : divTo(mul(pos.costBasis, f.quantity), pos.quantity, LEDGER_SCALE, 'half_even').q;
+  const realized = sub(notional, costRemoved);
+  const position: ExactPosition = {
+    quantity: sub(pos.quantity, f.quantity),
+    costBasis: sub(pos.costBasis, costRemoved),
+    realizedPnl: add(pos.realizedPnl, realized),
+    feesPaid: add(pos.feesPaid, feeQuote),
+  };
+  const cashDelta = sub(notional, feeQuote);
+  return {
+    ledger: {
+      cash: add(l.cash, cashDelta),
+      realizedPnl: add(l.realizedPnl, realized),
+      feesPaid: add(l.feesPaid, feeQuote),
+      position,
+    },
+    trade: {
+      notional,
+      fee: feeQuote,
+      feeUsd: feeQuote,
+      realizedPnl: realized,
+      positionDelta: neg(f.quantity),
+      cashDelta,
+      quantityAfter: position.quantity,
+    },
+  };
+}
+
 /**
  * Apply one fill. Pure: returns a new book and the ledger line. Refuses (AppError, book unchanged) a
  * fill that would break an invariant: a sale of more than is held, a buy costing more than the cash.
@@ -179,96 +324,56 @@ export function applyFill(book: Book, fill: Fill): { book: Book; trade: TradeRec
     realizedPnl: ZERO,
     feesPaid: ZERO,
   };
-  const notional = roundLedger(fill.quantity.times(fill.price));
-
-  if (fill.side === 'BUY') {
-    if (notional.gt(book.cash)) {
-      throw new AppError('CONFLICT', `buy of ${notional} ${fill.quoteAsset} exceeds cash ${book.cash}`, {
-        field: 'quantity',
-      });
-    }
-    const feeBase = roundLedger(fill.quantity.times(fill.feeRate));
-    const received = fill.quantity.minus(feeBase);
-    const feeUsd = roundLedger(feeBase.times(fill.price));
-    const position: Position = {
-      ...prev,
-      quantity: prev.quantity.plus(received),
-      costBasis: prev.costBasis.plus(notional.minus(feeUsd)),
-      feesPaid: prev.feesPaid.plus(feeUsd),
-    };
-    const next: Book = {
-      ...book,
-      cash: book.cash.minus(notional),
-      feesPaid: book.feesPaid.plus(feeUsd),
-      positions: { ...book.positions, [fill.symbol]: position },
-    };
-    return {
-      book: next,
-      trade: {
-        symbol: fill.symbol,
-        side: 'BUY',
-        quantity: fill.quantity,
-        price: fill.price,
-        referencePrice: fill.referencePrice,
-        notional,
-        fee: feeBase,
-        feeAsset: fill.baseAsset,
-        feeUsd,
-        realizedPnl: ZERO,
-        positionDelta: received,
-        cashDelta: notional.neg(),
-        quantityAfter: position.quantity,
-        executedAt: fill.executedAt,
-        reason: fill.reason,
+  const { ledger, trade } = fillExact(
+    {
+      cash: fromDec(book.cash),
+      realizedPnl: fromDec(book.realizedPnl),
+      feesPaid: fromDec(book.feesPaid),
+      position: {
+        quantity: fromDec(prev.quantity),
+        costBasis: fromDec(prev.costBasis),
+        realizedPnl: fromDec(prev.realizedPnl),
+        feesPaid: fromDec(prev.feesPaid),
       },
-    };
-  }
-
-  if (fill.quantity.gt(prev.quantity)) {
-    throw new AppError(
-      'CONFLICT',
-      `sale of ${fill.quantity} ${fill.baseAsset} exceeds holding ${prev.quantity}`,
-      {
-        field: 'quantity',
-      },
-    );
-  }
-  const feeQuote = roundLedger(notional.times(fill.feeRate));
-  const closes = fill.quantity.eq(prev.quantity);
-  const costRemoved = closes
-    ? prev.costBasis
-    : roundLedger(prev.costBasis.times(fill.quantity).div(prev.quantity));
-  const realized = notional.minus(costRemoved);
+    },
+    {
+      side: fill.side,
+      quantity: fromDec(fill.quantity),
+      price: fromDec(fill.price),
+      feeRate: fromDec(fill.feeRate),
+      baseAsset: fill.baseAsset,
+      quoteAsset: fill.quoteAsset,
+    },
+  );
   const position: Position = {
     ...prev,
-    quantity: prev.quantity.minus(fill.quantity),
-    costBasis: prev.costBasis.minus(costRemoved),
-    realizedPnl: prev.realizedPnl.plus(realized),
-    feesPaid: prev.feesPaid.plus(feeQuote),
+    quantity: toDec(ledger.position.quantity),
+    costBasis: toDec(ledger.position.costBasis),
+    realizedPnl: toDec(ledger.position.realizedPnl),
+    feesPaid: toDec(ledger.position.feesPaid),
   };
-  const cashDelta = notional.minus(feeQuote);
-  const next: Book = {
-    ...book,
-    cash: book.cash.plus(cashDelta),
-    realizedPnl: book.realizedPnl.plus(realized),
-    feesPaid: book.feesPaid.plus(feeQuote),
-    positions: { ...book.positions, [fill.symbol]: position },
-  };
+  const fee = toDec(trade.fee);
   return {
-    book: next,
+    book: {
+      ...book,
+      cash: toDec(ledger.cash),
+      realizedPnl: toDec(ledger.realizedPnl),
+      feesPaid: toDec(ledger.feesPaid),
+      positions: { ...book.positions, [fill.symbol]: position },
+    },
     trade: {
       symbol: fill.symbol,
-      side: 'SELL',
+      side: fill.side,
       quantity: fill.quantity,
       price: fill.price,
       referencePrice: fill.referencePrice,
-      notional,
-      fee: feeQuote,
-      feeAsset: fill.quoteAsset,
-      feeUsd: feeQuote,
-      realizedPnl: realized,
-      positionDelta: fill.quantity.neg(),
-      cashDelta,
+      notional: toDec(trade.notional),
+      fee,
+      feeAsset: fill.side === 'BUY' ? fill.baseAsset : fill.quoteAsset,
+      feeUsd: fill.side === 'BUY' ? toDec(trade.feeUsd) : fee,
+      realizedPnl: fill.side === 'BUY' ? ZERO : toDec(trade.realizedPnl),
+      positionDelta: toDec(trade.positionDelta),
+      cashDelta: toDec(trade.cashDelta),
       quantityAfter: position.quantity,
       executedAt: fill.executedAt,
       reason: fill.reason,

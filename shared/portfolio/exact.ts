@@ -2,9 +2,9 @@
  * Exact decimals as scaled BigInts: the arithmetic kernel under the ledger (book.ts, order.ts) and the
  * backtest simulator.
  *
- * Exported: `Fixed`, `fixed`, `parseFixed`, `fromDec`, `toDec`, `fixedString`, `decString`,
- * `fixedToNumber`, `add`, `sub`, `mul`, `cmp`, `isZero`, `max0`, `roundTo`, `divTo`, `stepPlaces`,
- * `floorToStep`, `ZERO_FX`, `ONE_FX`.
+ * Exported: `Fixed`, `fixed`, `parseFixed`, `fixedString`, `decString`, `fixedToNumber`, `add`, `sub`,
+ * `mul`, `neg`, `cmp`, `isZero`, `max0`, `roundTo`, `divTo`, `stepPlaces`, `floorToStep`, `Rounding`,
+ * `ZERO_FX`, `ONE_FX`. (Conversions from and to decimal.js: `fromDec`/`toDec` in book.ts.)
  *
  * Design decisions:
  * - A value is `m / 10^s` (m a BigInt, s >= 0 decimal places). Sums, differences and products are
@@ -21,8 +21,6 @@
  *   and `decString` is `Decimal#toString()` (exponent notation when the exponent is <= -7 or >= 21),
  *   so records and messages are byte-identical to what the decimal.js ledger produced.
  */
-import { Dec } from './book';
-
 export interface Fixed {
   /** Scaled integer. */
   readonly m: bigint;
@@ -59,13 +57,6 @@ export function parseFixed(input: string | number): Fixed {
     s = 0;
   }
   return { m: g[1] === '-' ? -m : m, s };
-}
-
-export function fromDec(d: Dec): Fixed {
-  return parseFixed(d.toFixed());
-}
-export function toDec(x: Fixed): Dec {
-  return new Dec(fixedString(x));
 }
 
 /** As `Decimal#toFixed()`: plain notation, trailing zeros dropped, "0" for zero. */
@@ -108,12 +99,12 @@ function scaled(x: Fixed, s: number): bigint {
 }
 export function add(a: Fixed, b: Fixed): Fixed {
   if (a.s === b.s) return { m: a.m + b.m, s: a.s };
-  const s = a.s > b.s ? a.s : b.s;
+  const s = Math.max(a.s, b.s);
   return { m: scaled(a, s) + scaled(b, s), s };
 }
 export function sub(a: Fixed, b: Fixed): Fixed {
   if (a.s === b.s) return { m: a.m - b.m, s: a.s };
-  const s = a.s > b.s ? a.s : b.s;
+  const s = Math.max(a.s, b.s);
   return { m: scaled(a, s) - scaled(b, s), s };
 }
 export function mul(a: Fixed, b: Fixed): Fixed {
@@ -122,10 +113,13 @@ export function mul(a: Fixed, b: Fixed): Fixed {
 /** -1, 0 or 1. */
 export function cmp(a: Fixed, b: Fixed): number {
   if (a.s === b.s) return a.m < b.m ? -1 : a.m > b.m ? 1 : 0;
-  const s = a.s > b.s ? a.s : b.s;
+  const s = Math.max(a.s, b.s);
   const x = scaled(a, s);
   const y = scaled(b, s);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+export function neg(x: Fixed): Fixed {
+  return { m: -x.m, s: x.s };
 }
 export function isZero(x: Fixed): boolean {
   return x.m === 0n;

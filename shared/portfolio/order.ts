@@ -29,17 +29,26 @@
  */
 import type { SymbolFilters } from '../market/types';
 import { AppError } from '../util/errors';
-import { type Book, Dec, type DecimalInput, dec, type Fill, LEDGER_SCALE, type Side } from './book';
+import {
+  type Book,
+  Dec,
+  type DecimalInput,
+  dec,
+  type Fill,
+  fromDec,
+  LEDGER_SCALE,
+  type Side,
+  toDec,
+} from './book';
 import {
   add,
   cmp,
+  decString,
   divTo,
   type Fixed,
   fixed,
   fixedString,
-  decString,
   floorToStep,
-  fromDec,
   isZero,
   max0,
   mul,
@@ -48,7 +57,6 @@ import {
   roundTo,
   stepPlaces,
   sub,
-  toDec,
   ZERO_FX,
 } from './exact';
 
@@ -316,7 +324,11 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
   if (isZero(req.sizePct) && !req.closeAll) return { status: 'hold', clamps, equity, reason: 'size 0%' };
 
   const side: Side = req.action;
-  const price = roundTo(mul(ref, side === 'BUY' ? rules.buyFactor : rules.sellFactor), LEDGER_SCALE, 'half_even');
+  const price = roundTo(
+    mul(ref, side === 'BUY' ? rules.buyFactor : rules.sellFactor),
+    LEDGER_SCALE,
+    'half_even',
+  );
   const requestedNotional = mul(mul(equity, req.sizePct), PER_PCT_FX);
   const reject = (rule: ClampRule, reason: string, quantity: Fixed): ExactPlan => ({
     status: 'rejected',
@@ -496,7 +508,11 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
       unit: quote,
       reason: `order value under the minimum notional ${f.minNotional} ${quote}`,
     });
-    return reject('MIN_NOTIONAL', `order value ${money(notional)} ${quote} under minimum ${f.minNotional}`, qty);
+    return reject(
+      'MIN_NOTIONAL',
+      `order value ${money(notional)} ${quote} under minimum ${f.minNotional}`,
+      qty,
+    );
   }
   return {
     status: 'order',
@@ -543,7 +559,8 @@ export function planOrder(req: OrderRequest, ctx: PlanContext): OrderPlan {
   );
   const equity = toDec(plan.equity);
   const symbol = req.symbol;
-  if (plan.status === 'hold') return { status: 'hold', symbol, clamps: plan.clamps, equity, reason: plan.reason };
+  if (plan.status === 'hold')
+    return { status: 'hold', symbol, clamps: plan.clamps, equity, reason: plan.reason };
   if (plan.status === 'rejected') {
     return {
       status: 'rejected',

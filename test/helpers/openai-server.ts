@@ -24,6 +24,8 @@ export interface RecordedRequest {
   /** The fault served to this request, if any. */
   fault: Fault['kind'] | undefined;
   authorization: string | undefined;
+  /** True once the client closed the connection before any reply was sent (e.g. its timeout fired). */
+  abortedByClient: boolean;
 }
 
 export interface ChatRequestBody {
@@ -149,6 +151,7 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let completionId = 0;
+  let closing = false;
 
   const takeFault = (schemaName: string | undefined): Fault | undefined => {
     const i = faults.findIndex((f) => f.schemaName === undefined || f.schemaName === schemaName);
@@ -182,7 +185,17 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     }
     const schemaName = body.response_format?.json_schema?.name;
     const fault = takeFault(schemaName);
-    requests.push({ body, schemaName, fault: fault?.kind, authorization: req.headers.authorization });
+    const recorded: RecordedRequest = {
+      body,
+      schemaName,
+      fault: fault?.kind,
+      authorization: req.headers.authorization,
+      abortedByClient: false,
+    };
+    requests.push(recorded);
+    res.on('close', () => {
+      if (!res.writableEnded && !closing) recorded.abortedByClient = true;
+    });
     if (fault?.kind === 'hang') return; // the socket stays open until the client gives up or close()
     if (latencyMs > 0)
       await new Promise<void>((r) => {
@@ -285,6 +298,7 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       latencyMs = ms;
     },
     close: async () => {
+      closing = true;
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

@@ -64,6 +64,12 @@ function CostsBody({ c }: { c: CostsDto }) {
             {usedPct.toFixed(1)}% of {fmtInt(b.tokens)}
           </span>
         </div>
+        {c.provider === 'offline' && (
+          <div className="muted small">
+            The offline rules provider calls no model, so it does not draw on the budget; the tables below
+            still count the tokens its prompts would use.
+          </div>
+        )}
         {b.refusedCalls > 0 && (
           <div className="notice warn small">
             {fmtInt(b.refusedCalls)} call(s) refused today because the budget was spent (shown as "budget
