@@ -13,7 +13,8 @@ import { startOpenAIServer } from '../test/helpers/openai-server';
 import type { BenchContext, Figures } from './main';
 
 export const name = 'api';
-export const description = 'POST /analyze and backtests through the local state machines; GET latest throughput';
+export const description =
+  'POST /analyze and backtests through the local state machines; GET latest throughput';
 
 const CALL_LATENCY_MS = 500;
 const CRITICAL_PATH_CALLS = 4;
@@ -24,11 +25,19 @@ const LATEST_REQUESTS = 2_000;
 const LATEST_CONCURRENCY = 20;
 const round = (x: number, d = 2) => Number(x.toFixed(d));
 
-async function timedBacktest(h: Harness, body: Record<string, unknown>): Promise<{ ms: number; status: string }> {
+async function timedBacktest(
+  h: Harness,
+  body: Record<string, unknown>,
+): Promise<{ ms: number; status: string }> {
   const t0 = performance.now();
   const r = await h.post('/backtest', body);
   if (r.status !== 202) throw new Error(`POST /backtest answered ${r.status}: ${JSON.stringify(r.body)}`);
-  const b = await pollUntil(h, r.body.poll, (x) => x.status === 'succeeded' || x.status === 'failed', 600_000);
+  const b = await pollUntil(
+    h,
+    r.body.poll,
+    (x) => x.status === 'succeeded' || x.status === 'failed',
+    600_000,
+  );
   return { ms: performance.now() - t0, status: b.status };
 }
 
@@ -36,7 +45,12 @@ export async function run(ctx: BenchContext): Promise<Figures> {
   if (!ctx.dataDir) return { skipped: '../shared/data/binance not present' };
   const figures: Figures = {};
   const llm = await startOpenAIServer({ latencyMs: CALL_LATENCY_MS });
-  const env = { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.url, LLM_API_KEY: 'local-bench', LLM_CACHE: 'false' };
+  const env = {
+    LLM_PROVIDER: 'openai',
+    LLM_BASE_URL: llm.url,
+    LLM_API_KEY: 'local-bench',
+    LLM_CACHE: 'false',
+  };
   const llmBacktest = (start: string) => ({
     symbol: 'BTCUSDT',
     start_date: start,
@@ -53,7 +67,8 @@ export async function run(ctx: BenchContext): Promise<Figures> {
       for (let k = 0; k < TIMED_ANALYSES; k++) {
         const t0 = performance.now();
         const r = await parallel.post('/analyze', { symbol: 'BTCUSDT', timeframe: '4h' });
-        if (r.status !== 200) throw new Error(`POST /analyze answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+        if (r.status !== 200)
+          throw new Error(`POST /analyze answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
         times.push(performance.now() - t0);
       }
       const best = Math.min(...times);
@@ -108,9 +123,13 @@ export async function run(ctx: BenchContext): Promise<Figures> {
       Array.from({ length: LATEST_CONCURRENCY }, async () => {
         while (next < LATEST_REQUESTS) {
           next++;
-          const r = await offline.raw('GET', path);
-          await r.arrayBuffer();
-          if (r.status !== 200) failures++;
+          try {
+            const r = await offline.raw('GET', path);
+            await r.arrayBuffer();
+            if (r.status !== 200) failures++;
+          } catch {
+            failures++;
+          }
         }
       }),
     );

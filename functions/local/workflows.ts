@@ -114,7 +114,8 @@ export async function selectWorkflows(
   choice: WorkflowStarter | 'auto' | 'inprocess' | 'stepfunctions',
   opts: { concurrency: number; log?: Logger; background?: boolean },
 ): Promise<Starter> {
-  if (typeof choice === 'object') return Object.assign(choice, { kind: (choice as Starter).kind ?? 'custom' });
+  if (typeof choice === 'object')
+    return Object.assign(choice, { kind: (choice as Starter).kind ?? 'custom' });
   if (choice === 'inprocess') return createInProcessWorkflows(container.deps, opts);
   const ready: Promise<Starter> = loadStepFunctions(container, opts).catch((e: unknown) => {
     if (choice === 'stepfunctions') throw e;

@@ -60,7 +60,8 @@ export interface DecisionSnapshot {
  * The static files' labels as the prompts show them. Without the files' compile date: it lies after
  * most decision times, and a model must not learn from its input when "now" is.
  */
-export const STATIC_NEWS_SOURCE = 'static file compiled by hand, items known at the decision time (not live news)';
+export const STATIC_NEWS_SOURCE =
+  'static file compiled by hand, items known at the decision time (not live news)';
 export const STATIC_SUPPLY_SOURCE = 'static file compiled by hand, facts known at the decision time';
 
 const r = (x: number) => Number(x.toFixed(DECIMALS));

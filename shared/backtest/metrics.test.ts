@@ -72,6 +72,22 @@ describe('golden equity metrics (hand-checked)', () => {
     expect(dd.durationMs).toBe(3);
   });
 
+  it('a drawdown starts at the LAST time equity stood at its peak (a flat book in cash)', () => {
+    // Equity sits at 100 (all cash) for three marks, then falls: the drawdown begins at the third
+    // mark, as in empyrical (peak = the last point at the running maximum before the trough).
+    const dd = maxDrawdown([0, 1, 2, 3, 4, 5], [100, 100, 100, 90, 95, 100]);
+    expect(dd.value).toBeCloseTo(0.1, 12);
+    expect(dd.peakTime).toBe(2);
+    expect(dd.troughTime).toBe(3);
+    expect(dd.recoveryTime).toBe(5);
+    expect(dd.durationMs).toBe(3);
+    // Back exactly at the old peak, then a deeper fall: that drawdown starts at the return to the peak.
+    const again = maxDrawdown([0, 1, 2, 3], [100, 95, 100, 80]);
+    expect(again.value).toBeCloseTo(0.2, 12);
+    expect(again.peakTime).toBe(2);
+    expect(again.durationMs).toBe(1); // unrecovered: peak to the last point
+  });
+
   it('CAGR = (E_T/E_0)^(365/days) - 1 and Calmar = CAGR / max drawdown', () => {
     // 73 days, x1.21: 1.21^(365/73) = 1.21^5 = 2.5937424601 -> CAGR 1.5937424601.
     const c = equityStats([T0, T0 + 36 * DAY, T0 + 73 * DAY], [100, 88, 121], '1d');
@@ -120,6 +136,15 @@ describe('golden trade statistics (hand-checked)', () => {
     expect(t.avgLoss).toBe(-10);
     expect(t.best).toBe(20);
     expect(t.worst).toBe(-15);
+  });
+
+  it('handles hundreds of thousands of round trips (a 1m backtest) without overflowing the stack', () => {
+    const kinds = [-3, -2, -1, 0, 1, 2, 3].map((pnl) => trip(pnl));
+    const many = Array.from({ length: 300_000 }, (_, i) => kinds[i % kinds.length]!);
+    const t = tradeStats(many);
+    expect(t.count).toBe(300_000);
+    expect(t.best).toBe(3);
+    expect(t.worst).toBe(-3);
   });
 
   it('no losses -> profit factor null; no trades -> everything undefined is null', () => {

@@ -49,6 +49,7 @@ export interface RoundTrip {
 export interface Drawdown {
   /** max(1 - E_t / max_{s<=t} E_s), a fraction; 0 when equity never fell. */
   value: number;
+  /** The last time equity stood at the running maximum before the trough. */
   peakTime: number | null;
   troughTime: number | null;
   /** First time equity is back at the peak after the trough; null if it never recovered. */
@@ -132,6 +133,26 @@ function sharpe(returns: ArrayLike<number>, annualization: number): number | nul
   return (mean / std) * Math.sqrt(annualization);
 }
 
+/**
+ * `sharpe` of the bar-to-bar returns, computed from the equity in two passes without materializing the
+ * returns (one 70,000-element array less per run); same operations in the same order as meanStd.
+ */
+function barSharpe(equity: ArrayLike<number>, annualization: number): number | null {
+  const n = equity.length - 1;
+  if (n < 2) return null;
+  let m = 0;
+  for (let i = 1; i <= n; i++) m += (equity[i] as number) / (equity[i - 1] as number) - 1;
+  m /= n;
+  let ss = 0;
+  for (let i = 1; i <= n; i++) {
+    const d = (equity[i] as number) / (equity[i - 1] as number) - 1 - m;
+    ss += d * d;
+  }
+  const std = Math.sqrt(ss / (n - 1));
+  if (!(std > ZERO_VARIANCE)) return null;
+  return (m / std) * Math.sqrt(annualization);
+}
+
 function sortino(returns: ArrayLike<number>, annualization: number): number | null {
   const n = returns.length;
   if (n === 0) return null;
@@ -157,7 +178,9 @@ export function maxDrawdown(timestamps: ArrayLike<number>, equity: ArrayLike<num
   let bestTrough = -1;
   for (let i = 0; i < n; i++) {
     const e = equity[i] as number;
-    if (e > peak) {
+    // `>=`: a drawdown starts at the LAST point at the running maximum (a book sitting in cash at its
+    // peak is not in drawdown yet), as empyrical dates it; the first point would overstate durations.
+    if (e >= peak) {
       peak = e;
       peakIdx = i;
     } else {
@@ -235,8 +258,6 @@ export function equityStats(
   const cagr = days >= MIN_CAGR_DAYS ? (eT / e0) ** (DAYS_PER_YEAR / days) - 1 : null;
   const dd = maxDrawdown(timestamps, equity);
   const daily = dailyReturns(timestamps, equity);
-  const perBar = new Float64Array(Math.max(0, n - 1));
-  for (let i = 1; i < n; i++) perBar[i - 1] = (equity[i] as number) / (equity[i - 1] as number) - 1;
   return {
     startTime,
     endTime,
@@ -249,7 +270,7 @@ export function equityStats(
     cagrNote: cagr === null ? `withheld: span of ${days.toFixed(2)} days is under ${MIN_CAGR_DAYS}` : null,
     maxDrawdown: dd,
     sharpeDaily: sharpe(daily, DAYS_PER_YEAR),
-    sharpePerBar: sharpe(perBar, periodsPerYear(timeframe)),
+    sharpePerBar: barSharpe(equity, periodsPerYear(timeframe)),
     sortinoDaily: sortino(daily, DAYS_PER_YEAR),
     calmar: cagr !== null && dd.value > 0 ? cagr / dd.value : null,
     dailyReturnCount: daily.length,
@@ -262,7 +283,13 @@ export function tradeStats(trips: readonly RoundTrip[]): TradeStats {
   const losses = closed.filter((t) => t.pnl < 0);
   const grossProfit = wins.reduce((s, t) => s + t.pnl, 0);
   const grossLoss = -losses.reduce((s, t) => s + t.pnl, 0);
-  const pnls = closed.map((t) => t.pnl);
+  // A loop, not Math.max(...pnls): spreading 10^5+ trips (a 1m backtest) overflows the call stack.
+  let best = Number.NEGATIVE_INFINITY;
+  let worst = Number.POSITIVE_INFINITY;
+  for (const t of closed) {
+    if (t.pnl > best) best = t.pnl;
+    if (t.pnl < worst) worst = t.pnl;
+  }
   return {
     count: closed.length,
     openTrades: trips.length - closed.length,
@@ -272,8 +299,8 @@ export function tradeStats(trips: readonly RoundTrip[]): TradeStats {
     grossLoss,
     avgWin: wins.length ? grossProfit / wins.length : null,
     avgLoss: losses.length ? -grossLoss / losses.length : null,
-    best: pnls.length ? Math.max(...pnls) : null,
-    worst: pnls.length ? Math.min(...pnls) : null,
+    best: closed.length ? best : null,
+    worst: closed.length ? worst : null,
   };
 }
 

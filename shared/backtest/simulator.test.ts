@@ -393,3 +393,39 @@ describe.skipIf(!hasBinanceData('BTCUSDT-1d.csv'))(
     });
   },
 );
+
+describe.skipIf(!hasBinanceData('BTCUSDT-1h.csv.gz'))(
+  `trade-list fingerprint on real BTCUSDT 1h data${hasBinanceData('BTCUSDT-1h.csv.gz') ? '' : ' (skipped: ../shared/data/binance not present)'}`,
+  () => {
+    // The benchmark's scenario (bench/simulator.bench.ts): a BUY/HOLD/SELL rotation with stops, one
+    // decision every 24 bars over 70,008 bars. The hashes were taken from the decimal.js ledger BEFORE
+    // the exact BigInt kernel replaced it; they guard the fill semantics against performance work, as
+    // jesse guards its refactors. A change here means fills changed: explain it or revert it.
+    const PINNED = {
+      next_open: 'ec0bd4cd11bc5c4e33a3f7277ede900e3345d3b0f3a1b0fcd00d8a1541264cbe',
+      next_close: 'ee7c4fbc5313728606f7d17d84a00b0182b75c0dabedbe5c04589d57734f80ea',
+    } as const;
+    const pattern: Omit<TimedDecision, 'decisionTime'>[] = [
+      { action: 'BUY', sizePct: 10, stopLossPct: 5, takeProfitPct: 10 },
+      { action: 'HOLD', sizePct: 0 },
+      { action: 'SELL', sizePct: 5 },
+      { action: 'BUY', sizePct: 8 },
+      { action: 'SELL', sizePct: 100 },
+    ];
+    const candles = readBinanceCsv(binanceDataFile('BTCUSDT-1h.csv.gz'));
+    const decisions: TimedDecision[] = [];
+    for (let i = 23; i < candles.length; i += 24) {
+      decisions.push({
+        ...pattern[decisions.length % pattern.length]!,
+        decisionTime: barKnownAt(candles[i]!, '1h'),
+      });
+    }
+
+    it.each(['next_open', 'next_close'] as const)('%s fills match the pinned trade-list hash', (fillAt) => {
+      const r = simulate({ candles, timeframe: '1h', decisions, settings: { ...settings, fillAt } });
+      expect(r.fills.length).toBeGreaterThan(2000);
+      expect(r.tradeListHash).toBe(PINNED[fillAt]);
+      expectConsistent(r, candles.at(-1)!.close);
+    });
+  },
+);

@@ -224,12 +224,9 @@ export function simulate(input: SimulationInput): SimulationResult {
     slippageBps: settings.slippageBps ?? DEFAULT_COSTS.slippageBps,
   };
 
-  // Columns as typed arrays: the per-bar loop below touches only these.
-  const open = new Float64Array(n);
-  const high = new Float64Array(n);
-  const low = new Float64Array(n);
+  // The two columns every bar reads, as typed arrays; open/high/low/openTime are read from the candles
+  // only on events (fills, armed stops), so they are not copied (less to allocate per run).
   const close = new Float64Array(n);
-  const openTime = new Float64Array(n);
   const known = new Float64Array(n);
   let prevKnown = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
@@ -243,11 +240,7 @@ export function simulate(input: SimulationInput): SimulationResult {
         },
       );
     }
-    open[i] = c.open;
-    high[i] = c.high;
-    low[i] = c.low;
     close[i] = c.close;
-    openTime[i] = c.openTime;
     prevKnown = Math.max(prevKnown, barKnownAt(c, timeframe));
     known[i] = prevKnown;
   }
@@ -277,7 +270,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     // The fill bar: the next bar that opens at or after the decision (d+1, except after Binance's
     // misaligned 2018 bars, where the next bar can open before the previous one is known).
     let f = b + 1;
-    while (f < n && (openTime[f] as number) < d.decisionTime) f++;
+    while (f < n && (candles[f] as Candle).openTime < d.decisionTime) f++;
     fillBar[k] = f;
   }
 
@@ -506,18 +499,17 @@ export function simulate(input: SimulationInput): SimulationResult {
   for (let j = start + 1; j < n; j++) {
     // `while`: two decisions can share a fill bar only around misaligned bars (see fillBar).
     while (openMode && j === nextFillBar) {
-      runDecision(k, open[j] as number, openTime[j] as number, j);
+      const c = candles[j] as Candle;
+      runDecision(k, c.open, c.openTime, j);
       k++;
       nextFillBar = k < lastFillable ? (fillBar[k] as number) : -1;
     }
     if (qtyF > 0 && (stopFx !== null || takeFx !== null)) {
-      const lo = low[j] as number;
-      const hi = high[j] as number;
-      if (stopFx && lo <= stopF) {
-        const op = open[j] as number;
-        execute('SELL', PCT, op <= stopF ? op : stopFx, openTime[j] as number, j, 'stop_loss', null, true);
-      } else if (takeFx && hi >= takeF) {
-        execute('SELL', PCT, takeFx, openTime[j] as number, j, 'take_profit', null, true);
+      const c = candles[j] as Candle;
+      if (stopFx && c.low <= stopF) {
+        execute('SELL', PCT, c.open <= stopF ? c.open : stopFx, c.openTime, j, 'stop_loss', null, true);
+      } else if (takeFx && c.high >= takeF) {
+        execute('SELL', PCT, takeFx, c.openTime, j, 'take_profit', null, true);
       }
     }
     while (!openMode && j === nextFillBar) {
@@ -590,8 +582,9 @@ export function simulate(input: SimulationInput): SimulationResult {
   function buyAndHold(): SimulationResult['buyAndHold'] {
     const firstFillBar = fillBar[0] as number;
     if (firstFillBar >= n) return null;
-    const ref = openMode ? (open[firstFillBar] as number) : (close[firstFillBar] as number);
-    const time = openMode ? (openTime[firstFillBar] as number) : (known[firstFillBar] as number);
+    const fillCandle = candles[firstFillBar] as Candle;
+    const ref = openMode ? fillCandle.open : (close[firstFillBar] as number);
+    const time = openMode ? fillCandle.openTime : (known[firstFillBar] as number);
     const bh0 = emptyBook(settings.initialCash);
     const plan = planOrder(
       { action: 'BUY', sizePct: PCT, symbol: settings.symbol, referencePrice: new Dec(ref) },
@@ -619,8 +612,12 @@ export function simulate(input: SimulationInput): SimulationResult {
     const bars = fillAt === 'next_open' ? 'the OPEN of the next bar' : 'the CLOSE of the next bar';
     let gaps = 0;
     const interval = TIMEFRAME_MS[timeframe];
-    for (let i = start + 1; i < n; i++)
-      if ((openTime[i] as number) - (openTime[i - 1] as number) > interval) gaps++;
+    let prevOpen = (candles[start] as Candle).openTime;
+    for (let i = start + 1; i < n; i++) {
+      const o = (candles[i] as Candle).openTime;
+      if (o - prevOpen > interval) gaps++;
+      prevOpen = o;
+    }
     return [
       `Decisions are taken at a bar's close (openTime + ${timeframe}) on data with closeTime < decision time, and fill at ${bars}; never on the decision bar.`,
       `Fees: ${costs.feeBps} bps per fill, taken from the asset received (base on a buy, quote on a sale), valued in ${filters.quoteAsset} at the fill price.`,

@@ -16,8 +16,10 @@
  * - max_tokens is in the key because a smaller cap can truncate an answer that a larger one would not.
  * - Only schema-valid answers are stored (after a repair, the repaired one, under the original request's
  *   key), so an abstention is retried on the next run rather than replayed.
- * - Two concurrent identical misses both call the provider; the first insert wins (ON CONFLICT DO
- *   NOTHING). Cheaper than a lock, and rare.
+ * - Concurrent identical calls: within one process the client lets one through and the others wait for
+ *   it, then hit (client.ts). Across processes two identical misses both call the provider and the
+ *   first insert wins (ON CONFLICT DO NOTHING); later calls all get that stored answer. Cheaper than a
+ *   database lock, and rare (identical prompts at the same moment in two Lambdas).
  */
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';

@@ -154,6 +154,16 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     expect(server.count).toBe(2);
   });
 
+  it('concurrent identical calls make one provider call and give one answer', async () => {
+    const llm = client();
+    const outs = await Promise.all([1, 2, 3].map(() => llm.call(request('asked three times at once'))));
+    expect(server.count).toBe(1);
+    expect(outs.map((o) => o.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(outs.filter((o) => o.meta.cacheHit)).toHaveLength(2);
+    const ledger = await llm.budget.status(utcDay(NOW));
+    expect(ledger).toMatchObject({ used: USAGE.prompt_tokens + USAGE.completion_tokens, reserved: 0 });
+  });
+
   it('honours Retry-After on 429 and succeeds within the retry bound', async () => {
     server.queueFault({ kind: 'rate_limit', retryAfterSeconds: 3 });
     const out = await client().call(request('rate limited'));
@@ -204,7 +214,8 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
 
   it('repairs malformed JSON once, sending the error back', async () => {
     server.queueFault({ kind: 'malformed' });
-    const out = await client().call(request('malformed'));
+    const llm = client();
+    const out = await llm.call(request('malformed'));
     expect(out).toMatchObject({ status: 'ok', meta: { repaired: true, tokensIn: 200, tokensOut: 40 } });
     expect(server.count).toBe(2);
     const repair = server.requests[1]!.body.messages;
@@ -212,6 +223,12 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     expect(repair.at(-1)!.content).toContain('not valid JSON');
     const [row] = await t.db.select().from(agentLogs);
     expect(row).toMatchObject({ status: 'repaired', tokensIn: 200, tokensOut: 40 });
+    expect(Number(row!.costUsd)).toBeCloseTo(
+      2 * costUsd('gpt-4.1-mini', { promptTokens: 100, completionTokens: 20, cachedTokens: 40 })!,
+      10,
+    );
+    // both requests went through the budget
+    expect(await llm.budget.status(utcDay(NOW))).toMatchObject({ used: 240, reserved: 0 });
   });
 
   it('abstains after schema-invalid JSON twice: no invented answer, nothing cached', async () => {

@@ -14,8 +14,13 @@
  *   injectable so tests check the policy without waiting. After the last retry the error escapes as
  *   `LlmRateLimited` / `LlmTimeout` (Step Functions retries those) or `LlmUpstreamError`.
  * - Budget: each request to the provider (the first attempt and the repair) reserves its worst case
- *   (estimated input + max_tokens) before it is sent and settles to the reported usage after. A
- *   refusal is the outcome `budget_exceeded`. Cache hits and the offline rules cost no budget.
+ *   (estimated input + max_tokens) before it is sent and settles to the reported usage after; a
+ *   finally block releases it whatever fails in between, so `reserved` never stays inflated. A reply
+ *   without usage is charged its reservation (a cap unreported calls could pass for free is no cap) and
+ *   its cost is flagged unknown. A refusal is the outcome `budget_exceeded`. Cache hits and the offline
+ *   rules cost no budget. An error thrown after a billed first attempt carries that spend (`spent`).
+ * - Cache: the key covers everything that changes the answer (see cache.ts), and identical calls in
+ *   one process are single-flighted: the later ones wait and read the first one's answer.
  * - The offline provider goes through this same code (validation, logging); only the budget and the
  *   cache are skipped for it, because it is free and already deterministic.
  * - A cache hit is logged with zero tokens and zero cost: it spent nothing. What it saved is in
@@ -141,6 +146,8 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
   const budget = createTokenBudget(db, { dailyTokens: settings.DAILY_TOKEN_BUDGET, now });
   const cache: ResponseCache = createResponseCache(db);
   const useCache = provider.billable && settings.LLM_CACHE;
+  /** Cache keys of the calls in flight in this process (see call()). */
+  const inflight = new Map<string, Promise<void>>();
 
   function route(agent: AgentName) {
     const tier = AGENT_TIER[agent];
@@ -251,167 +258,186 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
           scope: provider.cacheScope ?? provider.name,
         })
       : undefined;
+    // Identical calls in this process run one at a time: the later ones wait for the one in flight and
+    // then read its answer from the cache, so they cost nothing and get the same answer.
+    let endFlight: (() => void) | undefined;
     if (key) {
-      const hit = await cache.get(key);
-      const parsed = hit ? req.schema.safeParse(hit.output) : undefined;
-      if (parsed?.success) {
-        meta.cacheHit = true;
-        finish();
-        await log({
-          ctx: req.context,
-          agent: req.agent,
-          meta,
-          status: 'ok',
-          input: req.input,
-          output: parsed.data,
-          error: null,
-        });
-        return { status: 'ok', output: parsed.data, meta };
-      }
+      for (let pending = inflight.get(key); pending; pending = inflight.get(key)) await pending;
+      inflight.set(
+        key,
+        new Promise<void>((resolve) => {
+          endFlight = resolve;
+        }),
+      );
     }
-
-    let messages = baseMessages;
-    let lastError = '';
-    for (let attempt = 0; attempt < 2; attempt++) {
-      let reservation: Reservation | null = null;
-      if (provider.billable) {
-        reservation = await budget.reserve(estimateInputTokens(messages, schemaText) + maxTokens);
-        if (!reservation) {
-          const reason = `BUDGET_EXCEEDED: the daily token budget (${settings.DAILY_TOKEN_BUDGET} tokens, UTC day) cannot fit this call`;
+    try {
+      if (key) {
+        const hit = await cache.get(key);
+        const parsed = hit ? req.schema.safeParse(hit.output) : undefined;
+        if (parsed?.success) {
+          meta.cacheHit = true;
           finish();
           await log({
             ctx: req.context,
             agent: req.agent,
             meta,
-            status: 'budget_exceeded',
+            status: 'ok',
             input: req.input,
-            output: null,
-            error: reason,
+            output: parsed.data,
+            error: null,
           });
-          return { status: 'budget_exceeded', reason, meta };
+          return { status: 'ok', output: parsed.data, meta };
         }
       }
-      let res: ProviderResponse;
-      // The reservation is settled or released exactly once, whatever happens in between (finally).
-      let reservationOpen = reservation !== null;
-      try {
+
+      let messages = baseMessages;
+      let lastError = '';
+      for (let attempt = 0; attempt < 2; attempt++) {
+        let reservation: Reservation | null = null;
+        if (provider.billable) {
+          reservation = await budget.reserve(estimateInputTokens(messages, schemaText) + maxTokens);
+          if (!reservation) {
+            const reason = `BUDGET_EXCEEDED: the daily token budget (${settings.DAILY_TOKEN_BUDGET} tokens, UTC day) cannot fit this call`;
+            finish();
+            await log({
+              ctx: req.context,
+              agent: req.agent,
+              meta,
+              status: 'budget_exceeded',
+              input: req.input,
+              output: null,
+              error: reason,
+            });
+            return { status: 'budget_exceeded', reason, meta };
+          }
+        }
+        let res: ProviderResponse;
+        // The reservation is settled or released exactly once, whatever happens in between (finally).
+        let reservationOpen = reservation !== null;
         try {
-          const sent = await sendWithRetries({
-            agent: req.agent,
-            model,
-            messages,
-            maxTokens,
-            temperature: settings.LLM_TEMPERATURE,
-            seed,
-            responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
-            input: req.input,
-            timeoutMs: settings.LLM_TIMEOUT_MS,
-          });
-          res = sent.res;
-          meta.retries += sent.retries;
-        } catch (e) {
+          try {
+            const sent = await sendWithRetries({
+              agent: req.agent,
+              model,
+              messages,
+              maxTokens,
+              temperature: settings.LLM_TEMPERATURE,
+              seed,
+              responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
+              input: req.input,
+              timeoutMs: settings.LLM_TIMEOUT_MS,
+            });
+            res = sent.res;
+            meta.retries += sent.retries;
+          } catch (e) {
+            if (reservation) {
+              reservationOpen = false;
+              await budget.release(reservation);
+            }
+            const pe = e as ProviderError & { retries?: number };
+            meta.retries += pe.retries ?? 0;
+            finish();
+            const name =
+              pe.kind === 'rate_limited'
+                ? 'LlmRateLimited'
+                : pe.kind === 'timeout'
+                  ? 'LlmTimeout'
+                  : pe.kind === 'server'
+                    ? 'LlmUpstreamError'
+                    : 'LlmRequestError';
+            const message = `${pe.message} (after ${meta.retries} retries)`;
+            await log({
+              ctx: req.context,
+              agent: req.agent,
+              meta,
+              status: 'error',
+              input: req.input,
+              output: null,
+              error: `${name}: ${message}`,
+            });
+            const error = new LlmCallError(
+              name,
+              message,
+              { agent: req.agent, model, retries: meta.retries, status: pe.status },
+              e,
+            );
+            error.spent = { tokensIn: meta.tokensIn, tokensOut: meta.tokensOut, costUsd: meta.costUsd };
+            throw error;
+          }
+
+          const usage = res.usage ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+          const reported = res.usage !== undefined && res.usageReported !== false;
+          const cost = reported ? costUsd(model, usage) : null;
+          if (cost === null) meta.costKnown = false;
+          meta.tokensIn += usage.promptTokens;
+          meta.tokensOut += usage.completionTokens;
+          meta.tokensCached += usage.cachedTokens;
+          meta.costUsd += cost ?? 0;
           if (reservation) {
             reservationOpen = false;
-            await budget.release(reservation);
+            // Without reported usage the call is charged its worst case: a cap that unreported calls
+            // could pass for free would be no cap.
+            await budget.settle(
+              reservation,
+              reported ? usage.promptTokens + usage.completionTokens : reservation.tokens,
+              cost ?? 0,
+            );
           }
-          const pe = e as ProviderError & { retries?: number };
-          meta.retries += pe.retries ?? 0;
+        } finally {
+          if (reservation && reservationOpen) await budget.release(reservation);
+        }
+
+        const parsed = parseReply(res.content, req.schema);
+        if (parsed.ok) {
+          meta.repaired = attempt > 0;
           finish();
-          const name =
-            pe.kind === 'rate_limited'
-              ? 'LlmRateLimited'
-              : pe.kind === 'timeout'
-                ? 'LlmTimeout'
-                : pe.kind === 'server'
-                  ? 'LlmUpstreamError'
-                  : 'LlmRequestError';
-          const message = `${pe.message} (after ${meta.retries} retries)`;
+          if (key)
+            await cache.put(key, model, {
+              output: parsed.value,
+              tokensIn: meta.tokensIn,
+              tokensOut: meta.tokensOut,
+              costUsd: meta.costUsd,
+            });
           await log({
             ctx: req.context,
             agent: req.agent,
             meta,
-            status: 'error',
+            status: meta.repaired ? 'repaired' : 'ok',
             input: req.input,
-            output: null,
-            error: `${name}: ${message}`,
-          });
-          const error = new LlmCallError(
-            name,
-            message,
-            { agent: req.agent, model, retries: meta.retries, status: pe.status },
-            e,
-          );
-          error.spent = { tokensIn: meta.tokensIn, tokensOut: meta.tokensOut, costUsd: meta.costUsd };
-          throw error;
-        }
-
-        const usage = res.usage ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
-        const reported = res.usage !== undefined && res.usageReported !== false;
-        const cost = reported ? costUsd(model, usage) : null;
-        if (cost === null) meta.costKnown = false;
-        meta.tokensIn += usage.promptTokens;
-        meta.tokensOut += usage.completionTokens;
-        meta.tokensCached += usage.cachedTokens;
-        meta.costUsd += cost ?? 0;
-        if (reservation) {
-          reservationOpen = false;
-          // Without reported usage the call is charged its worst case: a cap that unreported calls
-          // could pass for free would be no cap.
-          await budget.settle(
-            reservation,
-            reported ? usage.promptTokens + usage.completionTokens : reservation.tokens,
-            cost ?? 0,
-          );
-        }
-      } finally {
-        if (reservation && reservationOpen) await budget.release(reservation);
-      }
-
-      const parsed = parseReply(res.content, req.schema);
-      if (parsed.ok) {
-        meta.repaired = attempt > 0;
-        finish();
-        if (key)
-          await cache.put(key, model, {
             output: parsed.value,
-            tokensIn: meta.tokensIn,
-            tokensOut: meta.tokensOut,
-            costUsd: meta.costUsd,
+            error: meta.repaired ? `repaired: ${lastError}` : null,
           });
-        await log({
-          ctx: req.context,
-          agent: req.agent,
-          meta,
-          status: meta.repaired ? 'repaired' : 'ok',
-          input: req.input,
-          output: parsed.value,
-          error: meta.repaired ? `repaired: ${lastError}` : null,
-        });
-        return { status: 'ok', output: parsed.value, meta };
+          return { status: 'ok', output: parsed.value, meta };
+        }
+        lastError = parsed.error;
+        // The repair: show the model its own reply and what is wrong with it, once.
+        messages = [
+          ...baseMessages,
+          { role: 'assistant', content: (res.content ?? '').slice(0, SUMMARY_CHARS * 4) },
+          {
+            role: 'user',
+            content: `Your reply was rejected: ${parsed.error}. Reply again with only the corrected JSON object.`,
+          },
+        ];
       }
-      lastError = parsed.error;
-      // The repair: show the model its own reply and what is wrong with it, once.
-      messages = [
-        ...baseMessages,
-        { role: 'assistant', content: (res.content ?? '').slice(0, SUMMARY_CHARS * 4) },
-        {
-          role: 'user',
-          content: `Your reply was rejected: ${parsed.error}. Reply again with only the corrected JSON object.`,
-        },
-      ];
+      const reason = `abstained: the reply stayed invalid after one repair attempt (${lastError})`;
+      finish();
+      await log({
+        ctx: req.context,
+        agent: req.agent,
+        meta,
+        status: 'abstained',
+        input: req.input,
+        output: null,
+        error: reason,
+      });
+      return { status: 'abstained', reason, meta };
+    } finally {
+      if (key && endFlight) {
+        inflight.delete(key);
+        endFlight();
+      }
     }
-    const reason = `abstained: the reply stayed invalid after one repair attempt (${lastError})`;
-    finish();
-    await log({
-      ctx: req.context,
-      agent: req.agent,
-      meta,
-      status: 'abstained',
-      input: req.input,
-      output: null,
-      error: reason,
-    });
-    return { status: 'abstained', reason, meta };
   }
 
   return { provider: provider.name, route, call, budget };

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWERS, type OpenAIServer, startOpenAIServer } from '../../test/helpers/openai-server';
 import { agentLogs, decisions, positions, runs, trades } from '../db/schema';
@@ -299,6 +300,26 @@ describe.skipIf(!HAS_DATA)('analysis pipeline (skipped: ../shared/data/binance n
       expect(server.count).toBe(1);
       const [row] = await t.db.select().from(decisions);
       expect(row!.status).toBe('running');
+    });
+
+    it('no look-ahead: bars not closed at the decision time cannot change its snapshot (aligned or not)', async () => {
+      for (const at of [AT, '2024-03-01T00:30:00Z']) {
+        const t0 = Date.parse(at);
+        // the same history, with every bar still open at t0 (and everything after) wildly changed
+        const poisoned = btc.map((c) =>
+          c.closeTime + 1 > t0 ? { ...c, open: 1, high: 1e9, low: 1, close: 1e9, volume: 1e12 } : c,
+        );
+        const snapshots = [];
+        for (const source of [btc, poisoned]) {
+          const deps = { ...offlineDeps(), candles: memoryCandleSource({ BTCUSDT: { '1h': source } }) };
+          const { decisionId } = await createDecision(deps, { ...step, timestamp: at });
+          await prepareSnapshot(deps, { decisionId });
+          const [row] = await t.db.select().from(decisions).where(eq(decisions.id, decisionId));
+          snapshots.push(row!.snapshot);
+        }
+        expect(snapshots[1]).toEqual(snapshots[0]);
+        expect((snapshots[0] as { market: { lastClose: number } }).market.lastClose).toBeLessThan(1e6);
+      }
     });
 
     it('refuses a decision before the indicator warm-up as failed, with the reason', async () => {

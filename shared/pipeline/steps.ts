@@ -164,7 +164,7 @@ async function callAgentAccounted<A extends AgentName>(
     return await callAgent(deps.llm, agent, input, ctx);
   } catch (e) {
     const spent = isLlmCallError(e) ? e.spent : undefined;
-    if (process.env.NOFIX !== "1" && spent && (spent.tokensIn > 0 || spent.tokensOut > 0 || spent.costUsd > 0))
+    if (spent && (spent.tokensIn > 0 || spent.tokensOut > 0 || spent.costUsd > 0))
       await deps.db
         .update(decisions)
         .set({

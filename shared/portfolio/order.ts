@@ -307,6 +307,43 @@ function money(x: Fixed): string {
   return fixedString(roundTo(x, LEDGER_SCALE, 'half_even'));
 }
 
+function rejectWith(
+  side: Side,
+  equity: Fixed,
+  price: Fixed,
+  clamps: Clamp[],
+  rule: ClampRule,
+  reason: string,
+  quantity: Fixed,
+): ExactPlan {
+  return { status: 'rejected', side, rule, reason, clamps, equity, price, quantity };
+}
+
+/** notional / unitPrice floored to the step; records a LOT_SIZE clamp when that cut something. */
+function floorLot(notional: Fixed, unitPrice: Fixed, rules: ExactRules, clamps: Clamp[]): Fixed {
+  let qty: Fixed;
+  let exact: boolean;
+  if (notional.m <= 0n) {
+    qty = ZERO_FX;
+    exact = notional.m === 0n;
+  } else if (rules.stepPlaces !== null) {
+    ({ q: qty, exact } = divTo(notional, unitPrice, rules.stepPlaces, 'down'));
+  } else {
+    qty = mul(divTo(notional, mul(unitPrice, rules.step), 0, 'down').q, rules.step);
+    exact = cmp(mul(qty, unitPrice), notional) === 0;
+  }
+  if (!exact) {
+    clamps.push({
+      rule: 'LOT_SIZE',
+      requested: fixedString(divTo(notional, unitPrice, LOT_DISPLAY_DECIMALS, 'down').q),
+      allowed: fixedString(qty),
+      unit: rules.filters.baseAsset,
+      reason: `quantity floored to the LOT_SIZE step ${rules.filters.stepSize}`,
+    });
+  }
+  return qty;
+}
+
 /**
  * The order rules of the module header on exact values: the single implementation behind `planOrder`
  * (the live book) and the backtest simulator. Pure.
@@ -330,40 +367,8 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
     'half_even',
   );
   const requestedNotional = mul(mul(equity, req.sizePct), PER_PCT_FX);
-  const reject = (rule: ClampRule, reason: string, quantity: Fixed): ExactPlan => ({
-    status: 'rejected',
-    side,
-    rule,
-    reason,
-    clamps,
-    equity,
-    price,
-    quantity,
-  });
-  /** Floor a raw quantity to the step, recording a LOT_SIZE clamp when that cut something. */
-  const lotFloor = (notional: Fixed, unitPrice: Fixed): Fixed => {
-    let qty: Fixed;
-    let exact: boolean;
-    if (notional.m <= 0n) {
-      qty = ZERO_FX;
-      exact = notional.m === 0n;
-    } else if (rules.stepPlaces !== null) {
-      ({ q: qty, exact } = divTo(notional, unitPrice, rules.stepPlaces, 'down'));
-    } else {
-      qty = mul(divTo(notional, mul(unitPrice, rules.step), 0, 'down').q, rules.step);
-      exact = cmp(mul(qty, unitPrice), notional) === 0;
-    }
-    if (!exact) {
-      clamps.push({
-        rule: 'LOT_SIZE',
-        requested: fixedString(divTo(notional, unitPrice, LOT_DISPLAY_DECIMALS, 'down').q),
-        allowed: fixedString(qty),
-        unit: base,
-        reason: `quantity floored to the LOT_SIZE step ${f.stepSize}`,
-      });
-    }
-    return qty;
-  };
+  // No closures per call: planExact runs once per backtest decision.
+  const reject = rejectWith;
 
   if (side === 'BUY') {
     let notional = requestedNotional;
@@ -402,7 +407,7 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
       });
       notional = req.cash;
     }
-    const qty = lotFloor(notional, price);
+    const qty = floorLot(notional, price, rules, clamps);
     if (cmp(qty, rules.minQty) < 0 || isZero(qty)) {
       const limitedBy = clamps.find((c) => c.rule !== 'LOT_SIZE');
       clamps.push({
@@ -413,6 +418,10 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
         reason: `quantity under the minimum ${f.minQty}`,
       });
       return reject(
+        side,
+        equity,
+        price,
+        clamps,
         limitedBy?.rule ?? 'MIN_QTY',
         limitedBy
           ? `nothing left to buy: ${limitedBy.reason}`
@@ -430,6 +439,10 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
         reason: `order value under the minimum notional ${f.minNotional} ${quote}`,
       });
       return reject(
+        side,
+        equity,
+        price,
+        clamps,
         'MIN_NOTIONAL',
         `order value ${money(finalNotional)} ${quote} under minimum ${f.minNotional}`,
         qty,
@@ -458,7 +471,15 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
       unit: quote,
       reason: isZero(held) ? `no ${base} held (long-only)` : `only dust held (${decString(held)} ${base})`,
     });
-    return reject('LONG_ONLY', isZero(held) ? `nothing to sell: no ${base} held` : 'only dust held', ZERO_FX);
+    return reject(
+      side,
+      equity,
+      price,
+      clamps,
+      'LONG_ONLY',
+      isZero(held) ? `nothing to sell: no ${base} held` : 'only dust held',
+      ZERO_FX,
+    );
   }
   let qty: Fixed;
   let closes = false;
@@ -475,7 +496,7 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
     qty = sellable;
     closes = true;
   } else {
-    qty = lotFloor(requestedNotional, ref);
+    qty = floorLot(requestedNotional, ref, rules, clamps);
     const remainderValue = mul(sub(held, qty), ref);
     if (cmp(remainderValue, rules.minNotional) < 0) {
       clamps.push({
@@ -497,7 +518,15 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
       unit: base,
       reason: `quantity under the minimum ${f.minQty}`,
     });
-    return reject('MIN_QTY', `quantity ${decString(qty)} under the minimum ${f.minQty}`, qty);
+    return reject(
+      side,
+      equity,
+      price,
+      clamps,
+      'MIN_QTY',
+      `quantity ${decString(qty)} under the minimum ${f.minQty}`,
+      qty,
+    );
   }
   const notional = roundTo(mul(qty, price), LEDGER_SCALE, 'half_even');
   if (cmp(notional, rules.minNotional) < 0) {
@@ -509,6 +538,10 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
       reason: `order value under the minimum notional ${f.minNotional} ${quote}`,
     });
     return reject(
+      side,
+      equity,
+      price,
+      clamps,
       'MIN_NOTIONAL',
       `order value ${money(notional)} ${quote} under minimum ${f.minNotional}`,
       qty,

@@ -2,7 +2,8 @@
 import type { SentimentInput } from '../inputs';
 import { messages } from './common';
 
-export const PROMPT_VERSION = 'sentiment@1';
+/** @2: the input's source label no longer carries the file's compile date (look-ahead). */
+export const PROMPT_VERSION = 'sentiment@2';
 
 const SYSTEM =
   'You are the sentiment and news analyst of a crypto trading firm. You get dated narrative items from ' +

@@ -2,7 +2,8 @@
 import type { TokenomicsInput } from '../inputs';
 import { messages } from './common';
 
-export const PROMPT_VERSION = 'tokenomics@1';
+/** @2: dated supply risks, and no compile date in the source label (look-ahead). */
+export const PROMPT_VERSION = 'tokenomics@2';
 
 const SYSTEM =
   'You are the tokenomics analyst of a crypto trading firm. From static supply facts (category, max ' +
