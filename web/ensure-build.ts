@@ -20,7 +20,11 @@ function newest(dir: string): number {
   return t;
 }
 
-const sources = [join(webDir, 'src'), resolve(webDir, '..', 'shared', 'api'), resolve(webDir, '..', 'shared', 'agents')];
+const sources = [
+  join(webDir, 'src'),
+  resolve(webDir, '..', 'shared', 'api'),
+  resolve(webDir, '..', 'shared', 'agents'),
+];
 const sourceTime = Math.max(
   ...sources.filter(existsSync).map(newest),
   statSync(join(webDir, 'index.html')).mtimeMs,

@@ -17,6 +17,9 @@
  *   Per-bar Sharpe = same on bar-to-bar returns x sqrt(periods per year); both reported, labelled.
  * - Sortino = mean(daily r) / sqrt(mean(min(r, 0)^2)) x sqrt(365).  Calmar = CAGR / max drawdown.
  * - CAGR = (E_T / E_0)^(365 / days) - 1 with days = (T_end - T_start) / 86,400,000.
+ * - Max drawdown: its peak is the LAST point at the running maximum before the trough (as empyrical),
+ *   so a book waiting in cash at its peak is not counted as in drawdown; duration = peak to recovery.
+ * - Loops, never Math.max(...xs): a 1m backtest can hold more round trips than the call stack allows.
  */
 import { periodsPerYear, type Timeframe } from '../market/types';
 
