@@ -1,26 +1,52 @@
 /**
  * `GET /analyses`: recent analyses (live and backtest_step; a backtest's own decisions are listed with
- * the backtest), newest first, keyset-paginated. Each item is the pipeline's own AnalysisDto, picked
- * down to the list fields, so the list and the detail can never disagree.
+ * the backtest), newest first, keyset-paginated.
+ *
+ * One query per page: the list fields straight from the `decisions` row (the final decision is read
+ * out of `execution` in SQL, so the agents' outputs never leave the database) and the call counts from
+ * `agent_logs` as correlated subqueries on its decision index. The fields mean exactly what
+ * `getAnalysis` (shared/pipeline/analysis.ts) says they mean for one analysis; a test holds the two
+ * to the same answer.
  */
 import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import type { z } from 'zod';
-import { decisions } from '../db/schema';
-import { getAnalysis } from '../pipeline/analysis';
+import { agentLogs, decisions } from '../db/schema';
 import type { PipelineDeps } from '../pipeline/deps';
-import type { analysesListSchema } from './contract';
+import { analysesListSchema } from './contract';
 import { decodeCursor, encodeCursor } from './cursor';
 
 export type AnalysesPage = z.infer<typeof analysesListSchema>;
+type Item = AnalysesPage['items'][number];
 
 export async function listAnalyses(
-  deps: PipelineDeps,
+  deps: Pick<PipelineDeps, 'db'>,
   { limit, cursor }: { limit: number; cursor?: string | undefined },
 ): Promise<AnalysesPage> {
   const key = decodeCursor(cursor);
   const created = sql`date_trunc('milliseconds', ${decisions.createdAt})`;
   const rows = await deps.db
-    .select({ id: decisions.id, createdAt: decisions.createdAt })
+    .select({
+      id: decisions.id,
+      status: decisions.status,
+      symbol: decisions.symbol,
+      timeframe: decisions.timeframe,
+      mode: decisions.mode,
+      decisionTime: decisions.decisionTime,
+      provider: decisions.provider,
+      final: sql<Item['final']>`${decisions.execution} -> 'final'`,
+      tokensIn: decisions.tokensIn,
+      tokensOut: decisions.tokensOut,
+      costUsd: decisions.costUsd,
+      latencyMs: decisions.latencyMs,
+      createdAt: decisions.createdAt,
+      // Same definitions as getAnalysis: billed calls exclude cache hits and budget refusals.
+      calls: sql<number>`(select count(*) from ${agentLogs} where ${agentLogs.decisionId} = ${decisions.id} and ${agentLogs.cacheHit} = false and ${agentLogs.status} <> 'budget_exceeded')`.mapWith(
+        Number,
+      ),
+      cacheHits: sql<number>`(select count(*) from ${agentLogs} where ${agentLogs.decisionId} = ${decisions.id} and ${agentLogs.cacheHit} = true)`.mapWith(
+        Number,
+      ),
+    })
     .from(decisions)
     .where(
       and(
@@ -36,27 +62,29 @@ export async function listAnalyses(
     .orderBy(desc(created), desc(decisions.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
-  const items = await Promise.all(
-    page.map(async (r) => {
-      const a = await getAnalysis(deps, r.id);
-      return {
-        id: a.id,
-        status: a.status,
-        symbol: a.symbol,
-        timeframe: a.timeframe,
-        mode: a.mode,
-        decisionTime: a.decisionTime,
-        provider: a.provider,
-        final: a.final,
-        cost: a.cost,
-        createdAt: a.createdAt,
-      };
-    }),
-  );
+  const items: Item[] = page.map((r) => ({
+    id: r.id,
+    status: r.status,
+    symbol: r.symbol,
+    timeframe: r.timeframe,
+    mode: r.mode,
+    decisionTime: r.decisionTime.toISOString(),
+    provider: r.provider === 'openai' ? 'openai' : 'offline',
+    final: r.final ?? null,
+    cost: {
+      calls: r.calls,
+      cacheHits: r.cacheHits,
+      tokensIn: r.tokensIn,
+      tokensOut: r.tokensOut,
+      costUsd: Number(r.costUsd),
+      latencyMs: r.latencyMs,
+    },
+    createdAt: r.createdAt.toISOString(),
+  }));
   const last = page.at(-1);
-  return {
+  return analysesListSchema.parse({
     items,
     nextCursor:
       rows.length > limit && last ? encodeCursor({ timeMs: last.createdAt.getTime(), id: last.id }) : null,
-  };
+  });
 }

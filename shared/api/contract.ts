@@ -135,10 +135,19 @@ export const analyzeRequestSchema = z
   });
 export type AnalyzeRequest = z.infer<typeof analyzeRequestSchema>;
 
+/** The unit of a sizing clamp's amounts (the trader's size, MAX_POSITION_SIZE_PCT): % of equity. */
+export const CLAMP_UNIT_PCT = 'pct_of_equity';
+/**
+ * A hard-limit clamp: what was asked, what the rule allowed, and why. `unit` says what requested and
+ * allowed are in: CLAMP_UNIT_PCT for the sizing rules, else the asset code the order rule counts in (the
+ * quote asset for notional rules like MAX_POSITION or CASH, the base asset for quantity rules like
+ * LOT_SIZE), as shared/portfolio/order.ts records it. Absent on clamps recorded before it existed.
+ */
 export const clampSchema = z.object({
   rule: z.string(),
   requested: z.number().nullable(),
   allowed: z.number().nullable(),
+  unit: z.string().optional(),
   reason: z.string(),
 });
 

@@ -97,6 +97,7 @@ export function tradeDto(r: typeof trades.$inferSelect): TradeDto {
       rule: String(c.rule ?? ''),
       requested: n(c.requested),
       allowed: n(c.allowed),
+      ...(typeof c.unit === 'string' ? { unit: c.unit } : {}),
       reason: String(c.reason ?? c.detail ?? ''),
     })),
     executedAt: r.executedAt.toISOString(),

@@ -640,6 +640,7 @@ export async function simulateBacktest(
           (c as { allowed?: unknown }).allowed === undefined
             ? null
             : Number((c as { allowed?: unknown }).allowed),
+        ...(typeof (c as { unit?: unknown }).unit === 'string' ? { unit: (c as { unit: string }).unit } : {}),
         reason: String((c as { reason?: unknown }).reason ?? ''),
       })),
       executedAt: v.executedAt.toISOString(),
@@ -655,7 +656,13 @@ export async function simulateBacktest(
         timestamp: iso(p.timestamp),
         equity: p.equity,
       })),
-      buyAndHoldCurve: [],
+      // Same length as the equity curve, so the same thinning keeps the same timestamps.
+      buyAndHoldCurve: bh
+        ? thin(bh.equityCurve, MAX_CURVE_POINTS).map((p) => ({
+            timestamp: iso(p.timestamp),
+            equity: p.equity,
+          }))
+        : [],
       trades: tradeDtos,
       decisions: rows.map((r) => ({
         id: r.id,

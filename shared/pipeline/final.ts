@@ -14,11 +14,14 @@
  * trading without it would be trading on the trader's word alone.
  */
 import type { AgentResult, ResearcherOutput, RiskOutput, TraderOutput } from '../agents/schemas';
+import { CLAMP_UNIT_PCT } from '../api/contract';
 
 export interface ClampRecord {
   rule: string;
   requested: number | null;
   allowed: number | null;
+  /** Unit of requested/allowed: % of equity for the sizing rules here, an asset code for order rules. */
+  unit?: string;
   reason: string;
 }
 
@@ -122,6 +125,7 @@ export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number })
         rule: 'RISK_MAY_ONLY_REDUCE',
         requested: review.adjusted_size_pct,
         allowed: size,
+        unit: CLAMP_UNIT_PCT,
         reason: 'the risk manager may shrink a proposal, not enlarge it',
       });
   }
@@ -130,6 +134,7 @@ export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number })
       rule: 'MAX_POSITION_SIZE_PCT',
       requested: size,
       allowed: limits.maxPositionPct,
+      unit: CLAMP_UNIT_PCT,
       reason: `a buy may not exceed MAX_POSITION_SIZE_PCT (${limits.maxPositionPct}% of equity)`,
     });
     size = limits.maxPositionPct;

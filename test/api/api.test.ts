@@ -10,7 +10,7 @@ import {
   costsResponseSchema,
   latestResponseSchema,
 } from '../../shared/api/contract';
-import { HAS_DATA, type Harness, SKIP_REASON, startHarness } from './harness';
+import { HAS_DATA, type Harness, SKIP_REASON, startHarness, TEST_NOW } from './harness';
 
 describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, () => {
   let h: Harness;
@@ -125,6 +125,28 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       expect(Array.isArray(t.body.items)).toBe(true);
     });
 
+    it('every completed live analysis records an equity snapshot: GET /portfolio/history grows', async () => {
+      const before = (await h.get('/portfolio/history')).body.points.length;
+      const analyses = [];
+      for (const symbol of ['ETHUSDT', 'BTCUSDT']) {
+        const r = await h.post('/analyze', { symbol, timeframe: '4h' });
+        expect(r.status).toBe(200);
+        expect(r.body.status).toBe('completed');
+        analyses.push(analysisSchema.parse(r.body));
+      }
+      const hist = await h.get('/portfolio/history');
+      expect(hist.body.points).toHaveLength(before + 2);
+      // The newest point is the book as the last analysis valued it.
+      const last = hist.body.points.at(-1);
+      expect(last.equity).toBeCloseTo(analyses[1]!.portfolio!.equity, 6);
+      expect(last.timestamp).toBe(new Date(TEST_NOW).toISOString());
+      // Clamps say what their amounts are in: % of equity for sizing, an asset for order rules.
+      for (const a of analyses) {
+        for (const c of a.final?.clamps ?? []) expect(c.unit).toBeTruthy();
+        for (const c of a.execution?.trade?.clamps ?? []) expect(['USDT', 'ETH', 'BTC']).toContain(c.unit);
+      }
+    });
+
     it('GET /costs reports the day against the budget', async () => {
       const r = await h.get('/costs');
       expect(r.status).toBe(200);
@@ -157,6 +179,13 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       expect(b.progress).toEqual({ done: 12, total: 12 });
       expect(b.result.decisions).toHaveLength(12);
       expect(b.result.equityCurve.length).toBeGreaterThan(12);
+      // Buy and hold beside the strategy: the same timestamps, ending at its summary's final equity.
+      const bh = b.result.buyAndHoldCurve as { timestamp: string; equity: number }[];
+      expect(bh.map((p) => p.timestamp)).toEqual(
+        b.result.equityCurve.map((p: { timestamp: string }) => p.timestamp),
+      );
+      expect(bh.at(-1)!.equity).toBeCloseTo(b.result.buyAndHold.finalEquity, 6);
+      expect(bh[0]!.equity).toBe(10_000);
       expect(b.result.metrics.finalEquity).toBeGreaterThan(0);
       expect(b.result.assumptions.join(' ')).toMatch(/fee/);
       for (const t of b.result.trades) expect(t.runId).toBe(accepted.id);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  fmtClampAmount,
   fmtCost,
   fmtFraction,
   fmtInt,
@@ -85,5 +86,13 @@ describe('format', () => {
     expect(tone(null)).toBe('flat');
     expect(humanize('signal_strength')).toBe('Signal strength');
     expect(humanize('avgEntryPrice')).toBe('Avg entry price');
+  });
+
+  it('formats clamp amounts by their unit, not by guessing from the rule', () => {
+    expect(fmtClampAmount(30, 'pct_of_equity')).toBe('30%');
+    expect(fmtClampAmount(1234.5, 'USDT')).toBe('1,234.50 USDT');
+    expect(fmtClampAmount(0.01234, 'BTC')).toBe('0.01234 BTC');
+    expect(fmtClampAmount(7, undefined)).toBe('7');
+    expect(fmtClampAmount(null, 'USDT')).toBe(NO_VALUE);
   });
 });

@@ -3,6 +3,8 @@
  * signs on changes, UTC times (the API's and Binance's clock), and an em dash for "no value" (the API
  * sends null for undefined metrics, never a sentinel, and the screen keeps it that way).
  */
+import { CLAMP_UNIT_PCT } from '../../shared/api/contract';
+
 export const NO_VALUE = '—';
 
 type Num = number | null | undefined;
@@ -56,6 +58,22 @@ export function fmtPrice(x: Num): string {
 /** A quantity of an asset: up to 8 decimals, trailing zeros dropped. */
 export function fmtQty(x: Num): string {
   return isNum(x) ? x.toLocaleString('en-US', { maximumFractionDigits: 8 }) : NO_VALUE;
+}
+
+/** Quote assets whose amounts read as money (2 decimals). */
+const MONEY_ASSETS = new Set(['USDT', 'USDC', 'FDUSD', 'BUSD', 'USD']);
+
+/**
+ * A clamp's requested/allowed amount in the unit the API says it is in: "12%" of equity for sizing
+ * rules, "1,234.56 USDT" for notional rules, "0.01234 BTC" for quantity rules; a clamp recorded
+ * without a unit shows the bare number.
+ */
+export function fmtClampAmount(x: Num, unit: string | undefined): string {
+  if (!isNum(x)) return NO_VALUE;
+  if (unit === CLAMP_UNIT_PCT) return `${x.toLocaleString('en-US', { maximumFractionDigits: 2 })}%`;
+  if (unit && MONEY_ASSETS.has(unit))
+    return `${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${unit}`;
+  return `${fmtQty(x)}${unit ? ` ${unit}` : ''}`;
 }
 
 /** A value already in percent (changePct24h, totalReturnPct): "+1.23%". */

@@ -1,7 +1,7 @@
 /** A list of fills (and rejected orders), shared by the portfolio and backtest views. */
 import { Link } from 'react-router-dom';
 import type { TradeDto } from '../../../shared/api/contract';
-import { fmtPrice, fmtQty, fmtTime, fmtUsd, fmtUsdSigned, tone } from '../format';
+import { fmtClampAmount, fmtPrice, fmtQty, fmtTime, fmtUsd, fmtUsdSigned, tone } from '../format';
 import { StatusBadge } from './ui';
 
 export function TradesTable({ trades, testId }: { trades: TradeDto[]; testId?: string }) {
@@ -35,7 +35,12 @@ export function TradesTable({ trades, testId }: { trades: TradeDto[]; testId?: s
                 {t.clamps.length > 0 && (
                   <span
                     className="badge warn"
-                    title={t.clamps.map((c) => `${c.rule}: ${c.reason}`).join('\n')}
+                    title={t.clamps
+                      .map(
+                        (c) =>
+                          `${c.rule}: ${fmtClampAmount(c.requested, c.unit)} → ${fmtClampAmount(c.allowed, c.unit)}. ${c.reason}`,
+                      )
+                      .join('\n')}
                   >
                     clamped
                   </span>
