@@ -51,6 +51,11 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       max: opts.maxConnections ?? 10,
       ssl: opts.ssl ? { rejectUnauthorized: false } : undefined,
     });
+    // An idle client the server drops (failover, restart, DROP DATABASE in tests) emits 'error' on
+    // the pool; without a listener Node would crash the process. The next query reconnects.
+    pool.on('error', (err) => {
+      process.emitWarning(`PostgreSQL idle connection error: ${err.message}`);
+    });
     const db = drizzlePg({ client: pool, schema }) as unknown as Db;
     return {
       db,
