@@ -8,6 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import '../../shared/polyfills';
+import '../../shared/config/dotenv';
 import { ConfigError } from '../../shared/config/settings';
 import { isAppError } from '../../shared/util/errors';
 import { registerAnalyzeCommand } from './commands/analyze';

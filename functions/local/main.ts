@@ -5,6 +5,7 @@
  * a bound), close the database, exit 0. A second signal exits at once (1).
  */
 import '../../shared/polyfills';
+import '../../shared/config/dotenv';
 import pino from 'pino';
 import { ConfigError, loadSettings } from '../../shared/config/settings';
 import { startLocalServer } from './server';

@@ -609,13 +609,16 @@ export function simulate(input: SimulationInput): SimulationResult {
     // Bought on bar firstFillBar (at its open or close), so marked from that bar's close on.
     for (let j = start + 1; j < n; j++)
       eq[j - start] = j < firstFillBar ? initial : cash + qty * (close[j] as number);
+    // A plain loop (Array.from with a mapper is several times slower on 70,000 points).
+    const curve = new Array<{ timestamp: number; equity: number }>(points);
+    for (let i = 0; i < points; i++) curve[i] = { timestamp: stamps[i] as number, equity: eq[i] as number };
     return {
       ...equityStats(stamps, eq, timeframe),
       entryTime: time,
       entryPrice: trade.price.toFixed(),
       quantity: trade.quantity.toFixed(),
       fees: trade.feeUsd.toFixed(),
-      equityCurve: Array.from(eq, (equity, i) => ({ timestamp: stamps[i] as number, equity })),
+      equityCurve: curve,
     };
   }
 
