@@ -2,9 +2,14 @@
  * Route group "analysis": `POST /analyze`, `GET /analyses`, `GET /analyses/{id}`.
  *
  * POST /analyze records the decision, starts the analysis workflow (Step Functions on AWS, the local
- * state machine or the in-process runner locally) and polls the decision for a bounded time
- * (ANALYZE_WAIT_MS; API Gateway cuts a request at 29 s): 200 with the analysis when it finished, else
- * 202 with a URL to poll. `wait: false` answers 202 at once.
+ * state machine or the in-process runner locally) and waits for it a bounded time (ANALYZE_WAIT_MS;
+ * API Gateway cuts a request at 29 s): 200 with the analysis when it finished, else 202 with a URL to
+ * poll. `wait: false` answers 202 at once.
+ *
+ * How it waits: a starter that runs the execution in this process (the local hosts) can say when it
+ * ends (`awaitExecution`), so the handler awaits that, raced against the deadline, and then reads the
+ * decision once. On AWS the execution runs elsewhere; there, and as the fallback whenever the awaited
+ * answer is not final, the handler polls the decision row (a primary-key read) every ANALYZE_POLL_MS.
  *
  * An analysis that ended on an upstream failure answers with that upstream's status and says which one
  * (Binance, or the model provider), with the analysis id in `details` so it can still be read. A budget
@@ -24,12 +29,18 @@ import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseBody, parseQuery, parseWith } from './http';
 
-export interface AnalyzeHandlerDeps {
-  container: { settings: Settings; deps: PipelineDeps };
-  workflows: WorkflowStarter;
+/** A starter that runs executions in this process and can say when one ends (the local adapters). */
+export interface ExecutionAwaiter {
+  /** Resolves when the execution ended, or when `timeoutMs` passed (whatever its state then). */
+  awaitExecution(executionId: string, opts: { timeoutMs: number }): Promise<unknown>;
 }
 
-/** How often a waiting POST /analyze re-reads the decision (a primary-key read). */
+export interface AnalyzeHandlerDeps {
+  container: { settings: Settings; deps: PipelineDeps };
+  workflows: WorkflowStarter & Partial<ExecutionAwaiter>;
+}
+
+/** How often a waiting POST /analyze re-reads the decision when it cannot await the execution. */
 export const ANALYZE_POLL_MS = 25;
 const FINAL_STATUSES = new Set(['completed', 'no_trade', 'budget_exceeded', 'failed']);
 
@@ -108,9 +119,15 @@ export function createAnalyzeHandler(
             mode: body.mode,
             ...(body.timestamp ? { timestamp: body.timestamp } : {}),
           });
-          await workflows.startAnalysis({ decisionId });
+          const { executionId } = await workflows.startAnalysis({ decisionId });
           const poll = `/analyses/${decisionId}`;
           const deadline = Date.now() + (body.wait ? container.settings.ANALYZE_WAIT_MS : 0);
+          if (body.wait && workflows.awaitExecution) {
+            // An error here (an unknown execution) only means falling back to polling below.
+            await workflows
+              .awaitExecution(executionId, { timeoutMs: Math.max(0, deadline - Date.now()) })
+              .catch(() => undefined);
+          }
           for (;;) {
             const analysis = await getAnalysis(deps, decisionId);
             if (FINAL_STATUSES.has(analysis.status)) {

@@ -10,6 +10,9 @@
  *
  * Both are wrapped by `trackWorkflows`, which remembers what this process started so that shutdown can
  * wait for it: through the adapter's own `drain` when it has one, else by watching the rows' statuses.
+ *
+ * Both can also be awaited per execution (`awaitExecution`, bounded): POST /analyze awaits the run it
+ * started instead of polling the database for it.
  */
 import { eq, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -18,20 +21,22 @@ import { runDecisionChain } from '../../shared/pipeline/analysis';
 import { runBacktest } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
+import type { ExecutionAwaiter } from '../api/analysis';
 import type { Container } from '../runtime/container';
 
-export interface HostWorkflows extends WorkflowStarter {
+export interface HostWorkflows extends WorkflowStarter, Partial<ExecutionAwaiter> {
   readonly kind: 'stepfunctions' | 'inprocess' | 'custom';
   /** Resolve true when everything started here finished, false when `timeoutMs` passed first. */
   drain(timeoutMs: number): Promise<boolean>;
   close?(): Promise<void>;
 }
 
-type Starter = WorkflowStarter & {
-  kind?: HostWorkflows['kind'];
-  drain?(timeoutMs: number): Promise<boolean>;
-  close?(): Promise<void>;
-};
+type Starter = WorkflowStarter &
+  Partial<ExecutionAwaiter> & {
+    kind?: HostWorkflows['kind'];
+    drain?(timeoutMs: number): Promise<boolean>;
+    close?(): Promise<void>;
+  };
 
 const DRAIN_POLL_MS = 50;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -44,19 +49,44 @@ function waitAll(running: Set<Promise<unknown>>, timeoutMs: number): Promise<boo
   ]);
 }
 
+/** `done` or the timeout, whichever comes first; the timer never outlives the wait. */
+async function raceTimeout(done: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      done.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((ok) => {
+        timer = setTimeout(() => ok(false), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createInProcessWorkflows(
   deps: PipelineDeps,
   opts: { concurrency: number; log?: Logger },
 ): Starter & { kind: 'inprocess' } {
   const running = new Set<Promise<unknown>>();
-  const track = (p: Promise<unknown>) => {
-    const settled = p.finally(() => running.delete(settled));
+  /** Running executions by id, for awaitExecution; removed when they end. */
+  const byId = new Map<string, Promise<unknown>>();
+  const track = (p: Promise<unknown>, executionId: string) => {
+    const settled = p.finally(() => {
+      running.delete(settled);
+      byId.delete(executionId);
+    });
     running.add(settled);
+    byId.set(executionId, settled);
   };
   let seq = 0;
   return {
     kind: 'inprocess',
     async startAnalysis({ decisionId }) {
+      const executionId = `inprocess:analysis:${decisionId}:${++seq}`;
       track(
         runDecisionChain(deps, decisionId).catch(async (err: unknown) => {
           opts.log?.error({ err, decisionId }, 'analysis workflow failed');
@@ -73,17 +103,23 @@ export function createInProcessWorkflows(
             .where(eq(decisions.id, decisionId))
             .catch(() => undefined);
         }),
+        executionId,
       );
-      return { executionId: `inprocess:analysis:${decisionId}:${++seq}` };
+      return { executionId };
     },
     async startBacktest({ backtestId }) {
+      const executionId = `inprocess:backtest:${backtestId}:${++seq}`;
       track(
         runBacktest(deps, backtestId, { concurrency: opts.concurrency }).catch((err) =>
           opts.log?.error({ err, backtestId }, 'backtest workflow failed'),
         ),
+        executionId,
       );
-      return { executionId: `inprocess:backtest:${backtestId}:${++seq}` };
+      return { executionId };
     },
+    // An id no longer running has ended: nothing to wait for.
+    awaitExecution: (executionId, { timeoutMs }) =>
+      raceTimeout(byId.get(executionId) ?? Promise.resolve(), timeoutMs),
     drain: (timeoutMs) => waitAll(running, timeoutMs),
   };
 }
@@ -131,6 +167,11 @@ export async function selectWorkflows(
     kind: 'stepfunctions',
     startAnalysis: async (i) => (await ready).startAnalysis(i),
     startBacktest: async (i) => (await ready).startBacktest(i),
+    awaitExecution: async (executionId, o) => {
+      const inner = await ready;
+      if (!inner.awaitExecution) throw new Error('this workflow adapter cannot await an execution');
+      return inner.awaitExecution(executionId, o);
+    },
     drain: async (timeoutMs) => {
       const inner = await ready.catch(() => undefined);
       return inner?.drain ? inner.drain(timeoutMs) : true;
@@ -180,6 +221,9 @@ export function trackWorkflows(inner: Starter, container: Container): HostWorkfl
       backtestIds.add(i.backtestId);
       return inner.startBacktest(i);
     },
+    ...(inner.awaitExecution
+      ? { awaitExecution: (executionId, o) => inner.awaitExecution?.(executionId, o) ?? Promise.resolve() }
+      : {}),
     async drain(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       if (inner.drain) return inner.drain(timeoutMs);

@@ -18,6 +18,7 @@ import {
 } from '../../shared/market/binance';
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
+import { withCandleMemory } from './candle-memory';
 
 export interface ContainerOverrides {
   /** Use this database instead of opening one (not closed by `close()` unless `ownDatabase`). */
@@ -79,7 +80,11 @@ export async function createContainer(
       ...(overrides.binanceMaxRetries !== undefined ? { maxRetries: overrides.binanceMaxRetries } : {}),
       now,
     });
-  const candles = createCandleRepository({ db, source: binance, symbols: settings.SYMBOLS, now });
+  // Complete ranges of closed bars are answered from memory after the first read (candle-memory.ts).
+  const candles = withCandleMemory(
+    createCandleRepository({ db, source: binance, symbols: settings.SYMBOLS, now }),
+    now,
+  );
   const llm =
     overrides.llm ??
     createLLMClient({

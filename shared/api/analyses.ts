@@ -39,11 +39,13 @@ export async function listAnalyses(
       costUsd: decisions.costUsd,
       latencyMs: decisions.latencyMs,
       createdAt: decisions.createdAt,
-      // Same definitions as getAnalysis: billed calls exclude cache hits and budget refusals.
-      calls: sql<number>`(select count(*) from ${agentLogs} where ${agentLogs.decisionId} = ${decisions.id} and ${agentLogs.cacheHit} = false and ${agentLogs.status} <> 'budget_exceeded')`.mapWith(
+      // Same definitions as getAnalysis: billed calls exclude cache hits and budget refusals. Written
+      // with an alias because drizzle leaves column names unqualified in a single-table select, and an
+      // unqualified "id" inside the subquery would mean agent_logs.id.
+      calls: sql<number>`(select count(*) from ${agentLogs} l where l.decision_id = ${decisions}.id and not l.cache_hit and l.status <> 'budget_exceeded')`.mapWith(
         Number,
       ),
-      cacheHits: sql<number>`(select count(*) from ${agentLogs} where ${agentLogs.decisionId} = ${decisions.id} and ${agentLogs.cacheHit} = true)`.mapWith(
+      cacheHits: sql<number>`(select count(*) from ${agentLogs} l where l.decision_id = ${decisions}.id and l.cache_hit)`.mapWith(
         Number,
       ),
     })

@@ -236,9 +236,13 @@ export function simulate(input: SimulationInput): SimulationResult {
   // only on events (fills, armed stops), so they are not copied (less to allocate per run).
   const close = new Float64Array(n);
   const known = new Float64Array(n);
+  const interval = TIMEFRAME_MS[timeframe];
+  /** Indices i where bar i opens more than one interval after bar i - 1 (gaps are rare: a short list). */
+  const gapAt: number[] = [];
   let prevKnown = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const c = candles[i] as Candle;
+    if (i > 0 && c.openTime - (candles[i - 1] as Candle).openTime > interval) gapAt.push(i);
     if (i > 0 && !(c.openTime > (candles[i - 1] as Candle).openTime)) {
       throw new AppError(
         'VALIDATION_ERROR',
@@ -285,7 +289,8 @@ export function simulate(input: SimulationInput): SimulationResult {
   const start = decisionBar[0] as number;
   const points = n - start;
   const equity = new Float64Array(points);
-  const stamps = new Float64Array(points);
+  // An equity point is stamped with its bar's known-at time: a view on `known`, not a copy.
+  const stamps = known.subarray(start);
   const step = Number(filters.stepSize);
 
   const startBook: Book = emptyBook(settings.initialCash);
@@ -501,7 +506,6 @@ export function simulate(input: SimulationInput): SimulationResult {
 
   // The per-bar loop: float64 only, except when an event (a fill or a stop) happens.
   equity[0] = cashF;
-  stamps[0] = known[start] as number;
   let k = 0;
   let nextFillBar = k < lastFillable ? (fillBar[k] as number) : -1;
   let barsWithPosition = 0;
@@ -529,7 +533,6 @@ export function simulate(input: SimulationInput): SimulationResult {
     }
     const idx = j - start;
     equity[idx] = cashF + qtyF * (close[j] as number);
-    stamps[idx] = known[j] as number;
     if (qtyF >= step) barsWithPosition++;
   }
 
@@ -625,13 +628,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   function assumptions(): string[] {
     const bars = fillAt === 'next_open' ? 'the OPEN of the next bar' : 'the CLOSE of the next bar';
     let gaps = 0;
-    const interval = TIMEFRAME_MS[timeframe];
-    let prevOpen = (candles[start] as Candle).openTime;
-    for (let i = start + 1; i < n; i++) {
-      const o = (candles[i] as Candle).openTime;
-      if (o - prevOpen > interval) gaps++;
-      prevOpen = o;
-    }
+    for (const i of gapAt) if (i > start) gaps++;
     return [
       `Decisions are taken at a bar's close (openTime + ${timeframe}) on data with closeTime < decision time, and fill at ${bars}; never on the decision bar.`,
       `Fees: ${costs.feeBps} bps per fill, taken from the asset received (base on a buy, quote on a sale), valued in ${filters.quoteAsset} at the fill price.`,

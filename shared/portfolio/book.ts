@@ -1,5 +1,6 @@
 /**
- * The book: pure ledger math for a long-only spot portfolio, on decimal.js so nothing drifts.
+ * The book: pure ledger math for a long-only spot portfolio, exact so nothing drifts (decimal.js values
+ * at the API, exact scaled BigInts in the fill kernel).
  *
  * Exported: `Dec` (the decimal constructor used here), `Book`, `Position`, `Fill`, `TradeRecord`,
  * `emptyBook`, `applyFill`, `equityOf`, `unrealizedPnl`, `avgEntryPrice`, `checkInvariants`,
