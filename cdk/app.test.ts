@@ -6,17 +6,30 @@
  * reason; the gate does fail on a new finding; least privilege holds on the templates (each state machine
  * invokes only its own functions, only the API's analysis/backtests functions start only their machine,
  * the database secret and the LLM key are readable only by the functions that need them, no `*` action,
- * `*` resources only for actions that have no resource scope); no secret value in Json Lambda environment
- * or anywhere in the templates; NAT instance by default, NAT gateway by the context switch.
+ * `*` resources only for actions that have no resource scope); no secret value in any Lambda environment
+ * (dynamic references included) or anywhere in the templates; the database secret names its database;
+ * every route of shared/api/routes.ts on its path and function; the API served under /api by the site's
+ * distribution (uncached, prefix stripped by a CloudFront Function executed here), no CORS, stacks
+ * depending one way; NAT instance by default, NAT gateway by the context switch.
  */
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LLM_KEY_UNSET } from '../functions/aws/param-names';
 import { resolveIntrinsics, synthesizeLocalDefinitions } from '../functions/local/stepfunctions';
 import { API_ROUTES } from '../shared/api/routes';
 import { buildApp } from './app';
+import { STAGE_NAME } from './stacks/api-stack';
+import {
+  API_PATH_PREFIX,
+  RUNTIME_CONFIG_FILE,
+  SPA_ROUTING_CODE,
+  STRIP_API_PREFIX_CODE,
+} from './stacks/web-stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON, read by shape here.
 type Json = any;
@@ -88,6 +101,77 @@ function granted(t: Template, action: string, needle: string): string[] {
     .map(([name]) => name)
     .sort();
 }
+
+const KEY_LIKE = /(sk-[A-Za-z0-9_-]{10,}|postgres(ql)?:\/\/|password|[A-Za-z0-9+_=-]{40,})/i;
+const FORBIDDEN_NAMES = ['LLM_API_KEY', 'DATABASE_URL', 'DB_PASSWORD'];
+/** Only these (names and ARNs of other resources) may be references in a Lambda environment. */
+const REFERENCE_ATTRIBUTES = new Set(['Arn', 'DomainName', 'DistributionDomainName', 'Name']);
+
+/**
+ * Every Lambda environment variable of a template that could carry a secret value: a secret's name,
+ * a key-like literal, a CloudFormation dynamic reference (`{{resolve:secretsmanager:…}}` and
+ * `{{resolve:ssm-secure:…}}` are literal text in the template, resolved to the VALUE at deploy time: what
+ * `secret.secretValue.unsafeUnwrap()` produces), or a GetAtt of something other than a name or ARN.
+ */
+function environmentLeaks(t: Template): string[] {
+  const leaks: string[] = [];
+  for (const [id, fn] of Object.entries(functionsByPrefix(t)))
+    for (const [name, value] of Object.entries(fn.env)) {
+      const where = `${id} ${name}`;
+      const text = JSON.stringify(value);
+      if (FORBIDDEN_NAMES.includes(name)) leaks.push(`${where}: a secret's name`);
+      if (/\{\{resolve:(secretsmanager|ssm-secure):/.test(text)) leaks.push(`${where}: dynamic reference`);
+      if (typeof value === 'string') {
+        if (KEY_LIKE.test(value)) leaks.push(`${where}: key-like literal`);
+        continue;
+      }
+      // Otherwise a reference (Ref, GetAtt of a name or ARN, an import), possibly joined with literals.
+      if (referenced(value).length === 0) leaks.push(`${where}: neither a literal nor a reference`);
+      // Walk the intrinsics: literal parts of a join are checked like literals; names inside Ref,
+      // GetAtt and ImportValue are logical ids and export names, not values.
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string') {
+          if (KEY_LIKE.test(v)) leaks.push(`${where}: key-like literal part`);
+          return;
+        }
+        if (Array.isArray(v)) {
+          v.forEach(walk);
+          return;
+        }
+        if (!v || typeof v !== 'object') return;
+        const o = v as Record<string, unknown>;
+        const getAtt = o['Fn::GetAtt'];
+        if (Array.isArray(getAtt) && !REFERENCE_ATTRIBUTES.has(String(getAtt[1])))
+          leaks.push(`${where}: GetAtt ${getAtt.join('.')}`);
+        const join = o['Fn::Join'];
+        if (Array.isArray(join)) walk(join[1]);
+      };
+      walk(value);
+    }
+  return leaks;
+}
+
+describe('the Lambda environment leak check', () => {
+  it('catches a secret VALUE passed into an environment, which references alone would not show', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Probe');
+    const secret = new secretsmanager.Secret(stack, 'Key');
+    const fn = new lambda.Function(stack, 'Leaky', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+      environment: {
+        OPENAI_KEY: secret.secretValue.unsafeUnwrap(), // resolved to the key at deploy time
+        SETTINGS_ARN: secret.secretArn, // fine: an ARN
+      },
+    });
+    void fn;
+    const template = app.synth().getStackArtifact(stack.artifactId).template as Template;
+    const leaks = environmentLeaks(template);
+    expect(leaks).toHaveLength(1);
+    expect(leaks[0]).toMatch(/OPENAI_KEY: dynamic reference/);
+  });
+});
 
 describe('CDK app (bundling off, cdk-nag on)', () => {
   let s: ReturnType<typeof synth>;
@@ -189,49 +273,100 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
   });
 
   it('keeps secret values out of every Lambda environment and every template', () => {
-    const KEY_LIKE = /(sk-[A-Za-z0-9_-]{10,}|postgres(ql)?:\/\/|password|[A-Za-z0-9+_=-]{40,})/i;
-    const FORBIDDEN_NAMES = ['LLM_API_KEY', 'DATABASE_URL', 'DB_PASSWORD'];
-    for (const t of [s.data, s.api])
-      for (const [id, fn] of Object.entries(functionsByPrefix(t))) {
-        for (const [name, value] of Object.entries(fn.env)) {
-          expect(FORBIDDEN_NAMES, `${id} ${name}`).not.toContain(name);
-          // Literal values are names, prefixes and flags; everything else is a reference (Ref, GetAtt, import).
-          if (typeof value === 'string') expect(value, `${id} ${name}`).not.toMatch(KEY_LIKE);
-          else expect(referenced(value).length, `${id} ${name}`).toBeGreaterThan(0);
-        }
-      }
+    for (const t of [s.data, s.api]) expect(environmentLeaks(t)).toEqual([]);
     const secrets = ofType(s.data, 'AWS::SecretsManager::Secret');
     const llm = secrets.find(([id]) => id.startsWith('LlmApiKey'))![1];
     expect(llm.Properties?.SecretString).toBe(LLM_KEY_UNSET);
     const db = secrets.find(([id]) => id.includes('DatabaseSecret'))![1];
     expect(db.Properties?.GenerateSecretString).toBeDefined(); // generated by Secrets Manager, never in the template
     expect(db.Properties?.SecretString).toBeUndefined();
+    // RDS's secret attachment adds host, port and engine, not the database name: the secret must carry it,
+    // or the functions would land in the server's default database (functions/aws/params.ts requires it).
+    const dbName = ofType(s.data, 'AWS::RDS::DBInstance')[0]![1].Properties!.DBName;
+    expect(JSON.parse(db.Properties?.GenerateSecretString.SecretStringTemplate)).toMatchObject({
+      username: 'app',
+      dbname: dbName,
+    });
     for (const t of [s.data, s.web, s.api])
       expect(JSON.stringify(t)).not.toMatch(/sk-[A-Za-z0-9_-]{10,}|postgres:\/\//);
   });
 
-  it('wires the API routes, throttling, CORS for the site only, access logs and the site config', () => {
+  it('wires every API route, throttling and access logs, with no CORS (the site serves the API itself)', () => {
     const stage = ofType(s.api, 'AWS::ApiGateway::Stage')[0]![1].Properties!;
     expect(stage.MethodSettings[0]).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
     expect(stage.AccessLogSetting.DestinationArn).toBeDefined();
-    const options = ofType(s.api, 'AWS::ApiGateway::Method').filter(
-      ([, m]) => m.Properties?.HttpMethod === 'OPTIONS',
+    const methods = ofType(s.api, 'AWS::ApiGateway::Method');
+    // No preflight methods and no CORS_ORIGIN: a browser on another origin is refused by the browser.
+    expect(methods.filter(([, m]) => m.Properties?.HttpMethod === 'OPTIONS')).toEqual([]);
+    for (const fn of Object.values(functionsByPrefix(s.api)))
+      expect(fn.env).not.toHaveProperty('CORS_ORIGIN');
+    // Every route of shared/api/routes.ts, on the path it declares, integrated with its group's function.
+    const resources = Object.fromEntries(ofType(s.api, 'AWS::ApiGateway::Resource'));
+    const pathOf = (ref: Json): string => {
+      if (ref['Fn::GetAtt']) return ''; // the API's root resource
+      const r = resources[ref.Ref]!.Properties!;
+      return `${pathOf(r.ParentId)}/${r.PathPart}`;
+    };
+    const fns = functionsByPrefix(s.api);
+    const wired = methods.map(([, m]) => {
+      const uri = JSON.stringify(m.Properties!.Integration.Uri);
+      const fn = Object.entries(fns).find(([, f]) => uri.includes(`"${f.id}"`))?.[0];
+      return `${m.Properties!.HttpMethod} ${pathOf(m.Properties!.ResourceId)} -> ${fn}`;
+    });
+    const group = (g: string) => `Api${g[0]!.toUpperCase()}${g.slice(1)}`;
+    expect(wired.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path} -> ${group(r.group)}`).sort());
+  });
+
+  it('serves the API under /api on the site origin: uncached, Host not forwarded, prefix stripped', () => {
+    const dist = ofType(s.web, 'AWS::CloudFront::Distribution')[0]![1].Properties!.DistributionConfig;
+    const api = dist.CacheBehaviors.find((b: Json) => b.PathPattern === `${API_PATH_PREFIX}/*`);
+    expect(api).toMatchObject({
+      ViewerProtocolPolicy: 'https-only',
+      CachePolicyId: cloudfront.CachePolicy.CACHING_DISABLED.cachePolicyId,
+      OriginRequestPolicyId:
+        cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
+    });
+    expect(api.AllowedMethods).toEqual(expect.arrayContaining(['GET', 'POST']));
+    const origin = dist.Origins.find((o: Json) => o.Id === api.TargetOriginId);
+    expect(JSON.stringify(origin.DomainName)).toContain('TradingFirm-Api:ExportsOutputRefRestApi');
+    // Evaluate the intrinsics with stand-ins for the imports: the origin path is the stage, /prod.
+    const evaluate = (v: Json): Json => {
+      if (typeof v === 'string') return v;
+      if (v['Fn::Join']) return v['Fn::Join'][1].map(evaluate).join(v['Fn::Join'][0]);
+      if (v['Fn::Split']) return evaluate(v['Fn::Split'][1]).split(v['Fn::Split'][0]);
+      if (v['Fn::Select']) return evaluate(v['Fn::Select'][1])[v['Fn::Select'][0]];
+      if (v['Fn::ImportValue']) return /DeploymentStage/.test(v['Fn::ImportValue']) ? STAGE_NAME : 'a1b2c3';
+      if (v.Ref) return v.Ref === 'AWS::Region' ? 'eu-west-1' : 'amazonaws.com';
+      throw new Error(`cannot evaluate ${JSON.stringify(v)}`);
+    };
+    expect(evaluate(origin.OriginPath)).toBe(`/${STAGE_NAME}`);
+    expect(evaluate(origin.DomainName)).toBe('a1b2c3.execute-api.eu-west-1.amazonaws.com');
+    // No distribution-wide error pages: they would turn the API's JSON 404s into index.html.
+    expect(dist.CustomErrorResponses).toBeUndefined();
+    // One way: Web imports from Api, Api imports nothing from Web.
+    expect(JSON.stringify(s.api)).not.toContain('TradingFirm-Web:');
+    // The page's runtime config is deployed with the app, by the Web stack itself.
+    const deployments = ofType(s.web, 'Custom::CDKBucketDeployment');
+    expect(deployments).toHaveLength(1);
+    expect(deployments[0]![1].Properties?.SourceObjectKeys).toHaveLength(2);
+    expect(ofType(s.api, 'Custom::CDKBucketDeployment')).toEqual([]);
+  });
+
+  it('runs the CloudFront Functions as intended (executed here, as CloudFront would)', () => {
+    const run = (code: string, uri: string): string => {
+      const handler = new Function(`${code}; return handler;`)() as (e: Json) => { uri: string };
+      return handler({ request: { uri, method: 'GET', headers: {}, querystring: {} } }).uri;
+    };
+    expect(run(STRIP_API_PREFIX_CODE, '/api/health')).toBe('/health');
+    expect(run(STRIP_API_PREFIX_CODE, '/api/analyses/0b6c7a52-4f7e-4d4e-9a51-3f4a2b1c0d9e')).toBe(
+      '/analyses/0b6c7a52-4f7e-4d4e-9a51-3f4a2b1c0d9e',
     );
-    expect(options.length).toBeGreaterThan(0);
-    for (const [, m] of options) {
-      const origin =
-        m.Properties!.Integration.IntegrationResponses[0].ResponseParameters[
-          'method.response.header.Access-Control-Allow-Origin'
-        ];
-      expect(JSON.stringify(origin)).toContain('TradingFirm-Web:ExportsOutputFnGetAttSite');
-    }
-    const methods = ofType(s.api, 'AWS::ApiGateway::Method').filter(
-      ([, m]) => m.Properties?.HttpMethod !== 'OPTIONS',
-    );
-    expect(methods).toHaveLength(API_ROUTES.length);
-    const config = ofType(s.api, 'Custom::CDKBucketDeployment');
-    expect(config).toHaveLength(1);
-    expect(config[0]![1].Properties?.Prune).toBe(false);
+    expect(run(STRIP_API_PREFIX_CODE, '/api')).toBe('/');
+    expect(run(STRIP_API_PREFIX_CODE, '/apis/x')).toBe('/apis/x');
+    expect(run(SPA_ROUTING_CODE, '/backtests/0b6c7a52-4f7e-4d4e-9a51-3f4a2b1c0d9e')).toBe('/index.html');
+    expect(run(SPA_ROUTING_CODE, '/')).toBe('/index.html');
+    expect(run(SPA_ROUTING_CODE, '/assets/index-abc123.js')).toBe('/assets/index-abc123.js');
+    expect(run(SPA_ROUTING_CODE, `/${RUNTIME_CONFIG_FILE}`)).toBe(`/${RUNTIME_CONFIG_FILE}`);
   });
 
   it('applies migrations on deploy through a Trigger on the migrate function, after the database', () => {

@@ -2,11 +2,11 @@
  * The CDK app: three stacks, stateful apart from stateless, and the cdk-nag AwsSolutions gate.
  *
  *   <prefix>-Data  VPC, NAT, RDS PostgreSQL, migrations Trigger, LLM key secret, SSM settings
- *   <prefix>-Web   S3 + CloudFront (OAC), the built web app
- *   <prefix>-Api   API Gateway + route functions, the two state machines and their task functions,
- *                  alarms, the site's config.json
+ *   <prefix>-Api   API Gateway + route functions, the two state machines and their task functions, alarms
+ *   <prefix>-Web   S3 + CloudFront (OAC): the built web app, and the API under /api on the same origin
  *
- * Api depends on Data and Web (database, secrets, the site's origin for CORS, the bucket for config.json).
+ * Api depends on Data (database, secrets, settings); Web depends on Api (its origin for /api). One way
+ * only, so no stack writes into another's resources.
  * Synth needs no AWS account or credentials: the stacks are environment-agnostic unless CDK_DEFAULT_*
  * is set, and nothing is looked up.
  *
@@ -55,19 +55,18 @@ export function buildApp(app: App, options: BuildOptions = {}): BuiltApp {
     paramsPrefix: `/${APP_NAME}/settings`,
     description: 'Agent trading firm: network, database, secrets and settings (stateful)',
   });
-  const web = new WebStack(app, `${STACK_PREFIX}-Web`, {
-    env,
-    config,
-    description: 'Agent trading firm: web app on S3 + CloudFront',
-  });
   const api = new ApiStack(app, `${STACK_PREFIX}-Api`, {
     env,
     config,
     data,
-    site: { distribution: web.distribution, origin: web.siteOrigin },
     description: 'Agent trading firm: REST API, workflows, alarms (stateless)',
   });
-  api.addStackDependency(web, 'config.json goes into the site bucket');
+  const web = new WebStack(app, `${STACK_PREFIX}-Web`, {
+    env,
+    config,
+    api: api.api,
+    description: 'Agent trading firm: web app and its API on one CloudFront distribution',
+  });
   Tags.of(app).add('app', APP_NAME);
 
   if (options.nag ?? true) {

@@ -9,6 +9,13 @@
  *   with source maps (NodejsFunction then sets NODE_OPTIONS=--enable-source-maps);
  * - the AWS SDK v3 is left out of the bundle (the runtime provides it); `pg-native` is left out because
  *   `pg` only loads it on request and it is not installed;
+ * - the PGlite driver is left out: BOTH `@electric-sql/pglite` and `drizzle-orm/pglite`. shared/db/client.ts
+ *   loads them by dynamic import only when no DATABASE_URL is set (never on AWS). Marking only the first
+ *   external is not enough: esbuild inlines the dynamic `import('drizzle-orm/pglite')` and hoists that
+ *   module's own `import … from '@electric-sql/pglite'` to a STATIC top-level import of the ESM bundle,
+ *   which then fails to load on Lambda (ERR_MODULE_NOT_FOUND) before any handler runs. With the drizzle
+ *   adapter external too, both stay lazy `import()` calls that Lambda never reaches
+ *   (cdk/bundles.test.ts loads every real bundle with only the AWS SDK resolvable, as on Lambda);
  * - an explicit log group with a retention period (and removed with the stack), JSON log format;
  * - its own role with inline statements instead of AWS-managed policies: logs only into its own log
  *   group, and the network-interface actions Lambda needs in a VPC (those take no resource scope);
@@ -30,7 +37,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -41,6 +48,44 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** ESM bundles need `require` for the CommonJS dependencies esbuild inlines (pg, among others). */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __appCreateRequire } from 'node:module'; const require = __appCreateRequire(import.meta.url);";
+
+/**
+ * Bare imports left out of every bundle. `@aws-sdk/*`: provided by the nodejs22.x runtime. `pg-native`:
+ * optional, not installed. The PGlite driver (both packages; see the header): the laptop's database.
+ */
+export const EXTERNAL_MODULES = ['@aws-sdk/*', 'pg-native', '@electric-sql/pglite', 'drizzle-orm/pglite'];
+
+/** The migrations folder, copied beside the bundle where shared/db/client.ts looks (`./migrations`). */
+export const MIGRATIONS_SOURCE = 'shared/db/migrations';
+export const MIGRATIONS_IN_BUNDLE = 'migrations';
+
+/**
+ * The esbuild options of every function, held once: AppFunction passes them to NodejsFunction, and
+ * cdk/bundles.test.ts builds the same bundles with them to load and run each one offline.
+ */
+export function lambdaBundling(o: { copyMigrations: boolean }): BundlingOptions {
+  return {
+    format: OutputFormat.ESM,
+    target: 'node22',
+    // (No `platform` here: in these options it is Docker's platform. NodejsFunction always passes
+    // esbuild --platform=node.)
+    mainFields: ['module', 'main'],
+    banner: ESM_REQUIRE_BANNER,
+    minify: true,
+    sourceMap: true,
+    externalModules: EXTERNAL_MODULES,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (inputDir: string, outputDir: string) =>
+        o.copyMigrations
+          ? [
+              `cp -r "${path.join(inputDir, MIGRATIONS_SOURCE)}" "${path.join(outputDir, MIGRATIONS_IN_BUNDLE)}"`,
+            ]
+          : [],
+    },
+  };
+}
 
 const STUB_CODE =
   "exports.handler = async () => { throw new Error('bundling disabled: synthesized with -c bundling=false'); };";
@@ -78,6 +123,9 @@ export interface AppFunctionProps {
 }
 
 export class AppFunction extends Construct {
+  /** Entry file relative to the repository root (what gets bundled). */
+  readonly entry: string;
+  readonly copyMigrations: boolean;
   readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
   readonly errorAlarm: cloudwatch.Alarm;
@@ -85,6 +133,8 @@ export class AppFunction extends Construct {
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
     super(scope, id);
     const { defaults } = props;
+    this.entry = props.entry;
+    this.copyMigrations = props.copyMigrations === true;
     const entry = path.join(REPO_ROOT, props.entry);
     if (!existsSync(entry)) throw new Error(`AppFunction ${id}: entry ${props.entry} does not exist`);
 
@@ -148,27 +198,7 @@ export class AppFunction extends Construct {
           handler: props.handler ?? 'handler',
           projectRoot: REPO_ROOT,
           depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-          bundling: {
-            format: OutputFormat.ESM,
-            target: 'node22',
-            platform: 'node',
-            mainFields: ['module', 'main'],
-            banner: ESM_REQUIRE_BANNER,
-            minify: true,
-            sourceMap: true,
-            // PGlite is the laptop driver, loaded only when no DATABASE_URL is set: never on AWS.
-            externalModules: ['@aws-sdk/*', 'pg-native', '@electric-sql/pglite'],
-            commandHooks: {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              afterBundling: (inputDir: string, outputDir: string) =>
-                props.copyMigrations
-                  ? [
-                      `cp -r "${path.join(inputDir, 'shared/db/migrations')}" "${path.join(outputDir, 'migrations')}"`,
-                    ]
-                  : [],
-            },
-          },
+          bundling: lambdaBundling({ copyMigrations: props.copyMigrations === true }),
         })
       : new lambda.Function(this, 'Function', {
           ...common,

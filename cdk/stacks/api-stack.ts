@@ -6,8 +6,10 @@
  * - Routes come from shared/api/routes.ts (API_ROUTES), the same table the OpenAPI document and the local
  *   host read, so an endpoint cannot exist in one and be missing from another. One function per group
  *   (market, analysis, portfolio, backtests, costs, docs): the group routes within itself.
- * - Throttling on the stage (rate and burst); CORS allows the site's origin only (preflight here, the
- *   actual responses' header from the handlers via CORS_ORIGIN); JSON access logs with a retention.
+ * - Throttling on the stage (rate and burst); JSON access logs with a retention. No CORS: the site
+ *   reaches the API on its own origin, through the distribution's `/api/*` behaviour (web-stack.ts), so
+ *   a browser on any other origin is refused by the same-origin policy. The Web stack depends on this
+ *   one (it needs the API as an origin); this one knows nothing of the site.
  * - Least privilege, asserted by cdk/app.test.ts: the analysis API function may start only the analysis
  *   machine, the backtests API function only the backtest machine; each machine may invoke only its own
  *   functions; the database secret is readable only by functions that open the database (not docs); the
@@ -19,12 +21,9 @@
  */
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
@@ -36,12 +35,10 @@ import { retention } from '../constructs/retention';
 import { acknowledgeIamFindings } from '../nag';
 import { Workflows } from '../workflows/workflows';
 import type { NetworkDataStack } from './network-data-stack';
-import { RUNTIME_CONFIG_FILE, siteBucketName } from './web-stack';
 
 export interface ApiStackProps extends StackProps {
   config: AppConfig;
   data: NetworkDataStack;
-  site: { distribution: cloudfront.IDistribution; origin: string };
 }
 
 export const STAGE_NAME = 'prod';
@@ -178,12 +175,6 @@ export class ApiStack extends Stack {
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
       },
-      defaultCorsPreflightOptions: {
-        allowOrigins: [props.site.origin],
-        allowMethods: ['GET', 'POST', 'OPTIONS'],
-        allowHeaders: ['content-type', 'x-request-id'],
-        maxAge: Duration.hours(1),
-      },
     });
     new apigw.RequestValidator(this, 'RequestValidator', {
       restApi: this.api,
@@ -195,7 +186,7 @@ export class ApiStack extends Stack {
     const routeFunctions = {} as Record<RouteGroup, AppFunction>;
     for (const group of ROUTE_GROUPS) {
       const needs = GROUP_NEEDS[group];
-      const env: Record<string, string> = { ...configEnv(needs), [ENV.corsOrigin]: props.site.origin };
+      const env: Record<string, string> = configEnv(needs);
       if (group === 'analysis') env[ENV.analysisStateMachineArn] = this.workflows.analysis.stateMachineArn;
       if (group === 'backtests') env[ENV.backtestStateMachineArn] = this.workflows.backtest.stateMachineArn;
       const fn = new AppFunction(this, `Api${group[0]!.toUpperCase()}${group.slice(1)}`, {
@@ -225,18 +216,11 @@ export class ApiStack extends Stack {
       this.api.root.resourceForPath(route.path).addMethod(route.method, integration);
     }
 
-    // ---- the site's runtime config: the API's URL (see web-stack.ts for why it is written here) ----
-    new s3deploy.BucketDeployment(this, 'SiteRuntimeConfig', {
-      sources: [s3deploy.Source.jsonData(RUNTIME_CONFIG_FILE, { apiBaseUrl: this.apiUrl })],
-      destinationBucket: s3.Bucket.fromBucketName(this, 'SiteBucket', siteBucketName()),
-      prune: false,
-      cacheControl: [s3deploy.CacheControl.noCache()],
-      distribution: props.site.distribution,
-      distributionPaths: [`/${RUNTIME_CONFIG_FILE}`],
-    });
-
     this.alarms(alarmAction);
-    new CfnOutput(this, 'ApiUrl', { value: this.apiUrl, description: 'The REST API (GET /health, /docs)' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.apiUrl,
+      description: 'The REST API, direct (the site serves it under /api too): GET /health, /docs',
+    });
     new CfnOutput(this, 'AnalysisStateMachineArn', { value: this.workflows.analysis.stateMachineArn });
     new CfnOutput(this, 'BacktestStateMachineArn', { value: this.workflows.backtest.stateMachineArn });
     new CfnOutput(this, 'LlmApiKeySecretArn', {

@@ -45,7 +45,9 @@ const MIGRATE_TIMEOUT = Duration.minutes(5);
 export class NetworkDataStack extends Stack {
   readonly vpc: ec2.Vpc;
   readonly database: rds.DatabaseInstance;
+  /** The secret the functions read (the attachment: it resolves once the instance exists). */
   readonly dbSecret: secretsmanager.ISecret;
+  private readonly dbCredentials: rds.DatabaseSecret;
   readonly functionsSecurityGroup: ec2.SecurityGroup;
   readonly llmKeySecret: secretsmanager.Secret;
   readonly parameters: ssm.StringParameter[];
@@ -95,12 +97,19 @@ export class NetworkDataStack extends Stack {
       allowAllOutbound: true,
     });
 
+    this.dbCredentials = new rds.DatabaseSecret(this, 'DatabaseSecret', {
+      username: DB_USER,
+      dbname: DB_NAME,
+    });
     this.database = new rds.DatabaseInstance(this, 'Database', {
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17 }),
       instanceType: new ec2.InstanceType(config.dbInstanceType),
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      credentials: rds.Credentials.fromGeneratedSecret(DB_USER),
+      // The secret is made here rather than by fromGeneratedSecret so that it carries `dbname`: RDS's
+      // secret attachment adds host, port and engine but not the database name, and without it the
+      // functions would connect to the default `postgres` database instead of DB_NAME.
+      credentials: rds.Credentials.fromSecret(this.dbCredentials),
       databaseName: DB_NAME,
       allocatedStorage: DB_STORAGE_GB,
       maxAllocatedStorage: DB_MAX_STORAGE_GB,
@@ -177,7 +186,7 @@ export class NetworkDataStack extends Stack {
         reason: 'Default port inside isolated subnets reachable only from the functions SG.',
       },
     );
-    Validations.of(this.database.node.findChild('Secret')).acknowledge({
+    Validations.of(this.dbCredentials).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'Rotation needs a rotation Lambda with VPC access; the database is private. Rotate on demand.',
     });

@@ -1,5 +1,6 @@
 /**
- * Route group "market": `GET /health`, `GET /market/symbols`, `GET /market/{symbol}/latest`.
+ * Route group "market": `GET /health`, `GET /market/symbols`, `GET /market/{symbol}/latest`,
+ * `GET /market/{symbol}/candles` (a past period, e.g. a backtest's range, at most 1000 bars).
  *
  * `latest` reads through the candle repository (cache first, Binance for the missing bars only) and
  * computes indicators over enough history to be warm: the last `limit` candles are returned, but the
@@ -12,12 +13,20 @@
  * time. A hole that Binance fills later shows up at the next bar close. The cache is per handler
  * instance (per Lambda execution environment) and bounded.
  */
-import { type LatestResponse, latestQuerySchema, symbolsResponseSchema } from '../../shared/api/contract';
+import {
+  type CandlesResponse,
+  candlesQuerySchema,
+  type LatestResponse,
+  latestQuerySchema,
+  MAX_CANDLES_PER_REQUEST,
+  parseDateInput,
+  symbolsResponseSchema,
+} from '../../shared/api/contract';
 import { symbolParamSchema } from '../../shared/api/routes';
 import type { Settings } from '../../shared/config/settings';
 import { computeIndicators, WARMUP_BARS, WARMUP_BY_INDICATOR } from '../../shared/indicators/compute';
 import type { CandleRepository } from '../../shared/market/candle-source';
-import { assertSymbol } from '../../shared/market/candle-store';
+import { assertSymbol, lastClosedOpenTime } from '../../shared/market/candle-store';
 import { filtersFor, type Gap, TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../../shared/market/types';
 import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
 
@@ -122,6 +131,43 @@ export async function latestMarket(
   };
 }
 
+/**
+ * The closed candles of [start, end] (open times, inclusive): end defaults to the most bars allowed from
+ * start and is clipped to the last closed bar. Read through the candle repository like `latest`.
+ */
+export async function candlesInRange(
+  container: MarketHandlerDeps['container'],
+  symbol: string,
+  q: { timeframe: Timeframe; start: string; end?: string | undefined },
+): Promise<CandlesResponse> {
+  assertSymbol(symbol, container.settings.SYMBOLS);
+  const interval = TIMEFRAME_MS[q.timeframe];
+  const startMs = parseDateInput(q.start);
+  const wanted = q.end === undefined ? startMs + (MAX_CANDLES_PER_REQUEST - 1) * interval : parseDateInput(q.end);
+  const endMs = Math.min(wanted, lastClosedOpenTime(container.deps.now(), interval));
+  const base = { symbol, timeframe: q.timeframe, start: new Date(startMs).toISOString() };
+  if (endMs < startMs) return { ...base, end: base.start, candles: [], gaps: [] };
+  const { candles, gaps } = await container.candles.getCandles({
+    symbol,
+    timeframe: q.timeframe,
+    startMs,
+    endMs,
+  });
+  return {
+    ...base,
+    end: new Date(endMs).toISOString(),
+    candles: candles.map((c) => ({
+      time: c.openTime,
+      open: c.open,
+      high: c.high,
+      low: c.low,
+      close: c.close,
+      volume: c.volume,
+    })),
+    gaps: gaps.map(gapDto),
+  };
+}
+
 function nullIndicators(): LatestResponse['indicators'] {
   return {
     rsi14: null,
@@ -187,6 +233,15 @@ export function createMarketHandler({ container }: MarketHandlerDeps, options: H
           const { symbol } = parseWith(symbolParamSchema, req.pathParams, 'path');
           const q = parseQuery(req, latestQuerySchema);
           return json(200, await cachedLatest(symbol, q.timeframe, q.limit));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/market/{symbol}/candles',
+        handler: async (req) => {
+          const { symbol } = parseWith(symbolParamSchema, req.pathParams, 'path');
+          const q = parseQuery(req, candlesQuerySchema);
+          return json(200, await candlesInRange(container, symbol, q));
         },
       },
     ],

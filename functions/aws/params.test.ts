@@ -104,5 +104,8 @@ describe('loadAwsSettings', () => {
       /password/,
     );
     expect(() => databaseUrlFromSecret('not json')).toThrow(/not JSON/);
+    // RDS's attachment adds host, port and engine, not the database name: never guess `postgres`.
+    const noDbName = { username: 'app', password: 'p', host: 'h', port: 5432, engine: 'postgres' };
+    expect(() => databaseUrlFromSecret(JSON.stringify(noDbName))).toThrow(/dbname/);
   });
 });

@@ -35,7 +35,7 @@ interface DbSecret {
   password: string;
   host: string;
   port: number | string;
-  dbname?: string;
+  dbname: string;
 }
 
 const KNOWN_KEYS = new Set<string>(SSM_SETTING_KEYS);
@@ -76,7 +76,11 @@ async function secretString(secrets: SendsCommands, arn: string): Promise<string
   return res.SecretString;
 }
 
-/** postgres://user:pass@host:port/db from the RDS secret; the names are escaped, TLS is on. */
+/**
+ * postgres://user:pass@host:port/db from the RDS secret; the names are escaped, TLS is on. Every field is
+ * required, `dbname` included (the stack puts it in the secret): falling back to the server's default
+ * database would run the migrations and the app against the wrong database without a word.
+ */
 export function databaseUrlFromSecret(json: string): string {
   let s: DbSecret;
   try {
@@ -84,11 +88,10 @@ export function databaseUrlFromSecret(json: string): string {
   } catch {
     throw new AwsConfigError('the database secret is not JSON');
   }
-  for (const field of ['username', 'password', 'host', 'port'] as const)
+  for (const field of ['username', 'password', 'host', 'port', 'dbname'] as const)
     if (s[field] === undefined || s[field] === '')
       throw new AwsConfigError(`the database secret has no ${field}`);
-  const db = s.dbname ?? 'postgres';
-  return `postgres://${encodeURIComponent(s.username)}:${encodeURIComponent(s.password)}@${s.host}:${s.port}/${encodeURIComponent(db)}`;
+  return `postgres://${encodeURIComponent(s.username)}:${encodeURIComponent(s.password)}@${s.host}:${s.port}/${encodeURIComponent(s.dbname)}`;
 }
 
 export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise<Settings> {

@@ -5,6 +5,7 @@
  * Trigger ran them). Entry files stay one line long: they name a factory and get a handler.
  */
 import type { Context } from 'aws-lambda';
+import pino from 'pino';
 import type { Settings } from '../../shared/config/settings';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { type Container, createContainer } from '../runtime/container';
@@ -14,13 +15,35 @@ import { createSfnWorkflowStarter } from './sfn-workflows';
 
 const LAMBDA_POOL_SIZE = 1;
 
+/**
+ * The one line a cold start logs: which database driver and which agent provider this environment runs,
+ * and why the provider is offline when the LLM key secret still holds its placeholder. Names only: no
+ * URL, no key, no password (the settings hold them; nothing here logs the settings).
+ */
+export function coldStartReport(
+  c: { database: { driver: string }; llm: { provider: string }; settings: Settings },
+  env: Record<string, string | undefined> = process.env,
+): { fields: Record<string, unknown>; message: string } {
+  const keyConfigured = Boolean(env[ENV.llmKeySecretArn]);
+  const llmKey = !keyConfigured ? 'not granted' : c.settings.LLM_API_KEY ? 'set' : 'placeholder';
+  const fields = { event: 'cold_start', db: c.database.driver, provider: c.llm.provider, llmKey };
+  const message =
+    c.llm.provider === 'offline' && llmKey === 'placeholder'
+      ? `offline agent provider: the LLM key secret still holds the placeholder; set it with aws secretsmanager put-secret-value --secret-id ${env[ENV.llmKeySecretArn]}`
+      : `container ready (db ${c.database.driver}, ${c.llm.provider} agent provider)`;
+  return { fields, message };
+}
+
 let container: Promise<Container> | undefined;
 /** The execution environment's container (cached; a failed build is retried on the next invocation). */
 export function getLambdaContainer(): Promise<Container> {
   if (!container) {
-    container = getAwsSettings().then((settings) =>
-      createContainer(settings, { maxConnections: LAMBDA_POOL_SIZE, skipMigrations: true }),
-    );
+    container = getAwsSettings().then(async (settings) => {
+      const c = await createContainer(settings, { maxConnections: LAMBDA_POOL_SIZE, skipMigrations: true });
+      const report = coldStartReport(c);
+      pino({ name: 'lambda', level: settings.LOG_LEVEL }).info(report.fields, report.message);
+      return c;
+    });
     container.catch(() => {
       container = undefined;
     });

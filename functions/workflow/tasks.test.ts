@@ -90,6 +90,8 @@ describe('agent steps dispatcher', () => {
   it('rejects an unknown step and bad input with a VALIDATION_ERROR naming the field, calling nothing', async () => {
     const { calls, handler } = recordingAgentSteps();
     await expect(handler({ step: 'runEverything', decisionId: ID })).rejects.toMatchObject({
+      // `name` is the errorType Lambda reports and Step Functions matches (not the generic 'AppError').
+      name: 'VALIDATION_ERROR',
       code: 'VALIDATION_ERROR',
       details: { field: 'step' },
     });

@@ -147,10 +147,12 @@ function dispatcher<S extends string>(
   return async (event) => {
     const step = (event as { step?: unknown } | null)?.step;
     if (typeof step !== 'string' || !(names as readonly string[]).includes(step))
-      throw new AppError('VALIDATION_ERROR', `${kind}: unknown step ${JSON.stringify(step)}`, {
-        field: 'step',
-        allowed: names,
-      });
+      throw withMatchableName(
+        new AppError('VALIDATION_ERROR', `${kind}: unknown step ${JSON.stringify(step)}`, {
+          field: 'step',
+          allowed: names,
+        }),
+      );
     const deps = await getDeps();
     try {
       return await routes[step as S](deps, event);

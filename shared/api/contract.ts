@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { agentResultSchema } from '../agents/schemas';
-import { TIMEFRAMES } from '../market/types';
+import { TIMEFRAME_MS, TIMEFRAMES } from '../market/types';
 
 // ---------- common ----------
 export const errorBodySchema = z.object({
@@ -106,6 +106,50 @@ export const latestResponseSchema = z.object({
   gaps: z.array(z.object({ after: z.string(), next: z.string(), missingBars: z.number() })),
 });
 export type LatestResponse = z.infer<typeof latestResponseSchema>;
+
+/** Most candles one `GET /market/{symbol}/candles` answers (and the most `latest` returns). */
+export const MAX_CANDLES_PER_REQUEST = 1000;
+
+/**
+ * A past period's candles: `start` (required) to `end` (default: as many bars as allowed from start),
+ * open times inclusive, at most MAX_CANDLES_PER_REQUEST bars of the timeframe. The end is clipped to
+ * the last closed bar.
+ */
+export const candlesQuerySchema = z
+  .object({
+    timeframe: timeframeSchema.default('1h'),
+    start: dateInputSchema,
+    end: dateInputSchema.optional(),
+  })
+  .superRefine((v, ctx) => {
+    const s = parseDateInput(v.start);
+    if (Number.isFinite(s) && s > Date.now())
+      ctx.addIssue({ code: 'custom', path: ['start'], message: 'start must not be in the future' });
+    if (v.end === undefined) return;
+    const e = parseDateInput(v.end);
+    if (!Number.isFinite(s) || !Number.isFinite(e)) return;
+    if (e < s) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must not be before start' });
+      return;
+    }
+    const bars = Math.floor((e - s) / TIMEFRAME_MS[v.timeframe]) + 1;
+    if (bars > MAX_CANDLES_PER_REQUEST)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['end'],
+        message: `the range spans ${bars} ${v.timeframe} bars; at most ${MAX_CANDLES_PER_REQUEST} per request (use a larger timeframe or a shorter range)`,
+      });
+  });
+export const candlesResponseSchema = z.object({
+  symbol: z.string(),
+  timeframe: z.string(),
+  /** The range served (open times, ISO), after defaults and clipping. */
+  start: z.string(),
+  end: z.string(),
+  candles: z.array(candleDtoSchema),
+  gaps: z.array(z.object({ after: z.string(), next: z.string(), missingBars: z.number() })),
+});
+export type CandlesResponse = z.infer<typeof candlesResponseSchema>;
 
 // ---------- analysis ----------
 export const analyzeRequestSchema = z

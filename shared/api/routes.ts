@@ -14,6 +14,8 @@ import {
   backtestRequestSchema,
   backtestSchema,
   backtestsListSchema,
+  candlesQuerySchema,
+  candlesResponseSchema,
   costsResponseSchema,
   healthResponseSchema,
   latestQuerySchema,
@@ -82,6 +84,17 @@ export const API_ROUTES: RouteSpec[] = [
     params: symbolParamSchema,
     query: latestQuerySchema,
     responses: { 200: { description: 'candles and indicators', schema: latestResponseSchema } },
+    errors: [502, 503],
+  },
+  {
+    group: 'market',
+    method: 'GET',
+    path: '/market/{symbol}/candles',
+    summary:
+      'Closed candles of a past period (start to end, at most 1000 bars of the timeframe), e.g. to draw a backtest.',
+    params: symbolParamSchema,
+    query: candlesQuerySchema,
+    responses: { 200: { description: 'candles and the gaps in the range', schema: candlesResponseSchema } },
     errors: [502, 503],
   },
   {

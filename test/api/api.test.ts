@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   analysisSchema,
   backtestAcceptedSchema,
+  candlesResponseSchema,
   costsResponseSchema,
   latestResponseSchema,
 } from '../../shared/api/contract';
@@ -58,6 +59,23 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       expect(r.status).toBe(200);
       expect(r.body.timeframe).toBe('1h');
       expect(r.body.candles).toHaveLength(200);
+    });
+
+    it('GET /market/{symbol}/candles serves a past period, bounded and clipped', async () => {
+      const r = await h.get('/market/BTCUSDT/candles?timeframe=4h&start=2024-01-01&end=2024-01-31T20:00:00Z');
+      expect(r.status).toBe(200);
+      const body = candlesResponseSchema.parse(r.body);
+      expect(body.candles).toHaveLength(31 * 6);
+      expect(body.candles[0]!.time).toBe(Date.parse('2024-01-01T00:00:00Z'));
+      expect(body.candles.at(-1)!.time).toBe(Date.parse('2024-01-31T20:00:00Z'));
+      expect(body.gaps).toEqual([]);
+      // Without an end: as many bars as allowed from start.
+      const open = await h.get('/market/BTCUSDT/candles?timeframe=4h&start=2024-01-01');
+      expect(open.body.candles).toHaveLength(1000);
+      // Clipped to the last closed bar (the data's last 4h bar opens 2025-12-31 20:00).
+      const recent = await h.get('/market/BTCUSDT/candles?timeframe=4h&start=2025-12-30&end=2026-01-01');
+      expect(recent.body.candles.at(-1).time).toBe(Date.parse('2025-12-31T20:00:00Z'));
+      expect(recent.body.end).toBe('2025-12-31T20:00:00.000Z');
     });
 
     it('POST /analyze backtest_step answers the finished analysis, using data up to the timestamp only', async () => {
@@ -204,7 +222,14 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       const r = await h.get('/openapi.json');
       expect(r.status).toBe(200);
       expect(r.body.openapi).toBe('3.1.0');
-      for (const p of ['/analyze', '/backtests/{id}', '/market/{symbol}/latest', '/costs', '/trades']) {
+      for (const p of [
+        '/analyze',
+        '/backtests/{id}',
+        '/market/{symbol}/latest',
+        '/market/{symbol}/candles',
+        '/costs',
+        '/trades',
+      ]) {
         expect(Object.keys(r.body.paths)).toContain(p);
       }
       const maxDecisions =
@@ -622,6 +647,37 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
         status: 404,
       },
       { name: 'history: limit zero', method: 'GET', path: '/portfolio/history?limit=0', field: 'limit' },
+      { name: 'candles: no start', method: 'GET', path: '/market/BTCUSDT/candles?timeframe=4h', field: 'start' },
+      {
+        name: 'candles: start not a date',
+        method: 'GET',
+        path: '/market/BTCUSDT/candles?start=yesterday',
+        field: 'start',
+      },
+      {
+        name: 'candles: start in the future',
+        method: 'GET',
+        path: `/market/BTCUSDT/candles?start=${future}`,
+        field: 'start',
+      },
+      {
+        name: 'candles: end before start',
+        method: 'GET',
+        path: '/market/BTCUSDT/candles?timeframe=4h&start=2024-02-01&end=2024-01-01',
+        field: 'end',
+      },
+      {
+        name: 'candles: more than 1000 bars',
+        method: 'GET',
+        path: '/market/BTCUSDT/candles?timeframe=4h&start=2023-01-01&end=2024-01-01',
+        field: 'end',
+      },
+      {
+        name: 'candles: unsupported symbol',
+        method: 'GET',
+        path: '/market/DOGEUSDT/candles?start=2024-01-01',
+        field: 'symbol',
+      },
     ];
 
     let portfolioBefore: unknown;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drawdownSeries, ema } from './series';
+import { chartTimeframeFor, drawdownSeries, ema, timeframeMs } from './series';
 
 describe('series', () => {
   it('drawdown is the percent below the running peak, zero at new highs', () => {
@@ -30,5 +30,16 @@ describe('series', () => {
     );
     // period 1: k = 1, the EMA is the close itself.
     expect(out.map((p) => p.value)).toEqual([1, 3]);
+  });
+
+  it('draws a period with its own timeframe when it fits in one candles request, else a larger one', () => {
+    const day = 86_400_000;
+    const start = Date.parse('2024-01-01T00:00:00Z');
+    expect(timeframeMs('4h')).toBe(4 * 3_600_000);
+    expect(chartTimeframeFor('4h', start, start + 90 * day)).toBe('4h');
+    // A year of 4h bars is 2,190: over the 1,000 a request serves.
+    expect(chartTimeframeFor('4h', start, start + 365 * day)).toBe('12h');
+    expect(chartTimeframeFor('1d', start, start + 3 * 365 * day)).toBe('1d');
+    expect(chartTimeframeFor('1d', start, start + 4000 * day)).toBeNull();
   });
 });

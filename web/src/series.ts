@@ -1,4 +1,28 @@
 /** Series derived on the client from what the API returns (chart overlays only; no trading math). */
+import { MAX_CANDLES_PER_REQUEST, timeframeSchema } from '../../shared/api/contract';
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A timeframe's bar length in ms ("4h" -> 14,400,000), from its name. */
+export function timeframeMs(tf: string): number {
+  const m = /^(\d+)([mhd])$/.exec(tf);
+  return m ? Number(m[1]) * (UNIT_MS[m[2] as string] as number) : Number.NaN;
+}
+
+/**
+ * The candles to draw a period with: its own timeframe when the period fits in one request
+ * (MAX_CANDLES_PER_REQUEST bars), else the smallest larger timeframe that fits (a year of 4h bars is
+ * drawn with 12h). Null when even the largest does not fit.
+ */
+export function chartTimeframeFor(timeframe: string, startMs: number, endMs: number): string | null {
+  const all = timeframeSchema.options as readonly string[];
+  const from = all.indexOf(timeframe);
+  for (const tf of all.slice(Math.max(0, from))) {
+    const bars = Math.floor((endMs - startMs) / timeframeMs(tf)) + 1;
+    if (bars <= MAX_CANDLES_PER_REQUEST) return tf;
+  }
+  return null;
+}
 
 /** Exponential moving average over closes, for the dashboard's overlay (seeded with the first close). */
 export function ema(

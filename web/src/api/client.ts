@@ -18,6 +18,7 @@ import {
   backtestAcceptedSchema,
   backtestSchema,
   backtestsListSchema,
+  candlesResponseSchema,
   costsResponseSchema,
   errorBodySchema,
   healthResponseSchema,
@@ -190,6 +191,9 @@ export function createApiClient(options: ApiClientOptions) {
     symbols: (signal?: AbortSignal) => get(symbolsResponseSchema, '/market/symbols', undefined, signal),
     latest: (symbol: string, q: { timeframe: string; limit: number }, signal?: AbortSignal) =>
       get(latestResponseSchema, `/market/${enc(symbol)}/latest`, q, signal),
+    /** Closed candles of a past period (at most 1000 bars of the timeframe). */
+    candles: (symbol: string, q: { timeframe: string; start: string; end?: string }, signal?: AbortSignal) =>
+      get(candlesResponseSchema, `/market/${enc(symbol)}/candles`, q, signal),
 
     async analyze(
       req: { symbol: string; timeframe?: string },

@@ -13,12 +13,10 @@ import { TimeChart } from '../components/charts';
 import { TradesTable } from '../components/TradesTable';
 import { ActionTag, Async, Badge, Empty, Panel, Stat, StatusBadge } from '../components/ui';
 import { fmtCost, fmtDate, fmtFraction, fmtInt, fmtPct, fmtRatio, fmtTime, fmtUsd, tone } from '../format';
-import { drawdownSeries } from '../series';
+import { chartTimeframeFor, drawdownSeries } from '../series';
 import { EstimateNote } from './BacktestsView';
 
 const POLL_MS = 1000;
-/** The API serves at most this many recent candles; older backtests cannot be drawn as candles. */
-const MAX_CANDLES = 1000;
 const SAMPLE_TEXT: Record<string, string> = {
   in_sample: 'in-sample: the models may have seen this period in training',
   out_of_sample: "out-of-sample: after the models' knowledge cutoff",
@@ -290,33 +288,42 @@ function tradeMarkers(r: Result): ChartMarker[] {
 }
 
 function PriceWithTrades({ b, r }: { b: BacktestDto; r: Result }) {
-  const latest = useApi(`latest:${b.symbol}:${b.timeframe}:${MAX_CANDLES}`, (api, signal) =>
-    api.latest(b.symbol, { timeframe: b.timeframe, limit: MAX_CANDLES }, signal),
+  // The backtest's own period, with its own timeframe when it fits in one request, else a larger one.
+  const chartTf = chartTimeframeFor(b.timeframe, Date.parse(b.startDate), Date.parse(b.endDate));
+  const range = useApi(`candles:${b.symbol}:${chartTf}:${b.startDate}:${b.endDate}`, (api, signal) =>
+    chartTf
+      ? api.candles(b.symbol, { timeframe: chartTf, start: b.startDate, end: b.endDate }, signal)
+      : Promise.resolve(null),
   );
-  const start = Date.parse(b.startDate);
-  const end = Date.parse(b.endDate);
-  const candles = useMemo(
-    () => (latest.data?.candles ?? []).filter((c) => c.time >= start && c.time <= end),
-    [latest.data, start, end],
+  const series = useMemo<ChartSeries[]>(
+    () => [{ kind: 'candles', data: range.data?.candles ?? [] }],
+    [range.data],
   );
-  const covered = latest.data ? (latest.data.candles[0]?.time ?? Number.POSITIVE_INFINITY) <= start : false;
-  const series = useMemo<ChartSeries[]>(() => [{ kind: 'candles', data: candles }], [candles]);
   const markers = useMemo(() => tradeMarkers(r), [r]);
   return (
-    <Panel title="Trades on the price chart">
-      <Async value={latest} label="Loading candles…">
-        {() =>
-          covered && candles.length > 1 ? (
+    <Panel
+      title="Trades on the price chart"
+      actions={
+        chartTf && chartTf !== b.timeframe ? (
+          <span className="muted small">
+            {chartTf} candles: the period has more {b.timeframe} bars than one chart request serves
+          </span>
+        ) : undefined
+      }
+    >
+      <Async value={range} label="Loading candles…">
+        {(c) =>
+          c && c.candles.length > 1 ? (
             <TimeChart
               series={series}
               markers={markers}
               height={320}
-              ariaLabel={`${b.symbol} price with the backtest's trades`}
+              ariaLabel={`${b.symbol} price over the backtest's period with its trades`}
             />
           ) : (
             <Empty>
-              The API serves only the latest {MAX_CANDLES} {b.timeframe} candles, which do not reach back to{' '}
-              {fmtDate(b.startDate)}. The trades are marked on the equity curve above instead.
+              No candles to draw for {fmtDate(b.startDate)} → {fmtDate(b.endDate)}. The trades are marked on
+              the equity curve above instead.
             </Empty>
           )
         }
