@@ -283,6 +283,7 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
   let aws: http.Server;
   let front: net.Server;
   let admin: pg.Client;
+  let certDir = '';
   let dbSecretJson: string;
   let dbName: string;
   let params: Record<string, string>;
@@ -317,7 +318,7 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
     );
     for (const [k, v] of Object.entries(PARAMS_OVERRIDE)) params[`${built.data.paramsPrefix}/${k}`] = v;
 
-    const certDir = path.join(root, 'tls');
+    certDir = path.join(root, 'tls');
     mkdirSync(certDir);
     execFileSync(
       'openssl',
@@ -331,6 +332,8 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
         '1',
         '-subj',
         '/CN=db.test',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
         '-keyout',
         path.join(certDir, 'key.pem'),
         '-out',
@@ -453,6 +456,9 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
 
   /** The function's environment as deployed: its variable names from the template, fake ARNs as values. */
   function lambdaEnv(b: Bundle): Record<string, string> {
+    // The template points NODE_EXTRA_CA_CERTS at the Lambda runtime's CA bundle (RDS's CAs); here the
+    // throwaway CA of the TLS front stands in for it, so certificate verification is exercised for real.
+    expect(b.env.NODE_EXTRA_CA_CERTS).toBe('/var/runtime/ca-cert.pem');
     const values: Record<string, string> = {
       DB_SECRET_ARN: DB_ARN,
       LLM_API_KEY_SECRET_ARN: LLM_ARN,
@@ -471,6 +477,7 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
       else if (values[k]) env[k] = values[k];
       else throw new Error(`${b.name}: no stand-in for ${k}`);
     }
+    env.NODE_EXTRA_CA_CERTS = path.join(certDir, 'cert.pem');
     return env;
   }
 

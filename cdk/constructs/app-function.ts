@@ -175,9 +175,12 @@ export class AppFunction extends Construct {
       architecture: ARCHITECTURE,
       timeout: props.timeout ?? DEFAULT_TIMEOUT,
       memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
-      environment: defaults.bundling
-        ? { NODE_OPTIONS: '--enable-source-maps', ...props.environment }
-        : props.environment,
+      environment: {
+        ...(defaults.bundling ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        // The Lambda runtime ships RDS's CA bundle here; with it the database certificate is verified.
+        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+        ...props.environment,
+      },
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: defaults.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,

@@ -143,7 +143,8 @@ export async function candlesInRange(
   assertSymbol(symbol, container.settings.SYMBOLS);
   const interval = TIMEFRAME_MS[q.timeframe];
   const startMs = parseDateInput(q.start);
-  const wanted = q.end === undefined ? startMs + (MAX_CANDLES_PER_REQUEST - 1) * interval : parseDateInput(q.end);
+  const wanted =
+    q.end === undefined ? startMs + (MAX_CANDLES_PER_REQUEST - 1) * interval : parseDateInput(q.end);
   const endMs = Math.min(wanted, lastClosedOpenTime(container.deps.now(), interval));
   const base = { symbol, timeframe: q.timeframe, start: new Date(startMs).toISOString() };
   if (endMs < startMs) return { ...base, end: base.start, candles: [], gaps: [] };

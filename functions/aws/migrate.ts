@@ -12,6 +12,7 @@ export async function handler(): Promise<{ migrated: true }> {
   const database = await openDatabase({
     databaseUrl: settings.DATABASE_URL,
     ssl: settings.DATABASE_SSL,
+    sslVerify: settings.DATABASE_SSL_VERIFY,
     maxConnections: 1,
   });
   try {

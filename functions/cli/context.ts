@@ -44,6 +44,7 @@ export function createCliContext(io: CliIo, deps: CliDeps = {}): CliContext {
           databaseUrl: s.DATABASE_URL,
           dataDir: s.DATA_DIR,
           ssl: s.DATABASE_SSL,
+          sslVerify: s.DATABASE_SSL_VERIFY,
         });
         await db.migrate();
         return db;

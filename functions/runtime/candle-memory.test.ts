@@ -34,7 +34,10 @@ function kline(i: number): Kline {
 function counting(repo: CandleRepository) {
   let calls = 0;
   return {
-    repo: { ...repo, getCandles: (r: Parameters<CandleRepository['getCandles']>[0]) => (calls++, repo.getCandles(r)) },
+    repo: {
+      ...repo,
+      getCandles: (r: Parameters<CandleRepository['getCandles']>[0]) => (calls++, repo.getCandles(r)),
+    },
     calls: () => calls,
   };
 }
@@ -49,7 +52,13 @@ describe.each(testDrivers())('candle memory on %s', (driver) => {
   });
 
   it('answers a complete range again from memory, as the repository did', async () => {
-    await insertKlines(t.db, 'BTCUSDT', '4h', Array.from({ length: BARS }, (_, i) => kline(i)), 'archive');
+    await insertKlines(
+      t.db,
+      'BTCUSDT',
+      '4h',
+      Array.from({ length: BARS }, (_, i) => kline(i)),
+      'archive',
+    );
     const inner = counting(createCandleRepository({ db: t.db, symbols: ['BTCUSDT'], now }));
     const memo = withCandleMemory(inner.repo, now);
     const req = { symbol: 'BTCUSDT', timeframe: '4h' as const, startMs: T0, endMs: T0 + 50 * H4 };

@@ -60,6 +60,7 @@ export async function createContainer(
       databaseUrl: settings.DATABASE_URL,
       dataDir: settings.DATA_DIR,
       ssl: settings.DATABASE_SSL,
+      sslVerify: settings.DATABASE_SSL_VERIFY,
       maxConnections: overrides.maxConnections,
     }));
   const ownDatabase = overrides.database ? overrides.ownDatabase === true : true;

@@ -39,7 +39,9 @@ async function seed(db: Db) {
     sizePct: 10,
     gated: false,
     reason: 'trader BUY 30%, approved by the risk manager',
-    clamps: [{ rule: 'MAX_POSITION_SIZE_PCT', requested: 30, allowed: 10, unit: 'pct_of_equity', reason: 'x' }],
+    clamps: [
+      { rule: 'MAX_POSITION_SIZE_PCT', requested: 30, allowed: 10, unit: 'pct_of_equity', reason: 'x' },
+    ],
   };
   for (let k = 0; k < DECISIONS; k++) {
     const [row] = await db

@@ -42,12 +42,14 @@ export async function listAnalyses(
       // Same definitions as getAnalysis: billed calls exclude cache hits and budget refusals. Written
       // with an alias because drizzle leaves column names unqualified in a single-table select, and an
       // unqualified "id" inside the subquery would mean agent_logs.id.
-      calls: sql<number>`(select count(*) from ${agentLogs} l where l.decision_id = ${decisions}.id and not l.cache_hit and l.status <> 'budget_exceeded')`.mapWith(
-        Number,
-      ),
-      cacheHits: sql<number>`(select count(*) from ${agentLogs} l where l.decision_id = ${decisions}.id and l.cache_hit)`.mapWith(
-        Number,
-      ),
+      calls:
+        sql<number>`(select count(*) from ${agentLogs} l where l.decision_id = ${decisions}.id and not l.cache_hit and l.status <> 'budget_exceeded')`.mapWith(
+          Number,
+        ),
+      cacheHits:
+        sql<number>`(select count(*) from ${agentLogs} l where l.decision_id = ${decisions}.id and l.cache_hit)`.mapWith(
+          Number,
+        ),
     })
     .from(decisions)
     .where(

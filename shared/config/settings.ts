@@ -25,6 +25,8 @@ export const settingsSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   DATABASE_URL: z.string().url().optional(),
   DATABASE_SSL: bool.default(false),
+  /** Verify the server's certificate (on Lambda, RDS's CAs come from NODE_EXTRA_CA_CERTS). */
+  DATABASE_SSL_VERIFY: bool.default(true),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
   // Market data

@@ -40,6 +40,8 @@ export interface OpenOptions {
   /** PGlite folder; `memory://` for an in-memory database. */
   dataDir?: string;
   ssl?: boolean;
+  /** Check the server certificate against the trusted CAs (default true). */
+  sslVerify?: boolean;
   /** Pool size for `pg` (Lambda: 1). */
   maxConnections?: number;
 }
@@ -49,7 +51,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: opts.maxConnections ?? 10,
-      ssl: opts.ssl ? { rejectUnauthorized: false } : undefined,
+      ssl: opts.ssl ? { rejectUnauthorized: opts.sslVerify ?? true } : undefined,
     });
     // An idle client the server drops (failover, restart, DROP DATABASE in tests) emits 'error' on
     // the pool; without a listener Node would crash the process. The next query reconnects.
