@@ -6,7 +6,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
 
 const webDir = fileURLToPath(new URL('.', import.meta.url));
 const index = join(webDir, 'dist', 'index.html');
@@ -34,6 +33,8 @@ if (existsSync(index) && statSync(index).mtimeMs >= sourceTime) {
 }
 console.error('[web] building the web app (web/dist)…');
 try {
+  // Imported only when a build is due: loading vite costs more than the freshness check itself.
+  const { build } = await import('vite');
   await build({ configFile: join(webDir, 'vite.config.ts'), logLevel: 'warn' });
   console.error('[web] built');
 } catch (e) {

@@ -140,44 +140,52 @@ async function loadStepFunctions(
 }
 
 /**
- * Choose the adapter. With 'auto' and 'stepfunctions' the state machines are synthesized in the
- * background (a few seconds of aws-cdk-lib), so the host listens at once; a start that arrives before
- * they are ready waits for them. With 'auto', a synthesis failure falls back to the in-process runner
+ * Choose the adapter. With 'auto' and 'stepfunctions' the state machines are synthesized (a few
+ * seconds of aws-cdk-lib, on the main thread). In the background mode the host listens first: it calls
+ * `prepare()` once it listens, and a start that arrives before the machines are ready prepares them
+ * and waits. Loading aws-cdk-lib blocks the event loop, so it must not begin before the host listens,
+ * or the ready line waits for it. With 'auto', a synthesis failure falls back to the in-process runner
  * (logged); with 'stepfunctions' it is an error of every start.
  */
 export async function selectWorkflows(
   container: Container,
   choice: WorkflowStarter | 'auto' | 'inprocess' | 'stepfunctions',
   opts: { concurrency: number; log?: Logger; background?: boolean },
-): Promise<Starter> {
+): Promise<Starter & { prepare?(): void }> {
   if (typeof choice === 'object')
     return Object.assign(choice, { kind: (choice as Starter).kind ?? 'custom' });
   if (choice === 'inprocess') return createInProcessWorkflows(container.deps, opts);
-  const ready: Promise<Starter> = loadStepFunctions(container, opts).catch((e: unknown) => {
-    if (choice === 'stepfunctions') throw e;
-    opts.log?.warn(
-      { reason: (e as Error)?.message },
-      'local state machines unavailable; running workflows in-process with the same steps',
-    );
-    return createInProcessWorkflows(container.deps, opts);
-  });
-  if (!opts.background) return ready;
-  ready.catch(() => undefined); // reported by the first start that needs it
+  let ready: Promise<Starter> | undefined;
+  const prepare = (): Promise<Starter> => {
+    ready ??= loadStepFunctions(container, opts).catch((e: unknown) => {
+      if (choice === 'stepfunctions') throw e;
+      opts.log?.warn(
+        { reason: (e as Error)?.message },
+        'local state machines unavailable; running workflows in-process with the same steps',
+      );
+      return createInProcessWorkflows(container.deps, opts);
+    });
+    ready.catch(() => undefined); // reported by the first start that needs it
+    return ready;
+  };
+  if (!opts.background) return prepare();
   return {
     kind: 'stepfunctions',
-    startAnalysis: async (i) => (await ready).startAnalysis(i),
-    startBacktest: async (i) => (await ready).startBacktest(i),
+    prepare: () => void prepare(),
+    startAnalysis: async (i) => (await prepare()).startAnalysis(i),
+    startBacktest: async (i) => (await prepare()).startBacktest(i),
     awaitExecution: async (executionId, o) => {
-      const inner = await ready;
+      const inner = await prepare();
       if (!inner.awaitExecution) throw new Error('this workflow adapter cannot await an execution');
       return inner.awaitExecution(executionId, o);
     },
+    // Nothing was started while the machines were never prepared.
     drain: async (timeoutMs) => {
-      const inner = await ready.catch(() => undefined);
+      const inner = ready ? await ready.catch(() => undefined) : undefined;
       return inner?.drain ? inner.drain(timeoutMs) : true;
     },
     close: async () => {
-      const inner = await ready.catch(() => undefined);
+      const inner = ready ? await ready.catch(() => undefined) : undefined;
       await inner?.close?.();
     },
   };

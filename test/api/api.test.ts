@@ -159,7 +159,10 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       expect(last.equity).toBeCloseTo(analyses[1]!.portfolio!.equity, 6);
       expect(last.timestamp).toBe(new Date(TEST_NOW).toISOString());
       // Clamps say what their amounts are in: % of equity for sizing, an asset for order rules.
-      const clamps = analyses.flatMap((a) => [...(a.final?.clamps ?? []), ...(a.execution?.trade?.clamps ?? [])]);
+      const clamps = analyses.flatMap((a) => [
+        ...(a.final?.clamps ?? []),
+        ...(a.execution?.trade?.clamps ?? []),
+      ]);
       // The offline rules buy ETH here; the order's quantity is floored to the lot step (a LOT_SIZE clamp).
       expect(clamps.length).toBeGreaterThan(0);
       for (const c of clamps) expect(['pct_of_equity', 'USDT', 'ETH', 'BTC']).toContain(c.unit);
@@ -647,7 +650,12 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
         status: 404,
       },
       { name: 'history: limit zero', method: 'GET', path: '/portfolio/history?limit=0', field: 'limit' },
-      { name: 'candles: no start', method: 'GET', path: '/market/BTCUSDT/candles?timeframe=4h', field: 'start' },
+      {
+        name: 'candles: no start',
+        method: 'GET',
+        path: '/market/BTCUSDT/candles?timeframe=4h',
+        field: 'start',
+      },
       {
         name: 'candles: start not a date',
         method: 'GET',

@@ -88,6 +88,10 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     expect(NOW).toBeLessThan(lastClose);
     const now = () => NOW;
     binance = await startBinanceServer({ candles, now });
+    // The product's clock starts at NOW and runs, so analyses a few seconds apart are valued at
+    // different times (the portfolio's equity curve); the suite ends long before the next 1h bar.
+    const startedAt = Date.now();
+    const productNow = () => NOW + (Date.now() - startedAt);
     const settings = loadSettings({
       DATA_DIR: 'memory://',
       LLM_PROVIDER: 'offline',
@@ -101,7 +105,7 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
       port: 0,
       webDist: WEB_DIST,
       logger: pino({ level: 'silent' }),
-      containerOverrides: { now, binanceBaseUrl: binance.url, binanceFallbackUrl: null },
+      containerOverrides: { now: productNow, binanceBaseUrl: binance.url, binanceFallbackUrl: null },
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: VIEWPORT, baseURL: server.url });
@@ -222,6 +226,14 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
       );
     }
     expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0);
+    // Buy and hold is drawn beside the strategy, and the trades on the backtest's own candles.
+    await page.getByText('— buy & hold').waitFor();
+    expect(await page.getByText('buy-and-hold curve not in the result').count()).toBe(0);
+    await page
+      .getByRole('img', { name: /price over the backtest's period/ })
+      .locator('canvas')
+      .first()
+      .waitFor();
     const decisions = page.locator('[data-testid="backtest-decisions"] tbody tr');
     expect(await decisions.count()).toBeGreaterThan(0);
     await shot(page, 'backtest');
@@ -238,7 +250,16 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await page.close();
   });
 
-  it('portfolio: shows equity, cash, returns and the trade history', async () => {
+  it('portfolio: shows equity, cash, returns, the equity curve and the trade history', async () => {
+    // A second live analysis (the dashboard ran the first): each one values the book once.
+    const second = await fetch(`${server.url}/analyze`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ symbol: SYMBOL, timeframe: '4h' }),
+    });
+    expect(second.status).toBe(200);
+    const history = (await (await fetch(`${server.url}/portfolio/history`)).json()) as { points: unknown[] };
+    expect(history.points.length).toBeGreaterThanOrEqual(2);
     const { page, errors } = await open('/portfolio');
     await page.getByTestId('equity').waitFor();
     expect(await page.getByTestId('equity').textContent()).toMatch(/\$\d{1,3}(,\d{3})*\.\d{2}/);
@@ -249,6 +270,9 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     }
     await page.getByText('Trade history').waitFor();
     await page.locator('.loading').waitFor({ state: 'detached' });
+    // The equity curve is drawn (not the "not enough history" note).
+    await page.getByRole('img', { name: 'Equity over time' }).locator('canvas').first().waitFor();
+    expect(await page.getByText('Not enough history yet').count()).toBe(0);
     await shot(page, 'portfolio');
     expect(errors).toEqual([]);
     await page.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartTimeframeFor, drawdownSeries, ema, timeframeMs } from './series';
+import { chartRangeFor, drawdownSeries, ema, timeframeMs } from './series';
 
 describe('series', () => {
   it('drawdown is the percent below the running peak, zero at new highs', () => {
@@ -36,10 +36,24 @@ describe('series', () => {
     const day = 86_400_000;
     const start = Date.parse('2024-01-01T00:00:00Z');
     expect(timeframeMs('4h')).toBe(4 * 3_600_000);
-    expect(chartTimeframeFor('4h', start, start + 90 * day)).toBe('4h');
+    expect(chartRangeFor('4h', start, start + 90 * day)).toEqual({
+      timeframe: '4h',
+      startMs: start,
+      clipped: false,
+    });
     // A year of 4h bars is 2,190: over the 1,000 a request serves.
-    expect(chartTimeframeFor('4h', start, start + 365 * day)).toBe('12h');
-    expect(chartTimeframeFor('1d', start, start + 3 * 365 * day)).toBe('1d');
-    expect(chartTimeframeFor('1d', start, start + 4000 * day)).toBeNull();
+    expect(chartRangeFor('4h', start, start + 365 * day).timeframe).toBe('12h');
+    expect(chartRangeFor('1d', start, start + 900 * day)).toEqual({
+      timeframe: '1d',
+      startMs: start,
+      clipped: false,
+    });
+    // Three years of days do not fit even in 1d: the last 1,000 days are drawn.
+    const end = start + 3 * 365 * day;
+    expect(chartRangeFor('4h', start, end)).toEqual({
+      timeframe: '1d',
+      startMs: end - 999 * day,
+      clipped: true,
+    });
   });
 });

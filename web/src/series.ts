@@ -12,16 +12,24 @@ export function timeframeMs(tf: string): number {
 /**
  * The candles to draw a period with: its own timeframe when the period fits in one request
  * (MAX_CANDLES_PER_REQUEST bars), else the smallest larger timeframe that fits (a year of 4h bars is
- * drawn with 12h). Null when even the largest does not fit.
+ * drawn with 12h). When even the largest does not fit, its last MAX_CANDLES_PER_REQUEST bars
+ * (`clipped`: the start moves later).
  */
-export function chartTimeframeFor(timeframe: string, startMs: number, endMs: number): string | null {
+export function chartRangeFor(
+  timeframe: string,
+  startMs: number,
+  endMs: number,
+): { timeframe: string; startMs: number; clipped: boolean } {
   const all = timeframeSchema.options as readonly string[];
-  const from = all.indexOf(timeframe);
-  for (const tf of all.slice(Math.max(0, from))) {
+  const larger = all.slice(Math.max(0, all.indexOf(timeframe)));
+  for (const tf of larger) {
     const bars = Math.floor((endMs - startMs) / timeframeMs(tf)) + 1;
-    if (bars <= MAX_CANDLES_PER_REQUEST) return tf;
+    if (bars <= MAX_CANDLES_PER_REQUEST) return { timeframe: tf, startMs, clipped: false };
   }
-  return null;
+  const widest = larger.at(-1) ?? timeframe;
+  const iv = timeframeMs(widest);
+  const lastBar = Math.floor(endMs / iv) * iv;
+  return { timeframe: widest, startMs: lastBar - (MAX_CANDLES_PER_REQUEST - 1) * iv, clipped: true };
 }
 
 /** Exponential moving average over closes, for the dashboard's overlay (seeded with the first close). */

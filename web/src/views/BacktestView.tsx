@@ -13,7 +13,7 @@ import { TimeChart } from '../components/charts';
 import { TradesTable } from '../components/TradesTable';
 import { ActionTag, Async, Badge, Empty, Panel, Stat, StatusBadge } from '../components/ui';
 import { fmtCost, fmtDate, fmtFraction, fmtInt, fmtPct, fmtRatio, fmtTime, fmtUsd, tone } from '../format';
-import { chartTimeframeFor, drawdownSeries } from '../series';
+import { chartRangeFor, drawdownSeries } from '../series';
 import { EstimateNote } from './BacktestsView';
 
 const POLL_MS = 1000;
@@ -289,11 +289,10 @@ function tradeMarkers(r: Result): ChartMarker[] {
 
 function PriceWithTrades({ b, r }: { b: BacktestDto; r: Result }) {
   // The backtest's own period, with its own timeframe when it fits in one request, else a larger one.
-  const chartTf = chartTimeframeFor(b.timeframe, Date.parse(b.startDate), Date.parse(b.endDate));
-  const range = useApi(`candles:${b.symbol}:${chartTf}:${b.startDate}:${b.endDate}`, (api, signal) =>
-    chartTf
-      ? api.candles(b.symbol, { timeframe: chartTf, start: b.startDate, end: b.endDate }, signal)
-      : Promise.resolve(null),
+  const chart = chartRangeFor(b.timeframe, Date.parse(b.startDate), Date.parse(b.endDate));
+  const start = new Date(chart.startMs).toISOString();
+  const range = useApi(`candles:${b.symbol}:${chart.timeframe}:${start}:${b.endDate}`, (api, signal) =>
+    api.candles(b.symbol, { timeframe: chart.timeframe, start, end: b.endDate }, signal),
   );
   const series = useMemo<ChartSeries[]>(
     () => [{ kind: 'candles', data: range.data?.candles ?? [] }],
@@ -304,16 +303,19 @@ function PriceWithTrades({ b, r }: { b: BacktestDto; r: Result }) {
     <Panel
       title="Trades on the price chart"
       actions={
-        chartTf && chartTf !== b.timeframe ? (
+        chart.timeframe !== b.timeframe || chart.clipped ? (
           <span className="muted small">
-            {chartTf} candles: the period has more {b.timeframe} bars than one chart request serves
+            {chart.timeframe} candles
+            {chart.clipped
+              ? `, from ${fmtDate(start)}: the period has more bars than one chart request serves`
+              : `: the period has more ${b.timeframe} bars than one chart request serves`}
           </span>
         ) : undefined
       }
     >
       <Async value={range} label="Loading candles…">
         {(c) =>
-          c && c.candles.length > 1 ? (
+          c.candles.length > 1 ? (
             <TimeChart
               series={series}
               markers={markers}
