@@ -16,9 +16,13 @@
  * - LLM rate limits and timeouts (`LlmRateLimited`, `LlmTimeout`) are retried with exponential backoff and
  *   FULL jitter (concurrent Map iterations must not retry in lockstep). Other errors go to the Catch.
  * - An analyst that fails is caught and marked unavailable; the others' results stand (spec NFR-10).
- * - A snapshot, researcher, trader or risk failure is caught and recorded as "no trade" with its error:
- *   the execution SUCCEEDS with that outcome, it does not fail. So does a step that reports
- *   `failed: true` as a value.
+ * - A researcher, trader or risk failure is caught and recorded as "no trade" with its error: the
+ *   execution SUCCEEDS with that outcome, it does not fail. So does a step that reports `failed: true`
+ *   as a value.
+ * - A snapshot failure is not an agent's: market data that could not be loaded (Binance unreachable,
+ *   missing or broken data) ends the decision `failed` with its error and no agent is called. The step
+ *   records the known market-data failures itself (`ok: false`); its Catch records anything else
+ *   (`recordSnapshotFailure`). The execution still SUCCEEDS: the outcome is in the decision.
  * - Finalize executes against the live book for mode `live` and only records the decision for backtest
  *   modes (shared/pipeline decides by the decision's mode), so the chain is the same in both machines.
  */
@@ -105,10 +109,11 @@ export interface AgentChain {
  * two machines are separate, so they share names). `done` is where every path of the chain ends
  * (decided, no trade, data unavailable); by default a Succeed state per outcome.
  *
- * The branching mirrors the in-process runner (shared/pipeline/runner.ts) exactly, so both hosts record
+ * The branching mirrors the in-process runner (shared/pipeline/analysis.ts) exactly, so both hosts record
  * the same decisions: a researcher that is gated or answers `failed` goes straight to finalize (HOLD), as
  * does a trader that fails or proposes HOLD; only THROWN errors of researcher, trader or risk become
- * "no trade". A snapshot that answers `ok: false` has already recorded why (a data error) and ends there.
+ * "no trade". A snapshot that answers `ok: false` has already recorded why (a market-data failure) and
+ * ends there; one that throws is recorded as a failed decision by `Record data failure`.
  */
 export function buildAgentChain(
   scope: Construct,
@@ -132,7 +137,11 @@ export function buildAgentChain(
     s.addCatch(recordNoTrade, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   const snapshot = step('Prepare snapshot', 'prepareSnapshot', '$.snapshot');
-  catchToNoTrade(snapshot);
+  const snapshotFailed = step('Record data failure', 'recordSnapshotFailure', '$.outcome', {
+    error: '$.error',
+  });
+  snapshotFailed.next(done('Data failure recorded'));
+  snapshot.addCatch(snapshotFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   const analysts = new sfn.Parallel(scope, 'Analysts', { resultPath: sfn.JsonPath.DISCARD });
   for (const analyst of ANALYSTS) analysts.branch(analystBranch(scope, props, analyst));
@@ -175,7 +184,7 @@ export function buildAgentChain(
 
   return {
     start: snapshot,
-    states: { snapshot, analysts, researcher, trader, risk, finalize, recordNoTrade },
+    states: { snapshot, snapshotFailed, analysts, researcher, trader, risk, finalize, recordNoTrade },
   };
 }
 

@@ -14,10 +14,12 @@ import { testDrivers, useTestDatabase } from '../../shared/db/testing';
 import { createLLMClient } from '../../shared/llm/client';
 import { LlmCallError } from '../../shared/llm/errors';
 import { klineToCandle } from '../../shared/market/kline';
-import { createDecision, getAnalysis } from '../../shared/pipeline/analysis';
+import type { AnalysisDto } from '../../shared/api/contract';
+import { createDecision, getAnalysis, runDecisionChain } from '../../shared/pipeline/analysis';
 import { createBacktest, getBacktest, runBacktest, simulateRecorded } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import { memoryCandleSource, testSettings } from '../../shared/pipeline/testing';
+import { AppError } from '../../shared/util/errors';
 import { generateKlines } from '../../test/helpers/binance-server';
 import { agentStepFns } from '../workflow/bindings';
 import {
@@ -43,6 +45,8 @@ const NOW = barTime(BARS) + 1;
 /** Step Functions caps a state's input or output at 256 KiB; ours must stay far below. */
 const SFN_PAYLOAD_LIMIT = 256 * 1024;
 const PAYLOAD_BUDGET = 16 * 1024;
+const statusesOf = (a: AnalysisDto) =>
+  Object.fromEntries(Object.entries(a.agents).map(([k, r]) => [k, r?.status ?? null]));
 
 describe('synthesized definitions', () => {
   it('resolve to plain ASL whose every Task invokes one of the two task functions', () => {
@@ -163,8 +167,124 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
     const a = await getAnalysis(deps, decisionId);
     expect(a.status).toBe('no_trade');
     expect(a.final?.action).toBe('HOLD');
-    expect(a.error).toEqual({ code: 'LlmUpstreamError', message: 'researcher model is down' });
+    // Recorded by the product's code, as the in-process runner records it.
+    expect(a.error).toEqual({ code: 'UPSTREAM_LLM', message: 'researcher model is down' });
+    expect(a.agents.researcher).toMatchObject({ status: 'error' });
     expect(a.agents.trader).toBeNull();
+
+    const { decisionId: inProcessId } = await newDecision();
+    await runDecisionChain(
+      {
+        ...deps,
+        llm: {
+          ...deps.llm,
+          call: async (req) => {
+            if (req.agent === 'researcher') throw new LlmCallError('LlmUpstreamError', 'researcher model is down');
+            return deps.llm.call(req);
+          },
+        },
+      },
+      inProcessId,
+    );
+    const b = await getAnalysis(deps, inProcessId);
+    expect({ status: b.status, error: b.error, final: b.final?.action }).toEqual({
+      status: a.status,
+      error: a.error,
+      final: a.final?.action,
+    });
+  });
+
+  it('a model provider down for every analyst is "no trade" naming the provider failure, as in process', async () => {
+    const down = async () => {
+      throw new LlmCallError('LlmUpstreamError', '500 The server had an error');
+    };
+    const w = workflows({ steps: { agent: { runAnalyst: down } } });
+    const { decisionId } = await newDecision();
+    const exec = await w.awaitExecution((await w.startAnalysis({ decisionId })).executionId);
+    expect(exec.status).toBe('SUCCEEDED');
+    const a = await getAnalysis(deps, decisionId);
+    expect(a.status).toBe('no_trade');
+    expect(a.error).toEqual({
+      code: 'UPSTREAM_LLM',
+      message: 'no analyst could answer: technical: 500 The server had an error',
+    });
+    expect(a.agents.technical).toMatchObject({ status: 'unavailable' });
+    expect(a.final).toMatchObject({ action: 'HOLD', sizePct: 0 });
+
+    const { decisionId: inProcessId } = await newDecision();
+    await runDecisionChain({ ...deps, llm: { ...deps.llm, call: down } }, inProcessId);
+    const b = await getAnalysis(deps, inProcessId);
+    expect({ status: b.status, error: b.error, agents: statusesOf(b) }).toEqual({
+      status: a.status,
+      error: a.error,
+      agents: statusesOf(a),
+    });
+  });
+
+  it('market data that cannot be loaded fails the decision (not an agent), with the execution SUCCEEDED', async () => {
+    const binanceDown = {
+      ...deps,
+      candles: {
+        getCandles: async () => {
+          throw new AppError('UPSTREAM_BINANCE', 'Binance /api/v3/klines answered 500 after 1 attempt');
+        },
+      },
+    };
+    const w = workflows({ deps: binanceDown });
+    const { decisionId } = await newDecision();
+    const exec = await w.awaitExecution((await w.startAnalysis({ decisionId })).executionId);
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(exec.output).toMatchObject({ snapshot: { ok: false } });
+    const a = await getAnalysis(deps, decisionId);
+    expect(a.status).toBe('failed');
+    expect(a.error).toEqual({
+      code: 'UPSTREAM_BINANCE',
+      message: 'Binance /api/v3/klines answered 500 after 1 attempt',
+    });
+    expect(Object.values(a.agents).every((r) => r === null)).toBe(true); // no agent was called or blamed
+    expect(a.final).toBeNull();
+
+    const { decisionId: inProcessId } = await newDecision();
+    expect(await runDecisionChain(binanceDown, inProcessId)).toEqual({
+      decisionId: inProcessId,
+      status: 'failed',
+    });
+    const b = await getAnalysis(deps, inProcessId);
+    expect({ status: b.status, error: b.error, agents: statusesOf(b), final: b.final }).toEqual({
+      status: a.status,
+      error: a.error,
+      agents: statusesOf(a),
+      final: a.final,
+    });
+  });
+
+  it('a snapshot step that throws is caught as a failed decision, never "no trade" from the researcher', async () => {
+    const crash = async () => {
+      throw new Error('connection to the database lost');
+    };
+    const w = workflows({ steps: { agent: { prepareSnapshot: crash } } });
+    const { decisionId } = await newDecision();
+    const exec = await w.awaitExecution((await w.startAnalysis({ decisionId })).executionId);
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(exec.caught['Prepare snapshot']).toBe(1);
+    const a = await getAnalysis(deps, decisionId);
+    expect(a.status).toBe('failed');
+    expect(a.error).toEqual({ code: 'Error', message: 'connection to the database lost' });
+    expect(a.agents.researcher).toBeNull();
+
+    // The in-process runner, with the same fault: the same record.
+    const { decisionId: inProcessId } = await newDecision();
+    const broken = {
+      ...deps,
+      candles: { getCandles: crash },
+    };
+    await runDecisionChain(broken, inProcessId);
+    const b = await getAnalysis(deps, inProcessId);
+    expect({ status: b.status, error: b.error, agents: statusesOf(b) }).toEqual({
+      status: a.status,
+      error: a.error,
+      agents: statusesOf(a),
+    });
   });
 
   it('a 20-point backtest Map gives the same decisions, trades and metrics as the in-process runner', async () => {

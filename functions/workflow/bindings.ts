@@ -16,6 +16,7 @@ import {
   markAnalystUnavailable,
   prepareSnapshot,
   recordNoTrade,
+  recordSnapshotFailure,
   runAnalyst,
   runResearcher,
   runRisk,
@@ -32,6 +33,7 @@ export const agentStepFns: AgentStepFns = {
   runRisk,
   finalizeDecision,
   recordNoTrade,
+  recordSnapshotFailure,
 };
 
 export const backtestStepFns: BacktestStepFns = {

@@ -12,6 +12,7 @@ export const AGENT_STEPS = [
   'runRisk',
   'finalizeDecision',
   'recordNoTrade',
+  'recordSnapshotFailure',
 ] as const;
 export type AgentStep = (typeof AGENT_STEPS)[number];
 

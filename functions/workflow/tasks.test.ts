@@ -38,6 +38,7 @@ function recordingAgentSteps(overrides: Partial<AgentStepFns> = {}) {
     runRisk: rec('runRisk', { failed: false }),
     finalizeDecision: rec('finalizeDecision', { action: 'BUY', sizePct: 5, status: 'completed' }),
     recordNoTrade: rec('recordNoTrade', {}),
+    recordSnapshotFailure: rec('recordSnapshotFailure', {}),
     ...overrides,
   };
   return { calls, fns, handler: createAgentStepsHandler(async () => deps, fns) };
@@ -85,6 +86,16 @@ describe('agent steps dispatcher', () => {
       { decisionId: ID, error: { code: 'States.Timeout', message: 'Task timed out' } },
     ]);
     expect(out).toEqual({ decisionId: ID, action: 'HOLD', status: 'no_trade', error: 'States.Timeout' });
+    const failed = await handler({
+      step: 'recordSnapshotFailure',
+      decisionId: ID,
+      error: { Error: 'Error', Cause: JSON.stringify({ errorType: 'Error', errorMessage: 'connection lost' }) },
+    });
+    expect(calls.at(-1)).toEqual({
+      step: 'recordSnapshotFailure',
+      input: { decisionId: ID, error: { code: 'Error', message: 'connection lost' } },
+    });
+    expect(failed).toEqual({ decisionId: ID, status: 'failed', error: 'Error' });
   });
 
   it('rejects an unknown step and bad input with a VALIDATION_ERROR naming the field, calling nothing', async () => {

@@ -42,7 +42,7 @@ export interface TaskLogger {
 export const BUDGET_EXCEEDED_EVENT = 'budget_exceeded';
 export type TaskHandler = (event: unknown) => Promise<Record<string, unknown>>;
 
-/** A recorded error: what markAnalystUnavailable / recordNoTrade / markBacktestFailed store. */
+/** A recorded error: what markAnalystUnavailable / recordNoTrade / recordSnapshotFailure / markBacktestFailed store. */
 export interface StepError {
   code: string;
   message: string;
@@ -117,6 +117,7 @@ export interface AgentStepFns {
     i: { decisionId: string },
   ): Promise<{ action?: unknown; sizePct?: unknown; status?: unknown }>;
   recordNoTrade(deps: PipelineDeps, i: { decisionId: string; error: StepError }): Promise<unknown>;
+  recordSnapshotFailure(deps: PipelineDeps, i: { decisionId: string; error: StepError }): Promise<unknown>;
 }
 
 export interface BacktestStepFns {
@@ -221,6 +222,12 @@ export function createAgentStepsHandler(
       const recorded = stepError(error);
       await fns.recordNoTrade(deps, { decisionId, error: recorded });
       return { decisionId, action: 'HOLD', status: 'no_trade', error: recorded.code };
+    },
+    recordSnapshotFailure: async (deps, e) => {
+      const { decisionId, error } = parse(caughtInput, e, 'recordSnapshotFailure');
+      const recorded = stepError(error);
+      await fns.recordSnapshotFailure(deps, { decisionId, error: recorded });
+      return { decisionId, status: 'failed', error: recorded.code };
     },
   };
   return dispatcher('agent steps', AGENT_STEPS, routes, getDeps);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { barKnownAt } from '../indicators/market-view';
 import { binanceDataFile, hasBinanceData, readBinanceCsv } from '../indicators/testing';
 import type { Candle } from '../market/types';
@@ -412,14 +412,18 @@ describe.skipIf(!hasBinanceData('BTCUSDT-1h.csv.gz'))(
       { action: 'BUY', sizePct: 8 },
       { action: 'SELL', sizePct: 100 },
     ];
-    const candles = readBinanceCsv(binanceDataFile('BTCUSDT-1h.csv.gz'));
+    // Read in beforeAll: a skipped describe's body still runs at collection time.
+    let candles: ReturnType<typeof readBinanceCsv> = [];
     const decisions: TimedDecision[] = [];
-    for (let i = 23; i < candles.length; i += 24) {
-      decisions.push({
-        ...pattern[decisions.length % pattern.length]!,
-        decisionTime: barKnownAt(candles[i]!, '1h'),
-      });
-    }
+    beforeAll(() => {
+      candles = readBinanceCsv(binanceDataFile('BTCUSDT-1h.csv.gz'));
+      for (let i = 23; i < candles.length; i += 24) {
+        decisions.push({
+          ...pattern[decisions.length % pattern.length]!,
+          decisionTime: barKnownAt(candles[i]!, '1h'),
+        });
+      }
+    });
 
     it.each(['next_open', 'next_close'] as const)('%s fills match the pinned trade-list hash', (fillAt) => {
       const r = simulate({ candles, timeframe: '1h', decisions, settings: { ...settings, fillAt } });

@@ -45,3 +45,26 @@ export const RETRYABLE_LLM_ERROR_NAMES: readonly LlmErrorName[] = ['LlmRateLimit
 export function isLlmCallError(e: unknown): e is LlmCallError {
   return e instanceof LlmCallError;
 }
+
+/** The product codes of a model-provider failure (the model could not be reached or did not answer). */
+export const LLM_PROVIDER_ERROR_CODES = ['UPSTREAM_LLM', 'UPSTREAM_LLM_RATE_LIMITED', 'LLM_TIMEOUT'] as const;
+export type LlmProviderErrorCode = (typeof LLM_PROVIDER_ERROR_CODES)[number];
+
+const PROVIDER_CODE_BY_NAME: Record<string, LlmProviderErrorCode> = {
+  LlmRateLimited: 'UPSTREAM_LLM_RATE_LIMITED',
+  LlmTimeout: 'LLM_TIMEOUT',
+  LlmUpstreamError: 'UPSTREAM_LLM',
+  LlmRequestError: 'UPSTREAM_LLM',
+  UPSTREAM_LLM: 'UPSTREAM_LLM',
+  UPSTREAM_LLM_RATE_LIMITED: 'UPSTREAM_LLM_RATE_LIMITED',
+  LLM_TIMEOUT: 'LLM_TIMEOUT',
+};
+
+/**
+ * The provider-failure code for an error's name or code, or undefined when it is not one. A caught
+ * error reaches the pipeline by its `name` (Step Functions' Catch matches on it: LlmRateLimited...);
+ * what the decision records and the API reports is the product code (UPSTREAM_LLM_RATE_LIMITED...).
+ */
+export function llmProviderErrorCode(codeOrName: string): LlmProviderErrorCode | undefined {
+  return Object.hasOwn(PROVIDER_CODE_BY_NAME, codeOrName) ? PROVIDER_CODE_BY_NAME[codeOrName] : undefined;
+}

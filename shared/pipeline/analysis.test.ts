@@ -7,6 +7,7 @@ import { testDrivers, useTestDatabase } from '../db/testing';
 import { binanceDataFile, readBinanceCsv } from '../indicators/testing';
 import { createLLMClient } from '../llm/client';
 import type { Candle } from '../market/types';
+import { AppError } from '../util/errors';
 import {
   createDecision,
   getAnalysis,
@@ -174,7 +175,7 @@ describe.skipIf(!HAS_DATA)('analysis pipeline (skipped: ../shared/data/binance n
       server.queueFault({ kind: 'server_error' }, { schemaName: 'technical', times: 2 });
       const a = await runAnalysis(serverDeps(), step);
       expect(a.agents.technical).toMatchObject({ status: 'unavailable' });
-      expect(a.agents.technical!.reason).toContain('LlmUpstreamError');
+      expect(a.agents.technical!.reason).toMatch(/^UPSTREAM_LLM: /);
       expect(a.agents.sentiment).toMatchObject({ status: 'ok' });
       expect(a.agents.researcher).toMatchObject({ status: 'ok' });
       const researcherPrompt = server.requests.find((r) => r.schemaName === 'researcher')!.body.messages[1]!
@@ -188,7 +189,7 @@ describe.skipIf(!HAS_DATA)('analysis pipeline (skipped: ../shared/data/binance n
       server.queueFault({ kind: 'server_error' }, { schemaName: 'technical', times: 2 });
       const a = await runAnalysis(serverDeps(), step);
       expect(a.agents.technical).toMatchObject({ status: 'unavailable' });
-      expect(a.agents.technical!.reason).toContain('LlmUpstreamError');
+      expect(a.agents.technical!.reason).toMatch(/^UPSTREAM_LLM: /);
       const logs = await t.db.select().from(agentLogs);
       // five agents answered, and technical's malformed first answer was billed too
       expect(a.cost.tokensIn).toBe(6 * USAGE.prompt_tokens);
@@ -210,12 +211,49 @@ describe.skipIf(!HAS_DATA)('analysis pipeline (skipped: ../shared/data/binance n
       expect(server.requests.map((r) => r.schemaName)).not.toContain('trader');
     });
 
-    it('a researcher rate-limited past the retries means no trade with LlmRateLimited', async () => {
+    it('a researcher rate-limited past the retries means no trade with UPSTREAM_LLM_RATE_LIMITED', async () => {
       server.queueFault({ kind: 'rate_limit', retryAfterSeconds: 1 }, { schemaName: 'researcher', times: 2 });
       const a = await runAnalysis(serverDeps(), step);
       expect(a.status).toBe('no_trade');
-      expect(a.error).toMatchObject({ code: 'LlmRateLimited' });
+      expect(a.error).toMatchObject({ code: 'UPSTREAM_LLM_RATE_LIMITED' });
       expect(a.agents.researcher).toMatchObject({ status: 'error' });
+      expect(a.agents.researcher!.reason).toMatch(/^UPSTREAM_LLM_RATE_LIMITED: /);
+    });
+
+    it('a model provider failing every analyst is no trade naming the provider failure', async () => {
+      // three analysts, each tried twice (LLM_MAX_RETRIES 1): every call fails, none is left queued
+      server.queueFault({ kind: 'server_error' }, { times: 6 });
+      const a = await runAnalysis(serverDeps(), step);
+      expect(a.status).toBe('no_trade');
+      expect(a.error?.code).toBe('UPSTREAM_LLM');
+      expect(a.error?.message).toMatch(/^no analyst could answer: technical: /);
+      for (const name of ['technical', 'sentiment', 'tokenomics'] as const)
+        expect(a.agents[name]).toMatchObject({ status: 'unavailable' });
+      expect(a.agents.researcher).toMatchObject({ status: 'skipped' });
+      expect(a.final).toMatchObject({ action: 'HOLD', sizePct: 0 });
+      expect(server.requests.map((r) => r.schemaName)).not.toContain('researcher');
+      expect(server.count).toBe(6);
+    });
+
+    it('market data that cannot be loaded fails the decision with the Binance error, calling no agent', async () => {
+      const deps = {
+        ...serverDeps(),
+        candles: {
+          getCandles: async () => {
+            throw new AppError('UPSTREAM_BINANCE_RATE_LIMITED', 'Binance rate limit: retry after 120 s');
+          },
+        },
+      };
+      const before = await bookCounts();
+      const a = await runAnalysis(deps, { symbol: 'BTCUSDT', timeframe: '1h', mode: 'live' });
+      expect(a.status).toBe('failed');
+      expect(a.error).toEqual({
+        code: 'UPSTREAM_BINANCE_RATE_LIMITED',
+        message: 'Binance rate limit: retry after 120 s',
+      });
+      expect(Object.values(a.agents).every((r) => r === null)).toBe(true);
+      expect(server.count).toBe(0);
+      expect(await bookCounts()).toEqual(before);
     });
 
     it('a live decision whose researcher fails leaves the portfolio untouched', async () => {

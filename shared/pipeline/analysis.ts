@@ -4,8 +4,10 @@
  * analysts in parallel; and the read model (`getAnalysis`) that the API returns for a decision.
  *
  * Errors map exactly as the state machine's Catch clauses do: an analyst error marks it unavailable, a
- * researcher/trader/risk error records "no trade", a data error in prepareSnapshot ends the decision
- * as failed. Unexpected errors outside the agent calls are recorded too (status failed) and rethrown.
+ * researcher/trader/risk error records "no trade", and any snapshot failure (a data error, Binance
+ * unreachable, or anything else thrown by prepareSnapshot) ends the decision as failed, with no agent
+ * called (recordSnapshotFailure). Unexpected errors elsewhere are recorded too (status failed) and
+ * rethrown by runAnalysis.
  */
 import { eq, sql } from 'drizzle-orm';
 import { AGENT_NAMES, type AgentName, type AgentResult, ANALYSTS } from '../agents/schemas';
@@ -21,6 +23,7 @@ import {
   markAnalystUnavailable,
   prepareSnapshot,
   recordNoTrade,
+  recordSnapshotFailure,
   runAnalyst,
   runResearcher,
   runRisk,
@@ -45,7 +48,14 @@ export async function runDecisionChain(
   deps: PipelineDeps,
   decisionId: string,
 ): Promise<{ decisionId: string; status: DecisionStatus }> {
-  const prepared = await prepareSnapshot(deps, { decisionId });
+  let prepared: { ok: boolean };
+  try {
+    prepared = await prepareSnapshot(deps, { decisionId });
+  } catch (e) {
+    // As the state machine's Catch on the snapshot step: recorded, and the run itself ends normally.
+    await recordSnapshotFailure(deps, { decisionId, error: errorOf(e) });
+    return statusOf(deps, decisionId);
+  }
   if (!prepared.ok) return statusOf(deps, decisionId);
   await Promise.all(
     ANALYSTS.map((analyst) =>

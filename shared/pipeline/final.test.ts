@@ -104,6 +104,53 @@ describe('combineFinal', () => {
     ).toMatchObject({ status: 'no_trade', error: { code: 'NO_ANALYSTS' } });
   });
 
+  it('no analyst because the model provider failed them names the provider failure, not NO_ANALYSTS', () => {
+    const unavailable = (agent: AgentResult['agent'], reason: string): AgentResult => ({
+      ...failed(agent, 'unavailable'),
+      reason,
+    });
+    const skipped = failed('researcher', 'skipped');
+    const down = combineFinal(
+      {
+        technical: unavailable('technical', 'UPSTREAM_LLM: 500 The server had an error'),
+        sentiment: unavailable('sentiment', 'UPSTREAM_LLM: 500 The server had an error'),
+        // never called (no static data): does not make the outage anything else
+        tokenomics: unavailable('tokenomics', 'no static data for DOGE'),
+        researcher: skipped,
+      },
+      limits,
+    );
+    expect(down).toMatchObject({
+      status: 'no_trade',
+      final: { action: 'HOLD', sizePct: 0 },
+      error: { code: 'UPSTREAM_LLM', message: 'no analyst could answer: technical: 500 The server had an error' },
+    });
+    // the names Step Functions' Catch records map to the product codes
+    for (const [name, code] of [
+      ['LlmRateLimited', 'UPSTREAM_LLM_RATE_LIMITED'],
+      ['LlmTimeout', 'LLM_TIMEOUT'],
+      ['LlmUpstreamError', 'UPSTREAM_LLM'],
+    ] as const)
+      expect(
+        combineFinal({ technical: unavailable('technical', `${name}: x`), researcher: skipped }, limits).error,
+      ).toMatchObject({ code });
+    // a model that answered (even unusably) means the provider was up
+    expect(
+      combineFinal(
+        {
+          technical: unavailable('technical', 'UPSTREAM_LLM: down'),
+          sentiment: failed('sentiment', 'abstained'),
+          researcher: skipped,
+        },
+        limits,
+      ).error,
+    ).toMatchObject({ code: 'NO_ANALYSTS' });
+    expect(
+      combineFinal({ technical: unavailable('technical', 'INTERNAL: db lost'), researcher: skipped }, limits)
+        .error,
+    ).toMatchObject({ code: 'NO_ANALYSTS' });
+  });
+
   it('gated is a completed HOLD marked gated', () => {
     const out = combineFinal(
       { ...analysts, researcher, trader: failed('trader', 'gated'), risk: failed('risk', 'gated') },

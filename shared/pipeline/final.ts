@@ -8,13 +8,17 @@
  * - budget_exceeded: a call the decision needed was refused by the daily budget (no final decision:
  *   never a silent HOLD);
  * - no_trade: the researcher, trader or risk manager failed (error or abstained), or no analyst answered;
- *   the final action is HOLD with the reason, and the error is recorded;
+ *   the final action is HOLD with the reason, and the error is recorded. When no analyst answered
+ *   because the model provider failed them (each one called was unavailable with a provider error), the
+ *   error names that failure (UPSTREAM_LLM, UPSTREAM_LLM_RATE_LIMITED, LLM_TIMEOUT), not NO_ANALYSTS:
+ *   the API reports it as the upstream failure it is;
  * - completed: HOLD (gated, trader HOLD, risk REJECT) or a BUY/SELL with its size.
  * A failed risk manager means no trade, on purpose: its review is part of the firm's process, and
  * trading without it would be trading on the trader's word alone.
  */
 import type { AgentResult, ResearcherOutput, RiskOutput, TraderOutput } from '../agents/schemas';
 import { CLAMP_UNIT_PCT } from '../api/contract';
+import { llmProviderErrorCode } from '../llm/errors';
 
 export interface ClampRecord {
   rule: string;
@@ -68,6 +72,28 @@ function failure(agent: string, r: AgentResult | null | undefined): { code: stri
   };
 }
 
+/** An unavailable analyst's reason, as markAnalystUnavailable records it: `CODE: message`. */
+const CAUGHT_REASON = /^([A-Za-z_]+): ([\s\S]*)$/;
+
+/**
+ * The provider failure that left the firm without any analyst, or undefined when that is not why: an
+ * analyst that answered (ok) or whose answer was unusable (abstained) means the provider was up.
+ * Analysts unavailable for lack of data were never called and do not count either way.
+ */
+export function analystsProviderFailure(
+  analysts: readonly (AgentResult | null | undefined)[],
+): { code: string; message: string } | undefined {
+  let first: { code: string; message: string } | undefined;
+  for (const r of analysts) {
+    if (!r) continue;
+    if (r.status === 'ok' || r.status === 'abstained') return undefined;
+    const m = r.status === 'unavailable' ? CAUGHT_REASON.exec(r.reason ?? '') : null;
+    const code = m ? llmProviderErrorCode(m[1]!) : undefined;
+    if (code && !first) first = { code, message: `no analyst could answer: ${r.agent}: ${m![2]}` };
+  }
+  return first;
+}
+
 export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number }): FinalOutcome {
   const refused = (['researcher', 'trader', 'risk'] as const).find((k) => a[k]?.status === 'budget_exceeded');
   const analysts = [a.technical, a.sentiment, a.tokenomics];
@@ -87,7 +113,10 @@ export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number })
   const researcher = a.researcher;
   if (researcher?.status !== 'ok') {
     const error = noAnalyst
-      ? { code: 'NO_ANALYSTS', message: 'no analyst was available, so the researcher had nothing to weigh' }
+      ? (analystsProviderFailure(analysts) ?? {
+          code: 'NO_ANALYSTS',
+          message: 'no analyst was available, so the researcher had nothing to weigh',
+        })
       : failure('researcher', researcher);
     return { status: 'no_trade', final: HOLD(`no trade: ${error.message}`), error };
   }

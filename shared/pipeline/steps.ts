@@ -1,11 +1,12 @@
 /**
  * The analysis pipeline as step functions. Each step takes `{ decisionId, ... }`, reads what it needs
  * from the `decisions` row, persists its own output there, and answers a tiny JSON: so Step Functions
- * can call each one through a thin Lambda handler, and the in-process runner (runner.ts) calls the same
+ * can call each one through a thin Lambda handler, and the in-process runner (analysis.ts) calls the same
  * functions in the same order.
  *
  *   createDecision -> prepareSnapshot -> runAnalyst x3 (parallel) -> runResearcher -> runTrader
- *   -> runRisk -> finalizeDecision (hard limits, live fill)      |  markAnalystUnavailable, recordNoTrade
+ *   -> runRisk -> finalizeDecision (hard limits, live fill)
+ *   |  on failure: markAnalystUnavailable, recordNoTrade, recordSnapshotFailure
  *
  * Design decisions:
  * - Decision time. live: "now" rounded down to the timeframe, i.e. the moment the last bar CLOSED, so
@@ -25,6 +26,11 @@
  *   retries LlmRateLimited/LlmTimeout, then its Catch calls markAnalystUnavailable); an abstention,
  *   a budget refusal or missing static data is stored as the analyst's status. Researcher/trader/risk
  *   failures end in "no trade" (recordNoTrade for thrown errors, finalizeDecision for stored ones).
+ *   A snapshot failure (market data missing, broken, or Binance unreachable) is not an agent's: the
+ *   decision ends `failed` with that error and no agent is called (recordSnapshotFailure).
+ * - Recorded error codes are the product's (shared/util/errors.ts): an LLM error caught by its name
+ *   (LlmRateLimited, LlmTimeout, LlmUpstreamError) is recorded as UPSTREAM_LLM_RATE_LIMITED,
+ *   LLM_TIMEOUT, UPSTREAM_LLM, so the API can say the model provider failed.
  * - Gating: a researcher confidence under RESEARCHER_MIN_CONFIDENCE records trader and risk as `gated`
  *   and the decision is HOLD without calling them. A trader HOLD skips the risk manager (nothing to review).
  * - finalizeDecision is idempotent: a decision already final is returned as stored, so a retried
@@ -53,7 +59,7 @@ import {
 import { backtests, decisions } from '../db/schema';
 import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
 import { createMarketView, summarizeForAgents } from '../indicators/market-view';
-import { isLlmCallError } from '../llm/errors';
+import { isLlmCallError, llmProviderErrorCode } from '../llm/errors';
 import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market/types';
 import { AppError, isAppError } from '../util/errors';
 import type { PipelineDeps } from './deps';
@@ -254,8 +260,28 @@ export async function createDecision(
   return { decisionId: row!.id };
 }
 
-/** Data errors that end a decision as 'failed' (as opposed to transient ones, which are thrown). */
-const DATA_ERRORS = new Set(['INSUFFICIENT_DATA', 'DATA_GAP', 'UNKNOWN_SYMBOL', 'UNSUPPORTED_TIMEFRAME']);
+/**
+ * Market-data failures that end a decision as 'failed' before any agent is called: the data is missing
+ * or broken, or Binance could not serve it (after the client's own bounded retries). Recorded as a
+ * value, so both hosts end the same way; anything else escapes to the caller (the state machine's
+ * Catch, the runner), which records it with recordSnapshotFailure.
+ */
+const SNAPSHOT_FAILURES = new Set([
+  'INSUFFICIENT_DATA',
+  'DATA_GAP',
+  'UNKNOWN_SYMBOL',
+  'UNSUPPORTED_TIMEFRAME',
+  'UPSTREAM_BINANCE',
+  'UPSTREAM_BINANCE_RATE_LIMITED',
+]);
+
+type RecordedError = { code: string; message: string };
+
+/** An error as recorded: LLM error names become the product's codes (LlmRateLimited -> UPSTREAM_LLM_RATE_LIMITED). */
+function recordedError(error: RecordedError | string, fallbackCode: string): RecordedError {
+  const e = typeof error === 'string' ? { code: fallbackCode, message: error } : error;
+  return { code: llmProviderErrorCode(e.code) ?? e.code, message: e.message };
+}
 
 export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { decisionId: string }) {
   const row = await loadDecision(deps, decisionId);
@@ -315,19 +341,36 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
     await deps.db.update(decisions).set({ snapshot, status: 'running' }).where(eq(decisions.id, decisionId));
     return { decisionId, ok: true };
   } catch (e) {
-    if (isAppError(e) && DATA_ERRORS.has(e.code)) {
-      await deps.db
-        .update(decisions)
-        .set({
-          status: 'failed',
-          error: { code: e.code, message: e.message },
-          completedAt: new Date(deps.now()),
-        })
-        .where(eq(decisions.id, decisionId));
+    if (isAppError(e) && SNAPSHOT_FAILURES.has(e.code)) {
+      await recordSnapshotFailure(deps, { decisionId, error: { code: e.code, message: e.message } });
       return { decisionId, ok: false };
     }
     throw e;
   }
+}
+
+/**
+ * The decision could not get its market snapshot: it ends `failed` with the error, and no agent was
+ * called (so no agent carries the blame). prepareSnapshot records its known market-data failures
+ * itself; the state machine's Catch on the snapshot step, and the in-process runner, record the rest.
+ */
+export async function recordSnapshotFailure(
+  deps: PipelineDeps,
+  input: { decisionId: string; error: RecordedError | string },
+) {
+  const row = await loadDecision(deps, input.decisionId);
+  if (TERMINAL_STATUSES.includes(row.status)) return { decisionId: row.id, status: row.status };
+  const completedAt = new Date(deps.now());
+  await deps.db
+    .update(decisions)
+    .set({
+      status: 'failed',
+      error: recordedError(input.error, 'INTERNAL'),
+      completedAt,
+      latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
+    })
+    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])));
+  return { decisionId: row.id, status: 'failed' as const };
 }
 
 export async function runAnalyst(
@@ -359,8 +402,8 @@ export async function markAnalystUnavailable(
   deps: PipelineDeps,
   input: { decisionId: string; analyst: AnalystName; error: { code: string; message: string } | string },
 ): Promise<AgentResult> {
-  const reason =
-    typeof input.error === 'string' ? input.error : `${input.error.code}: ${input.error.message}`;
+  const error = typeof input.error === 'string' ? null : recordedError(input.error, 'AGENT_ERROR');
+  const reason = error ? `${error.code}: ${error.message}` : (input.error as string);
   const result = resultWithoutCall(deps.llm, input.analyst, 'unavailable', reason);
   await persistResults(deps, input.decisionId, [result]);
   return result;
@@ -522,7 +565,7 @@ export async function recordNoTrade(
 ) {
   const row = await loadDecision(deps, input.decisionId);
   if (TERMINAL_STATUSES.includes(row.status)) return { decisionId: row.id, status: row.status };
-  const error = typeof input.error === 'string' ? { code: 'AGENT_ERROR', message: input.error } : input.error;
+  const error = recordedError(input.error, 'AGENT_ERROR');
   const outputs = outputsOf(row);
   // The first of the chain's agents without a result is the one that failed.
   const failedAgent = (['researcher', 'trader', 'risk'] as const).find((a) => !outputs[a]);
