@@ -11,22 +11,24 @@
  * decision once. On AWS the execution runs elsewhere; there, and as the fallback whenever the awaited
  * answer is not final, the handler polls the decision row (a primary-key read) every ANALYZE_POLL_MS.
  *
- * An analysis that ended on an upstream failure answers with that upstream's status and says which one
- * (Binance, or the model provider), with the analysis id in `details` so it can still be read. A budget
- * refusal answers 429 BUDGET_EXCEEDED, likewise. `backtest_step` analyses see only data up to
+ * An analysis that ended on an upstream failure answers 502 (503 when rate-limited) and says which
+ * upstream failed (Binance, or the model provider), with the analysis id and its poll URL in `details`
+ * so the record can still be read (GET /analyses/{id} answers 200 with it). Unusable market data answers
+ * 422, a budget refusal 429 BUDGET_EXCEEDED, likewise (shared/api/outcome.ts). `backtest_step` analyses see only data up to
  * `timestamp` (the pipeline's clock-gated view) and never execute against the live book.
  */
 
 import { listAnalyses } from '../../shared/api/analyses';
 import type { AnalysisDto } from '../../shared/api/contract';
 import { analyzeRequestSchema, listQuerySchema } from '../../shared/api/contract';
+import { analysisOutcomeError } from '../../shared/api/outcome';
 import { idParamSchema } from '../../shared/api/routes';
 import type { Settings } from '../../shared/config/settings';
 import { assertSymbol } from '../../shared/market/candle-store';
 import { createDecision, getAnalysis } from '../../shared/pipeline/analysis';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
-import { AppError } from '../../shared/util/errors';
+import type { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseBody, parseQuery, parseWith } from './http';
 
 /** A starter that runs executions in this process and can say when one ends (the local adapters). */
@@ -44,57 +46,13 @@ export interface AnalyzeHandlerDeps {
 export const ANALYZE_POLL_MS = 25;
 const FINAL_STATUSES = new Set(['completed', 'no_trade', 'budget_exceeded', 'failed']);
 
-const BINANCE_CODES = new Set(['UPSTREAM_BINANCE', 'UPSTREAM_BINANCE_RATE_LIMITED']);
-const LLM_CODES = new Set([
-  'UPSTREAM_LLM',
-  'UPSTREAM_LLM_RATE_LIMITED',
-  'LLM_TIMEOUT',
-  'LLM_INVALID_OUTPUT',
-  'LlmRateLimited',
-  'LlmTimeout',
-  'LlmUpstreamError',
-]);
-const RATE_LIMITED = new Set([
-  'UPSTREAM_BINANCE_RATE_LIMITED',
-  'UPSTREAM_LLM_RATE_LIMITED',
-  'LlmRateLimited',
-  'LLM_TIMEOUT',
-  'LlmTimeout',
-]);
-
 /**
- * The HTTP error for an analysis that ended on an upstream failure, or undefined when it ended as a
- * plain result (a "no trade" with a recorded agent failure is still a result).
+ * The HTTP error for an analysis that ended on an upstream failure (502/503 naming Binance or the model
+ * provider), unusable market data (422) or a budget refusal (429), or undefined when it ended as a plain
+ * result (a "no trade" with a recorded agent failure is still a result). See shared/api/outcome.ts.
  */
 export function upstreamErrorOf(a: AnalysisDto, poll: string): AppError | undefined {
-  const details = { analysisId: a.id, status: a.status, poll };
-  if (a.status === 'budget_exceeded') {
-    return new AppError(
-      'BUDGET_EXCEEDED',
-      'The daily LLM token budget is used up; the analysis was not run to the end',
-      details,
-    );
-  }
-  if (a.status !== 'failed' || !a.error) return undefined;
-  const { code, message } = a.error;
-  const status = RATE_LIMITED.has(code) ? 503 : 502;
-  if (BINANCE_CODES.has(code) || /binance/i.test(message)) {
-    return new AppError(
-      status === 503 ? 'UPSTREAM_BINANCE_RATE_LIMITED' : 'UPSTREAM_BINANCE',
-      `Binance market data failed: ${message}`,
-      details,
-      { status },
-    );
-  }
-  if (LLM_CODES.has(code)) {
-    return new AppError(
-      status === 503 ? 'UPSTREAM_LLM_RATE_LIMITED' : 'UPSTREAM_LLM',
-      `The model provider failed: ${message}`,
-      details,
-      { status },
-    );
-  }
-  return new AppError('WORKFLOW_FAILED', `The analysis failed (${code}); see ${poll}`, details);
+  return analysisOutcomeError(a, poll);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

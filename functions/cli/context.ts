@@ -5,6 +5,7 @@
  */
 import { loadSettings, type Settings } from '../../shared/config/settings';
 import { type Database, openDatabase } from '../../shared/db/client';
+import type { ContainerOverrides } from '../runtime/container';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -19,11 +20,15 @@ export interface CliContext {
   /** The database from settings, migrated; opened once. */
   database(): Promise<Database>;
   close(): Promise<void>;
+  /** See CliDeps.containerOverrides. */
+  readonly containerOverrides?: CliDeps['containerOverrides'];
 }
 
 export interface CliDeps {
   /** An already-open, migrated database to use instead of the one from settings (tests); not closed. */
   database?: Database;
+  /** Passed to createContainer by the commands that build one (tests: a pinned clock, no Binance retries). */
+  containerOverrides?: Omit<ContainerOverrides, 'database' | 'skipMigrations'>;
 }
 
 export function createCliContext(io: CliIo, deps: CliDeps = {}): CliContext {
@@ -32,6 +37,7 @@ export function createCliContext(io: CliIo, deps: CliDeps = {}): CliContext {
   const injected = deps.database;
   const ctx: CliContext = {
     io,
+    ...(deps.containerOverrides ? { containerOverrides: deps.containerOverrides } : {}),
     settings() {
       settings ??= loadSettings(io.env);
       return settings;

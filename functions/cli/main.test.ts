@@ -62,6 +62,11 @@ describe('cli', () => {
     const sub = await cli('import', '--help');
     expect(sub.code).toBe(0);
     expect(sub.stdout).toMatch(/--timeframe <timeframe>/);
+    const backtest = await cli('backtest', '--help');
+    expect(backtest.code).toBe(0);
+    // no fixed default: omitted, the decisions are spread evenly over the range
+    expect(backtest.stdout).toMatch(/--interval <n>\s+a decision every N candles \(default: spread evenly/);
+    expect(backtest.stdout).not.toMatch(/--interval <n>[^\n]*\(default: 1\)/);
   });
 
   it('exits 2 on usage errors without touching the database', async () => {

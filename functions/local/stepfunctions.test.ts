@@ -9,16 +9,15 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AnalysisDto } from '../../shared/api/contract';
 import { backtests, decisions } from '../../shared/db/schema';
 import { testDrivers, useTestDatabase } from '../../shared/db/testing';
-import { createLLMClient } from '../../shared/llm/client';
 import { LlmCallError } from '../../shared/llm/errors';
 import { klineToCandle } from '../../shared/market/kline';
-import type { AnalysisDto } from '../../shared/api/contract';
 import { createDecision, getAnalysis, runDecisionChain } from '../../shared/pipeline/analysis';
 import { createBacktest, getBacktest, runBacktest, simulateRecorded } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
-import { memoryCandleSource, testSettings } from '../../shared/pipeline/testing';
+import { offlineTestDeps } from '../../shared/pipeline/testing';
 import { AppError } from '../../shared/util/errors';
 import { generateKlines } from '../../test/helpers/binance-server';
 import { agentStepFns } from '../workflow/bindings';
@@ -70,14 +69,7 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
   const started: LocalWorkflows[] = [];
 
   beforeAll(() => {
-    const settings = testSettings({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://' });
-    deps = {
-      db: t.db,
-      settings,
-      llm: createLLMClient({ db: t.db, settings, now: () => NOW }),
-      candles: memoryCandleSource({ BTCUSDT: { '4h': candles } }),
-      now: () => NOW,
-    };
+    deps = offlineTestDeps({ db: t.db, candles: { BTCUSDT: { '4h': candles } }, now: NOW });
   });
   beforeEach(() => t.reset());
   afterAll(async () => {
@@ -179,7 +171,8 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
         llm: {
           ...deps.llm,
           call: async (req) => {
-            if (req.agent === 'researcher') throw new LlmCallError('LlmUpstreamError', 'researcher model is down');
+            if (req.agent === 'researcher')
+              throw new LlmCallError('LlmUpstreamError', 'researcher model is down');
             return deps.llm.call(req);
           },
         },

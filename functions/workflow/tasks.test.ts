@@ -89,7 +89,10 @@ describe('agent steps dispatcher', () => {
     const failed = await handler({
       step: 'recordSnapshotFailure',
       decisionId: ID,
-      error: { Error: 'Error', Cause: JSON.stringify({ errorType: 'Error', errorMessage: 'connection lost' }) },
+      error: {
+        Error: 'Error',
+        Cause: JSON.stringify({ errorType: 'Error', errorMessage: 'connection lost' }),
+      },
     });
     expect(calls.at(-1)).toEqual({
       step: 'recordSnapshotFailure',

@@ -348,6 +348,15 @@ export const portfolioHistorySchema = z.object({ runId: z.string(), points: z.ar
 
 // ---------- backtests ----------
 export const MAX_BACKTEST_DAYS = 3 * 366;
+/**
+ * Why the default spreads: a fixed interval of 1 with max_decisions 50 would decide on the first 50
+ * bars only and leave the rest of the range undecided, while buy-and-hold covers all of it.
+ */
+export const DECISION_INTERVAL_DESCRIPTION =
+  'A decision every N candles. When omitted, the decisions are spread evenly over the range: ' +
+  'N = max(1, floor(barsInRange / max_decisions)), where barsInRange counts the candles in ' +
+  '[start_date, end_date) that can carry a decision (warm-up done, a next candle to fill on). ' +
+  "The chosen N is stored with the backtest and printed in the result's assumptions.";
 export const backtestRequestSchema = z
   .object({
     symbol: symbolSchema,
@@ -364,7 +373,8 @@ export const backtestRequestSchema = z
       .int('decision_interval must be a whole number of candles')
       .min(1, 'decision_interval must be at least 1 candle')
       .max(1000, 'decision_interval must be at most 1000 candles')
-      .default(1),
+      .optional()
+      .describe(DECISION_INTERVAL_DESCRIPTION),
     fill: z.enum(['next_open', 'next_close']).default('next_open'),
     fee_bps: z.number().min(0).max(100).optional(),
     slippage_bps: z.number().min(0).max(100).optional(),

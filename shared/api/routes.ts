@@ -102,13 +102,13 @@ export const API_ROUTES: RouteSpec[] = [
     method: 'POST',
     path: '/analyze',
     summary:
-      'Run the agent firm on a symbol. Waits a bounded time (ANALYZE_WAIT_MS): 200 with the analysis, or 202 with a URL to poll.',
+      'Run the agent firm on a symbol. Waits a bounded time (ANALYZE_WAIT_MS): 200 with the analysis, or 202 with a URL to poll. An analysis that ended on an upstream failure answers 502 (503 when rate-limited) saying whether Binance or the model provider failed, and unusable market data 422; `error.details` holds the analysis id and its poll URL (the record stays readable).',
     body: analyzeRequestSchema,
     responses: {
       200: { description: 'the finished analysis', schema: analysisSchema },
       202: { description: 'still running: poll the URL', schema: analyzeAcceptedSchema },
     },
-    errors: [429, 502, 503],
+    errors: [422, 429, 502, 503],
   },
   {
     group: 'analysis',

@@ -10,6 +10,11 @@
  *   [start_date, end_date), has WARMUP_BARS of history (indicators are trusted) and a next bar to fill
  *   on; then every `decision_interval` bars, at most `max_decisions`. The decision time is the bar's
  *   close (openTime + interval), exactly what the simulator and the clock-gated market view expect.
+ * - Without a `decision_interval`, the decisions are spread evenly over the range:
+ *   interval = max(1, floor(barsInRange / max_decisions)), barsInRange being the bars that can carry a
+ *   decision. A fixed default of 1 would decide on the first `max_decisions` bars only and leave the
+ *   rest of the range undecided, while the buy-and-hold benchmark covers all of it. The chosen interval
+ *   is stored (request and column) and printed in the result's assumptions.
  *   The plan is computed once at creation and stored with the backtest, so the estimate, the progress
  *   total and the Map items agree.
  * - The candles of the whole range (warm-up included) are fetched once at creation: the candle
@@ -62,6 +67,7 @@ export interface BacktestSettingsJson {
     end_date: string;
     timeframe: Timeframe;
     max_decisions: number;
+    /** The interval used: the requested one, or the spread one when none was requested. */
     decision_interval: number;
     fill: 'next_open' | 'next_close';
     fee_bps: number;
@@ -70,6 +76,8 @@ export interface BacktestSettingsJson {
   };
   initialCash: number;
   limits: { maxPositionPct: number; maxTotalExposurePct: number };
+  /** How decision_interval was chosen (absent on backtests stored before it could be spread). */
+  decisionSpacing?: { source: 'requested' | 'spread'; barsInRange: number };
   decisionTimes: number[];
   /** Open time of the first candle the simulator needs (the first decision's bar). */
   simulateFromMs: number;
@@ -89,6 +97,21 @@ function gapJson(g: Gap) {
 }
 
 // ---------- creation ----------
+
+/** How many bars can carry a decision: in range, warm, with a later bar to fill on. */
+export function countDecisionBars(
+  candles: readonly Candle[],
+  timeframe: Timeframe,
+  startMs: number,
+  endMs: number,
+): number {
+  return pickDecisionPoints(candles, timeframe, startMs, endMs, 1, Number.POSITIVE_INFINITY).length;
+}
+
+/** The interval that spreads `maxDecisions` evenly over `barsInRange` bars (see the header). */
+export function spreadDecisionInterval(barsInRange: number, maxDecisions: number): number {
+  return Math.max(1, Math.floor(barsInRange / maxDecisions));
+}
 
 /** Bars that can carry a decision: in range, warm, with a later bar to fill on. */
 export function pickDecisionPoints(
@@ -185,7 +208,9 @@ export async function createBacktest(
     startMs: Math.max(0, warmStart),
     endMs: lastOpen,
   });
-  const points = pickDecisionPoints(candles, tf, startMs, endMs, req.decision_interval, req.max_decisions);
+  const barsInRange = countDecisionBars(candles, tf, startMs, endMs);
+  const interval = req.decision_interval ?? spreadDecisionInterval(barsInRange, req.max_decisions);
+  const points = pickDecisionPoints(candles, tf, startMs, endMs, interval, req.max_decisions);
   if (points.length === 0) {
     const inRange = candles.filter((c) => c.openTime >= startMs && c.openTime < endMs).length;
     throw new AppError(
@@ -214,7 +239,7 @@ export async function createBacktest(
       end_date: req.end_date,
       timeframe: tf,
       max_decisions: req.max_decisions,
-      decision_interval: req.decision_interval,
+      decision_interval: interval,
       fill: req.fill,
       fee_bps: req.fee_bps ?? settings.FEE_BPS,
       slippage_bps: req.slippage_bps ?? settings.SLIPPAGE_BPS,
@@ -225,6 +250,7 @@ export async function createBacktest(
       maxPositionPct: settings.MAX_POSITION_SIZE_PCT,
       maxTotalExposurePct: settings.MAX_TOTAL_EXPOSURE_PCT,
     },
+    decisionSpacing: { source: req.decision_interval === undefined ? 'spread' : 'requested', barsInRange },
     decisionTimes: points,
     simulateFromMs: firstDecision - tfMs,
     simulateToMs: lastOpen,
@@ -242,7 +268,7 @@ export async function createBacktest(
         startDate: new Date(startMs),
         endDate: new Date(endMs),
         maxDecisions: req.max_decisions,
-        decisionInterval: req.decision_interval,
+        decisionInterval: interval,
         status: 'pending',
         progressTotal: points.length,
         settings: body,
@@ -540,7 +566,7 @@ export async function simulateBacktest(
     ...result.assumptions,
     `initial cash ${s.initialCash} USDT; fee ${s.request.fee_bps} bps per fill; slippage ${s.request.slippage_bps} bps against the trader`,
     `limits: max position ${s.limits.maxPositionPct}% of equity, max total exposure ${s.limits.maxTotalExposurePct}%`,
-    `decisions every ${s.request.decision_interval} ${row.timeframe} bar(s) after a warm-up of ${WARMUP_BARS} bars; ${rows.length} decision(s)`,
+    `decisions every ${s.request.decision_interval} ${row.timeframe} bar(s)${spacingNote(s)} after a warm-up of ${WARMUP_BARS} bars; ${rows.length} decision(s)`,
     `agents: provider ${s.provider}${s.request.blind ? ', blind mode (symbol, prices and dates hidden from the model)' : ''}`,
   ];
 
@@ -700,6 +726,14 @@ export async function simulateBacktest(
       .where(eq(backtests.id, backtestId));
   });
   return { backtestId, status: 'succeeded', tradeListHash: result.tradeListHash };
+}
+
+/** Why the interval is what it is, for the assumptions: spread over the range, or as requested. */
+function spacingNote(s: BacktestSettingsJson): string {
+  const spacing = s.decisionSpacing;
+  if (!spacing) return '';
+  if (spacing.source === 'requested') return ' (as requested)';
+  return ` (spread evenly: max(1, floor(${spacing.barsInRange} bars in range / ${s.request.max_decisions} max decisions)))`;
 }
 
 // ---------- reading ----------

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentResult } from '../agents/schemas';
-import { combineFinal } from './final';
+import { combineFinal, type FinalOutcome } from './final';
 
 const ok = (agent: AgentResult['agent'], output: Record<string, unknown>): AgentResult => ({
   agent,
@@ -30,6 +30,7 @@ const researcher = ok('researcher', { stance: 'bullish', confidence: 0.8 });
 const buy = (size: number) =>
   ok('trader', { action: 'BUY', size_pct: size, stop_loss_pct: 2, take_profit_pct: 4, reasons: ['x'] });
 const limits = { maxPositionPct: 10 };
+const errorOf = (o: FinalOutcome) => ('error' in o ? o.error : undefined);
 
 describe('combineFinal', () => {
   it('applies the risk verdict, then the hard limit, recording every clamp', () => {
@@ -123,7 +124,10 @@ describe('combineFinal', () => {
     expect(down).toMatchObject({
       status: 'no_trade',
       final: { action: 'HOLD', sizePct: 0 },
-      error: { code: 'UPSTREAM_LLM', message: 'no analyst could answer: technical: 500 The server had an error' },
+      error: {
+        code: 'UPSTREAM_LLM',
+        message: 'no analyst could answer: technical: 500 The server had an error',
+      },
     });
     // the names Step Functions' Catch records map to the product codes
     for (const [name, code] of [
@@ -132,22 +136,30 @@ describe('combineFinal', () => {
       ['LlmUpstreamError', 'UPSTREAM_LLM'],
     ] as const)
       expect(
-        combineFinal({ technical: unavailable('technical', `${name}: x`), researcher: skipped }, limits).error,
+        errorOf(
+          combineFinal({ technical: unavailable('technical', `${name}: x`), researcher: skipped }, limits),
+        ),
       ).toMatchObject({ code });
     // a model that answered (even unusably) means the provider was up
     expect(
-      combineFinal(
-        {
-          technical: unavailable('technical', 'UPSTREAM_LLM: down'),
-          sentiment: failed('sentiment', 'abstained'),
-          researcher: skipped,
-        },
-        limits,
-      ).error,
+      errorOf(
+        combineFinal(
+          {
+            technical: unavailable('technical', 'UPSTREAM_LLM: down'),
+            sentiment: failed('sentiment', 'abstained'),
+            researcher: skipped,
+          },
+          limits,
+        ),
+      ),
     ).toMatchObject({ code: 'NO_ANALYSTS' });
     expect(
-      combineFinal({ technical: unavailable('technical', 'INTERNAL: db lost'), researcher: skipped }, limits)
-        .error,
+      errorOf(
+        combineFinal(
+          { technical: unavailable('technical', 'INTERNAL: db lost'), researcher: skipped },
+          limits,
+        ),
+      ),
     ).toMatchObject({ code: 'NO_ANALYSTS' });
   });
 

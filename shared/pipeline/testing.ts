@@ -4,8 +4,11 @@
  * Not used by product code.
  */
 import { loadSettings, type Settings } from '../config/settings';
+import type { Db } from '../db/client';
+import { createLLMClient } from '../llm/client';
 import type { CandleSource } from '../market/candle-source';
 import type { Candle, Timeframe } from '../market/types';
+import type { PipelineDeps } from './deps';
 
 /** Serves `candles[symbol][timeframe]` by open-time range (inclusive), ascending, no gaps reported. */
 export function memoryCandleSource(
@@ -35,4 +38,22 @@ function lowerBound(a: readonly Candle[], t: number): number {
 
 export function testSettings(env: Record<string, string | undefined> = {}): Settings {
   return loadSettings({ LLM_PROVIDER: 'offline', ...env });
+}
+
+/** Pipeline deps for a test: the offline agent provider, the given candles, a pinned clock. */
+export function offlineTestDeps(o: {
+  db: Db;
+  candles: Parameters<typeof memoryCandleSource>[0];
+  now: number;
+  env?: Record<string, string | undefined>;
+}): PipelineDeps {
+  const settings = testSettings({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...o.env });
+  const now = () => o.now;
+  return {
+    db: o.db,
+    settings,
+    llm: createLLMClient({ db: o.db, settings, now }),
+    candles: memoryCandleSource(o.candles),
+    now,
+  };
 }

@@ -319,6 +319,65 @@ function rejectWith(
   return { status: 'rejected', side, rule, reason, clamps, equity, price, quantity };
 }
 
+/** The MIN_QTY clamp, for buys and sells alike: the quantity is zero or under the lot minimum. */
+function recordMinQty(qty: Fixed, rules: ExactRules, clamps: Clamp[]): void {
+  clamps.push({
+    rule: 'MIN_QTY',
+    requested: fixedString(qty),
+    allowed: '0',
+    unit: rules.filters.baseAsset,
+    reason: `quantity under the minimum ${rules.filters.minQty}`,
+  });
+}
+
+/**
+ * The last rule of buys and sells alike: the order's value at the fill price, on the ledger's scale,
+ * must reach MIN_NOTIONAL. Under it the order is rejected, with the clamp recorded; else it is the order.
+ */
+function orderUnlessUnderMinNotional(
+  side: Side,
+  equity: Fixed,
+  price: Fixed,
+  qty: Fixed,
+  rules: ExactRules,
+  clamps: Clamp[],
+  closesPosition: boolean,
+  dustQuantity: Fixed,
+): ExactPlan {
+  const notional = roundTo(mul(qty, price), LEDGER_SCALE, 'half_even');
+  if (cmp(notional, rules.minNotional) < 0) {
+    const quote = rules.filters.quoteAsset;
+    const minimum = rules.filters.minNotional;
+    clamps.push({
+      rule: 'MIN_NOTIONAL',
+      requested: money(notional),
+      allowed: '0',
+      unit: quote,
+      reason: `order value under the minimum notional ${minimum} ${quote}`,
+    });
+    return rejectWith(
+      side,
+      equity,
+      price,
+      clamps,
+      'MIN_NOTIONAL',
+      `order value ${money(notional)} ${quote} under minimum ${minimum}`,
+      qty,
+    );
+  }
+  return {
+    status: 'order',
+    side,
+    quantity: qty,
+    price,
+    notional,
+    closesPosition,
+    dustQuantity,
+    clamps,
+    equity,
+  };
+}
+
 /** notional / unitPrice floored to the step; records a LOT_SIZE clamp when that cut something. */
 function floorLot(notional: Fixed, unitPrice: Fixed, rules: ExactRules, clamps: Clamp[]): Fixed {
   let qty: Fixed;
@@ -410,13 +469,7 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
     const qty = floorLot(notional, price, rules, clamps);
     if (cmp(qty, rules.minQty) < 0 || isZero(qty)) {
       const limitedBy = clamps.find((c) => c.rule !== 'LOT_SIZE');
-      clamps.push({
-        rule: 'MIN_QTY',
-        requested: fixedString(qty),
-        allowed: '0',
-        unit: base,
-        reason: `quantity under the minimum ${f.minQty}`,
-      });
+      recordMinQty(qty, rules, clamps);
       return reject(
         side,
         equity,
@@ -429,36 +482,7 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
         qty,
       );
     }
-    const finalNotional = roundTo(mul(qty, price), LEDGER_SCALE, 'half_even');
-    if (cmp(finalNotional, rules.minNotional) < 0) {
-      clamps.push({
-        rule: 'MIN_NOTIONAL',
-        requested: money(finalNotional),
-        allowed: '0',
-        unit: quote,
-        reason: `order value under the minimum notional ${f.minNotional} ${quote}`,
-      });
-      return reject(
-        side,
-        equity,
-        price,
-        clamps,
-        'MIN_NOTIONAL',
-        `order value ${money(finalNotional)} ${quote} under minimum ${f.minNotional}`,
-        qty,
-      );
-    }
-    return {
-      status: 'order',
-      side,
-      quantity: qty,
-      price,
-      notional: finalNotional,
-      closesPosition: false,
-      dustQuantity: ZERO_FX,
-      clamps,
-      equity,
-    };
+    return orderUnlessUnderMinNotional(side, equity, price, qty, rules, clamps, false, ZERO_FX);
   }
 
   // SELL
@@ -511,13 +535,7 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
     }
   }
   if (isZero(qty) || cmp(qty, rules.minQty) < 0) {
-    clamps.push({
-      rule: 'MIN_QTY',
-      requested: fixedString(qty),
-      allowed: '0',
-      unit: base,
-      reason: `quantity under the minimum ${f.minQty}`,
-    });
+    recordMinQty(qty, rules, clamps);
     return reject(
       side,
       equity,
@@ -528,36 +546,16 @@ export function planExact(req: ExactOrderInput, rules: ExactRules): ExactPlan {
       qty,
     );
   }
-  const notional = roundTo(mul(qty, price), LEDGER_SCALE, 'half_even');
-  if (cmp(notional, rules.minNotional) < 0) {
-    clamps.push({
-      rule: 'MIN_NOTIONAL',
-      requested: money(notional),
-      allowed: '0',
-      unit: quote,
-      reason: `order value under the minimum notional ${f.minNotional} ${quote}`,
-    });
-    return reject(
-      side,
-      equity,
-      price,
-      clamps,
-      'MIN_NOTIONAL',
-      `order value ${money(notional)} ${quote} under minimum ${f.minNotional}`,
-      qty,
-    );
-  }
-  return {
-    status: 'order',
+  return orderUnlessUnderMinNotional(
     side,
-    quantity: qty,
-    price,
-    notional,
-    closesPosition: closes,
-    dustQuantity: closes ? sub(held, qty) : ZERO_FX,
-    clamps,
     equity,
-  };
+    price,
+    qty,
+    rules,
+    clamps,
+    closes,
+    closes ? sub(held, qty) : ZERO_FX,
+  );
 }
 
 /** Plan the order for a decision. Pure; throws AppError only on invalid input. */

@@ -239,6 +239,13 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
         r.body.paths['/backtest'].post.requestBody.content['application/json'].schema.properties
           .max_decisions;
       expect(maxDecisions).toMatchObject({ type: 'integer', minimum: 1, maximum: 1000 });
+      const backtestBody = r.body.paths['/backtest'].post.requestBody.content['application/json'].schema;
+      // optional, and documented: omitted, the decisions are spread evenly over the range
+      expect(backtestBody.required).not.toContain('decision_interval');
+      expect(backtestBody.properties.decision_interval.description).toMatch(
+        /spread evenly over the range: N = max\(1, floor\(barsInRange \/ max_decisions\)\)/,
+      );
+      expect(r.body.paths['/analyze'].post.responses).toHaveProperty('422');
       const docs = await h.raw('GET', '/docs');
       expect(docs.status).toBe(200);
       expect(docs.headers.get('content-type')).toMatch(/text\/html/);

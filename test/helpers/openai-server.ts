@@ -76,6 +76,8 @@ export interface OpenAIServer {
   url: string;
   requests: RecordedRequest[];
   queueFault(fault: Fault, opts?: { schemaName?: string; times?: number }): void;
+  /** Drop every queued fault (e.g. one queued with `times: Infinity`, "until cleared"). */
+  clearFaults(): void;
   /** Requests that reached the completion endpoint (faulted ones included). */
   readonly count: number;
   setLatency(ms: number): void;
@@ -293,6 +295,9 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     },
     queueFault(fault, o) {
       faults.push({ fault, schemaName: o?.schemaName, left: o?.times ?? 1 });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     setLatency(ms) {
       latencyMs = ms;

@@ -27,6 +27,14 @@ describe('validateBacktestForm (the contract schema, client-side)', () => {
     });
   });
 
+  it('an empty decision interval is left out: the API spreads the decisions over the range', () => {
+    const r = validateBacktestForm({ ...valid, decision_interval: '  ' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.request.decision_interval).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(r.request))).not.toHaveProperty('decision_interval');
+  });
+
   it('names the field and the rule for each bad input', () => {
     const r = validateBacktestForm({ ...valid, max_decisions: '0', decision_interval: '1.5' });
     expect(r.ok).toBe(false);

@@ -1,10 +1,12 @@
 /**
  * `cli analyze <SYMBOL> [--mode live|backtest_step] [--timestamp T] [--timeframe TF] [--json]`: one pass
  * of the agent firm, in-process (the same steps as the state machine), printing the final decision,
- * each agent's status and the cost. Exit 3 when the daily token budget refused it, 1 when it failed.
+ * each agent's status and the cost. Exit 3 when the daily token budget refused it, 1 when it failed or
+ * ended on an upstream failure (Binance, the model provider), with the message POST /analyze gives.
  */
 import type { Command } from 'commander';
 import { type AnalysisDto, analyzeRequestSchema } from '../../../shared/api/contract';
+import { analysisOutcomeError } from '../../../shared/api/outcome';
 import { parseOrThrow } from '../../../shared/api/validation';
 import { assertSymbol } from '../../../shared/market/candle-store';
 import { createDecision, getAnalysis, runDecisionChain } from '../../../shared/pipeline/analysis';
@@ -87,11 +89,10 @@ export function registerAnalyzeCommand(program: Command, ctx: CliContext): void 
           EXIT_BUDGET_EXCEEDED,
           'error [BUDGET_EXCEEDED]: the daily token budget refused the analysis',
         );
-      if (analysis.status === 'failed')
-        throw new CommandExit(
-          1,
-          `error [${analysis.error?.code ?? 'FAILED'}]: ${analysis.error?.message ?? 'the analysis failed'}`,
-        );
+      // The same reading as POST /analyze: an upstream failure (even one recorded as "no trade") or a
+      // failed analysis is an error saying which (Binance, the model provider, the data).
+      const failure = analysisOutcomeError(analysis, `/analyses/${analysis.id}`);
+      if (failure) throw new CommandExit(1, `error [${failure.code}]: ${failure.message}`);
     });
 }
 

@@ -15,7 +15,7 @@ interface BacktestFlags {
   end: string;
   timeframe: string;
   maxDecisions: number;
-  interval: number;
+  interval?: number;
   concurrency?: number;
   json?: boolean;
 }
@@ -99,7 +99,11 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
     .requiredOption('--end <date>', 'end (exclusive)')
     .option('--timeframe <tf>', 'candle timeframe', '4h')
     .option('--max-decisions <n>', 'at most this many decision points', intOption('max-decisions'), 50)
-    .option('--interval <n>', 'a decision every N candles', intOption('interval'), 1)
+    .option(
+      '--interval <n>',
+      'a decision every N candles (default: spread evenly over the range, N = max(1, floor(bars in range / max-decisions)))',
+      intOption('interval'),
+    )
     .option(
       '--concurrency <n>',
       'decision points run at once (default BACKTEST_MAP_CONCURRENCY)',
@@ -114,7 +118,7 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
           end_date: flags.end,
           timeframe: flags.timeframe,
           max_decisions: flags.maxDecisions,
-          decision_interval: flags.interval,
+          ...(flags.interval === undefined ? {} : { decision_interval: flags.interval }),
         });
         ctx.io.stderr(`${formatEstimate(estimate)}\n`);
         const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);

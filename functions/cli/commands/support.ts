@@ -54,7 +54,11 @@ export async function withContainer<T>(ctx: CliContext, body: (c: Container) => 
   let container: Container | undefined;
   try {
     const settings = ctx.settings();
-    container = await createContainer(settings, { database: await ctx.database(), skipMigrations: true });
+    container = await createContainer(settings, {
+      ...ctx.containerOverrides,
+      database: await ctx.database(),
+      skipMigrations: true,
+    });
     return await body(container);
   } catch (e) {
     const code = exitCodeFor(e);

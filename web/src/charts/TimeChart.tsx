@@ -24,6 +24,7 @@ import {
 } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
 import type { ChartMarker, ChartSeries } from '../components/chart-types';
+import { axisPriceFormatter, seriesPriceFormat } from './price-format';
 
 export const COLORS = {
   up: '#26a69a',
@@ -32,17 +33,6 @@ export const COLORS = {
   grid: '#1c2633',
   border: '#2a3646',
 };
-
-function formatAxisPrice(p: number): string {
-  const abs = Math.abs(p);
-  const decimals = abs >= 1000 ? 0 : abs >= 1 ? 2 : 6;
-  return p.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-}
-
-/** Percent axis labels; -0.001 shows as 0.00%, not -0.00%. */
-function formatPercent(v: number): string {
-  return `${(Math.abs(v) < 0.005 ? 0 : v).toFixed(2)}%`;
-}
 
 function toSeconds(ms: number): UTCTimestamp {
   return Math.floor(ms / 1000) as UTCTimestamp;
@@ -83,6 +73,7 @@ export default function TimeChart({
   useEffect(() => {
     const el = container.current;
     if (!el) return;
+    const priceFormatter = axisPriceFormatter(series);
     const chart: IChartApi = createChart(el, {
       autoSize: true,
       layout: {
@@ -98,10 +89,8 @@ export default function TimeChart({
       crosshair: { mode: CrosshairMode.Normal },
       localization: {
         locale: 'en-US',
-        // Thousands separators on price axes; percent series keep their own format.
-        ...(series.some((s) => s.kind !== 'candles' && s.format === 'percent')
-          ? {}
-          : { priceFormatter: formatAxisPrice }),
+        // Thousands separators on price axes (2 decimals for money); percent series keep their own format.
+        ...(priceFormatter ? { priceFormatter } : {}),
       },
     });
 
@@ -130,20 +119,13 @@ export default function TimeChart({
         if (!first) firstTimes = data.map((c) => c.time);
       } else {
         const data = uniqueAscending(s.data);
+        const priceFormat = seriesPriceFormat(s.format);
         const common = {
           title: s.title,
           lineWidth: (s.lineWidth ?? 2) as 1 | 2 | 3 | 4,
           priceLineVisible: false,
           lastValueVisible: true,
-          ...(s.format === 'percent'
-            ? {
-                priceFormat: {
-                  type: 'custom' as const,
-                  minMove: 0.01,
-                  formatter: formatPercent,
-                },
-              }
-            : {}),
+          ...(priceFormat ? { priceFormat } : {}),
         };
         if (s.kind === 'below-zero') {
           // Filled between the line and zero: drawdowns hang down from the peak.

@@ -14,7 +14,8 @@ export type ChartSeries =
       color: string;
       title?: string;
       lineWidth?: number;
-      format?: 'price' | 'percent';
+      /** usd: money with 2 decimals (equity curves); percent: a % axis; price: generic prices. */
+      format?: 'price' | 'percent' | 'usd';
     };
 
 export interface ChartMarker {

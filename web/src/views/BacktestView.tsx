@@ -231,9 +231,18 @@ function Curves({ r }: { r: Result }) {
   }, [r]);
   const equitySeries = useMemo<ChartSeries[]>(
     () => [
-      { kind: 'line', data: equity, color: '#34d399', title: 'Strategy' },
+      { kind: 'line', data: equity, color: '#34d399', title: 'Strategy', format: 'usd' },
       ...(bh.length > 0
-        ? [{ kind: 'line' as const, data: bh, color: '#8fa3bf', title: 'Buy & hold', lineWidth: 1 }]
+        ? [
+            {
+              kind: 'line' as const,
+              data: bh,
+              color: '#8fa3bf',
+              title: 'Buy & hold',
+              lineWidth: 1,
+              format: 'usd' as const,
+            },
+          ]
         : []),
     ],
     [equity, bh],

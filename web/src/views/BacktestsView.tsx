@@ -32,7 +32,8 @@ function defaults(symbol: string): BacktestFormValues {
     end_date: isoDay(today - DAY_MS),
     timeframe: '4h',
     max_decisions: '20',
-    decision_interval: '6',
+    // Empty: the API spreads the decisions evenly over the range (see DECISION_INTERVAL_DESCRIPTION).
+    decision_interval: '',
   };
 }
 
@@ -170,12 +171,17 @@ function BacktestForm() {
             />
           )}
         </Field>
-        <Field label="Decision interval (candles)" error={errors.decision_interval}>
+        <Field
+          label="Decision interval (candles)"
+          error={errors.decision_interval}
+          hint="empty: spread evenly, every max(1, ⌊bars in range ÷ max decisions⌋)"
+        >
           {(id, describedBy) => (
             <input
               id={id}
               name="decision_interval"
               inputMode="numeric"
+              placeholder="auto (spread evenly)"
               value={v.decision_interval}
               onChange={set('decision_interval')}
               aria-describedby={describedBy}

@@ -108,6 +108,7 @@ function EquityHistory() {
               kind: 'area',
               color: '#34d399',
               title: 'Equity',
+              format: 'usd',
               data: history.data.points.map((pt) => ({ time: Date.parse(pt.timestamp), value: pt.equity })),
             },
           ]

@@ -1,0 +1,106 @@
+/**
+ * Backtest decision spacing: without a `decision_interval` the decisions are spread evenly over the
+ * range (interval = max(1, floor(barsInRange / max_decisions))), so the LLM strategy is judged over the
+ * same period as buy-and-hold; a given interval is kept as requested. Real PGlite (PostgreSQL with
+ * TEST_PG=1), the offline agent provider, candles from a seeded random walk.
+ */
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateKlines } from '../../test/helpers/binance-server';
+import { backtests } from '../db/schema';
+import { testDrivers, useTestDatabase } from '../db/testing';
+import { WARMUP_BARS } from '../indicators/compute';
+import { klineToCandle } from '../market/kline';
+import { createBacktest, getBacktest, runBacktest, spreadDecisionInterval } from './backtest';
+import type { PipelineDeps } from './deps';
+import { offlineTestDeps } from './testing';
+
+const TF_MS = 4 * 3_600_000;
+const START = Date.parse('2024-01-01T00:00:00Z');
+const END = Date.parse('2024-03-01T00:00:00Z'); // 60 days: 360 bars of 4h
+const BARS_IN_RANGE = (END - START) / TF_MS;
+const FIRST_BAR = START - (WARMUP_BARS + 10) * TF_MS;
+const candles = generateKlines({
+  timeframe: '4h',
+  start: FIRST_BAR,
+  count: (END - FIRST_BAR) / TF_MS + 5,
+  startPrice: 42_000,
+  seed: 11,
+}).map(klineToCandle);
+const NOW = END + 10 * TF_MS;
+const request = { symbol: 'BTCUSDT', start_date: '2024-01-01', end_date: '2024-03-01', timeframe: '4h' };
+
+describe('spreadDecisionInterval', () => {
+  it('is max(1, floor(barsInRange / max_decisions))', () => {
+    expect(spreadDecisionInterval(360, 50)).toBe(7);
+    expect(spreadDecisionInterval(360, 360)).toBe(1);
+    expect(spreadDecisionInterval(10, 50)).toBe(1);
+    expect(spreadDecisionInterval(0, 5)).toBe(1);
+  });
+});
+
+describe.each(testDrivers())('backtest decision spacing on %s', (driver) => {
+  const t = useTestDatabase(driver);
+  let deps: PipelineDeps;
+  beforeAll(() => {
+    deps = offlineTestDeps({ db: t.db, candles: { BTCUSDT: { '4h': candles } }, now: NOW });
+  });
+  beforeEach(() => t.reset());
+
+  const planOf = async (backtestId: string) => {
+    const [row] = await t.db.select().from(backtests);
+    expect(row?.id).toBe(backtestId);
+    return {
+      interval: row!.decisionInterval,
+      times: (row!.settings as { decisionTimes: number[] }).decisionTimes,
+      request: (row!.settings as { request: { decision_interval: number } }).request,
+    };
+  };
+
+  it('without decision_interval, 50 decisions are spread over the whole range, not its first 50 bars', async () => {
+    const { backtestId, estimate } = await createBacktest(deps, { ...request, max_decisions: 50 });
+    expect(BARS_IN_RANGE).toBe(360);
+    const plan = await planOf(backtestId);
+    expect(plan.interval).toBe(7); // floor(360 / 50)
+    expect(plan.request.decision_interval).toBe(7);
+    expect(estimate.decisions).toBe(50);
+    expect(plan.times).toHaveLength(50);
+    // the first decision at the first bar's close, then every 7 bars
+    expect(plan.times[0]).toBe(START + TF_MS);
+    for (let i = 1; i < plan.times.length; i++) expect(plan.times[i]! - plan.times[i - 1]!).toBe(7 * TF_MS);
+    // the decisions reach the end of the range, as buy-and-hold does (before: the first 50 bars, 14%)
+    expect(plan.times.at(-1)).toBe(START + (1 + 49 * 7) * TF_MS);
+    expect((plan.times.at(-1)! - START) / (END - START)).toBeGreaterThan(0.95);
+    expect((await getBacktest(deps, backtestId)).decisionInterval).toBe(7);
+  });
+
+  it('a given decision_interval is kept as requested', async () => {
+    const { backtestId } = await createBacktest(deps, {
+      ...request,
+      max_decisions: 50,
+      decision_interval: 1,
+    });
+    const plan = await planOf(backtestId);
+    expect(plan.interval).toBe(1);
+    expect(plan.times).toHaveLength(50);
+    expect(plan.times.at(-1)).toBe(START + 50 * TF_MS);
+  });
+
+  it("the result's assumptions print the interval chosen, and why", async () => {
+    const spread = await createBacktest(deps, { ...request, max_decisions: 4 });
+    const a = await runBacktest(deps, spread.backtestId, { concurrency: 4 });
+    expect(a.status).toBe('succeeded');
+    expect(a.decisionInterval).toBe(90);
+    expect(a.result?.assumptions).toContainEqual(
+      expect.stringMatching(
+        /^decisions every 90 4h bar\(s\) \(spread evenly: max\(1, floor\(360 bars in range \/ 4 max decisions\)\)\) /,
+      ),
+    );
+
+    await t.reset();
+    const given = await createBacktest(deps, { ...request, max_decisions: 4, decision_interval: 3 });
+    const b = await runBacktest(deps, given.backtestId, { concurrency: 4 });
+    expect(b.result?.assumptions).toContainEqual(
+      expect.stringMatching(/^decisions every 3 4h bar\(s\) \(as requested\) /),
+    );
+  });
+});
