@@ -11,5 +11,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     setupFiles: ['./shared/polyfills.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
