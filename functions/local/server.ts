@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import { groupForPath, type RouteGroup } from '../../shared/api/routes';
 import type { Settings } from '../../shared/config/settings';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
+import { markInterruptedWork } from '../../shared/pipeline/recovery';
 import { createApiHandlers } from '../api';
 import { type ApiHandler, apiLogger } from '../api/http';
 import {
@@ -123,6 +124,15 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   const log = opts.logger ?? apiLogger();
   const ownContainer = !opts.container;
   const container = opts.container ?? (await createContainer(settings, opts.containerOverrides));
+  // PGlite is locked to this process, so anything still "running" in it was left by a host that stopped.
+  if (container.database.driver === 'pglite') {
+    const marked = await markInterruptedWork(
+      container.db,
+      'interrupted: the local host stopped before it finished',
+    );
+    if (marked.backtests + marked.decisions > 0)
+      log.warn(marked, 'unfinished backtests and analyses from a previous run marked failed (INTERRUPTED)');
+  }
   let workflows: HostWorkflows;
   let prepareWorkflows: (() => void) | undefined;
   try {
@@ -254,7 +264,18 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       server.closeAllConnections();
       await stopped;
       const drained = await workflows.drain(Math.max(0, deadline - Date.now()));
-      if (!drained) log.warn('shutdown: some workflows were still running when the grace period ended');
+      if (!drained) {
+        log.warn('shutdown: some workflows were still running when the grace period ended');
+        if (container.database.driver === 'pglite') {
+          const marked = await markInterruptedWork(container.db, 'interrupted: the local host stopped').catch(
+            (e: Error) => (
+              log.error({ err: e.message }, 'shutdown: could not mark interrupted work'), undefined
+            ),
+          );
+          if (marked)
+            log.warn(marked, 'shutdown: unfinished backtests and analyses marked failed (INTERRUPTED)');
+        }
+      }
       await workflows.close?.();
       if (ownContainer) await container.close();
     })();
