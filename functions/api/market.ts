@@ -12,6 +12,11 @@
  * computing the indicators costs ~100 ms on PGlite; a chart polling the endpoint should not pay it each
  * time. A hole that Binance fills later shows up at the next bar close. The cache is per handler
  * instance (per Lambda execution environment) and bounded.
+ *
+ * No closed candles at all (nothing cached, nothing from Binance) is a 422 INSUFFICIENT_DATA saying so
+ * and what to do, for `latest` and `candles` alike: a 200 with price 0 and no candles read as a real
+ * price of zero (the dashboard showed "last 0.00000000"). A failed answer is not cached, so an import
+ * or a fixed BINANCE_BASE_URL shows on the next request.
  */
 import {
   type CandlesResponse,
@@ -28,6 +33,7 @@ import { computeIndicators, WARMUP_BARS, WARMUP_BY_INDICATOR } from '../../share
 import type { CandleRepository } from '../../shared/market/candle-source';
 import { assertSymbol, lastClosedOpenTime } from '../../shared/market/candle-store';
 import { filtersFor, type Gap, TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../../shared/market/types';
+import { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
 
 export interface MarketHandlerDeps {
@@ -52,6 +58,34 @@ export function gapDto(g: Gap) {
   };
 }
 
+const isoMinute = (ms: number) => new Date(ms).toISOString().replace(':00.000Z', 'Z');
+
+/**
+ * The 422 for a symbol and timeframe with no closed candle in [startMs, endMs] (open times): neither the
+ * candle cache nor Binance had one. Says where to get them: an archive import or a reachable Binance.
+ */
+export function noClosedCandlesError(
+  settings: Pick<Settings, 'BINANCE_BASE_URL'>,
+  symbol: string,
+  timeframe: Timeframe,
+  range: { startMs: number; endMs: number; latest: boolean },
+): AppError {
+  const span = `${isoMinute(range.startMs)} to ${isoMinute(range.endMs)}`;
+  return new AppError(
+    'INSUFFICIENT_DATA',
+    `No closed ${symbol} ${timeframe} candles ${range.latest ? 'yet' : `from ${span}`}: none are stored ` +
+      `${range.latest ? `for ${span} ` : ''}and Binance returned none. Import an archive ` +
+      `(npm run cli -- import ${symbol}-${timeframe}.csv.gz, files from data.binance.vision) or check that ` +
+      `BINANCE_BASE_URL (${settings.BINANCE_BASE_URL}) reaches Binance and serves this symbol.`,
+    {
+      symbol,
+      timeframe,
+      start: new Date(range.startMs).toISOString(),
+      end: new Date(range.endMs).toISOString(),
+    },
+  );
+}
+
 function round(x: number, d = PRICE_DECIMALS): number {
   return Number(x.toFixed(d));
 }
@@ -67,25 +101,11 @@ export async function latestMarket(
   const interval = TIMEFRAME_MS[timeframe];
   const bars = limit + WARMUP_BARS;
   const endMs = Math.floor(now / interval) * interval - interval;
-  const { candles, gaps } = await container.candles.getCandles({
-    symbol,
-    timeframe,
-    startMs: endMs - (bars - 1) * interval,
-    endMs,
-  });
+  const startMs = endMs - (bars - 1) * interval;
+  const { candles, gaps } = await container.candles.getCandles({ symbol, timeframe, startMs, endMs });
   const last = candles.at(-1);
-  if (!last) {
-    return {
-      symbol,
-      timeframe,
-      price: 0,
-      changePct24h: null,
-      asOf: new Date(now).toISOString(),
-      candles: [],
-      indicators: nullIndicators(),
-      gaps: gaps.map(gapDto),
-    };
-  }
+  if (!last)
+    throw noClosedCandlesError(container.settings, symbol, timeframe, { startMs, endMs, latest: true });
   const series = computeIndicators(candles, timeframe);
   const i = candles.length - 1;
   const warm = (name: keyof typeof WARMUP_BY_INDICATOR) => i + 1 >= WARMUP_BY_INDICATOR[name];
@@ -146,16 +166,27 @@ export async function candlesInRange(
   const wanted =
     q.end === undefined ? startMs + (MAX_CANDLES_PER_REQUEST - 1) * interval : parseDateInput(q.end);
   const endMs = Math.min(wanted, lastClosedOpenTime(container.deps.now(), interval));
-  const base = { symbol, timeframe: q.timeframe, start: new Date(startMs).toISOString() };
-  if (endMs < startMs) return { ...base, end: base.start, candles: [], gaps: [] };
+  if (endMs < startMs) {
+    // The bar opening at start has not closed yet: nothing to serve until it does.
+    throw new AppError(
+      'INSUFFICIENT_DATA',
+      `No closed ${symbol} ${q.timeframe} candles from ${isoMinute(startMs)} yet: the first bar of the range ` +
+        `closes at ${isoMinute(startMs + interval)}. Choose an earlier start.`,
+      { field: 'start', symbol, timeframe: q.timeframe, start: new Date(startMs).toISOString() },
+    );
+  }
   const { candles, gaps } = await container.candles.getCandles({
     symbol,
     timeframe: q.timeframe,
     startMs,
     endMs,
   });
+  if (candles.length === 0)
+    throw noClosedCandlesError(container.settings, symbol, q.timeframe, { startMs, endMs, latest: false });
   return {
-    ...base,
+    symbol,
+    timeframe: q.timeframe,
+    start: new Date(startMs).toISOString(),
     end: new Date(endMs).toISOString(),
     candles: candles.map((c) => ({
       time: c.openTime,
@@ -166,23 +197,6 @@ export async function candlesInRange(
       volume: c.volume,
     })),
     gaps: gaps.map(gapDto),
-  };
-}
-
-function nullIndicators(): LatestResponse['indicators'] {
-  return {
-    rsi14: null,
-    macd: null,
-    macdSignal: null,
-    macdHistogram: null,
-    ema20: null,
-    ema50: null,
-    ema200: null,
-    atr14: null,
-    bbUpper: null,
-    bbMiddle: null,
-    bbLower: null,
-    volatility: null,
   };
 }
 

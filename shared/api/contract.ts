@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { agentResultSchema } from '../agents/schemas';
-import { TIMEFRAME_MS, TIMEFRAMES } from '../market/types';
+import { SYMBOL_PATTERN, symbolFormatProblem, TIMEFRAME_MS, TIMEFRAMES } from '../market/types';
 
 // ---------- common ----------
 export const errorBodySchema = z.object({
@@ -21,17 +21,63 @@ export const errorBodySchema = z.object({
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
+// Messages: every schema a user can reach states its rule in words and names the field, so no zod
+// default ("Invalid input: expected number, received NaN", "Too big: expected number to be <=100")
+// reaches a user. The shared test corpus (test/api/api.test.ts) asserts none does.
+
+/** What a value that is not of the expected JSON type is, for "must be X, not Y" messages. */
+function describeValue(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'a list';
+  return typeof input === 'object' ? 'an object' : `a ${typeof input}`;
+}
+
+/** `name is required (rule)` when the value is missing, else `name must be rule, not <what it is>`. */
+function typeMessage(name: string, rule: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined
+      ? `${name} is required (${rule})`
+      : `${name} must be ${rule}, not ${describeValue(issue.input)}`;
+}
+
 export const symbolSchema = z
-  .string({ error: 'symbol is required' })
-  .regex(/^[A-Z0-9]{5,20}$/, 'symbol must be upper-case letters and digits, like BTCUSDT');
+  .string({ error: typeMessage('symbol', 'a string like BTCUSDT') })
+  .regex(SYMBOL_PATTERN, {
+    // The regex's one message could not say whether the length or the characters are wrong; this does.
+    error: (issue) =>
+      symbolFormatProblem(String(issue.input)) ?? 'symbol is not a valid symbol, like BTCUSDT',
+  });
 export const timeframeSchema = z.enum(TIMEFRAMES, {
   error: `timeframe must be one of ${TIMEFRAMES.join(', ')}`,
 });
+
+/**
+ * A whole-number query parameter with its range. Query strings are text, so the value is coerced; every
+ * way it can be wrong (not a number, a fraction, out of range) answers the one sentence stating the rule.
+ */
+export function wholeNumberQuery(name: string, min: number, max: number) {
+  const message = `${name} must be a whole number from ${min} to ${max}`;
+  return z.coerce
+    .number({ error: message })
+    .int({ error: message, abort: true })
+    .min(min, { error: message, abort: true })
+    .max(max, message);
+}
+
+/** Booleans in a JSON body: true or false, not "yes" or 1. */
+function booleanField(name: string) {
+  return z.boolean({ error: `${name} must be true or false (a JSON boolean)` });
+}
+
+const DATE_RULE = 'a date like 2024-01-31 or an ISO time like 2024-01-31T12:00:00Z';
 /** A date (YYYY-MM-DD, taken as 00:00 UTC) or a full ISO-8601 time with zone. */
 export const dateInputSchema = z
-  .string()
+  .string({
+    error: (issue) =>
+      issue.input === undefined ? `is required (${DATE_RULE})` : `must be a string (${DATE_RULE})`,
+  })
   .refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(s), {
-    message: 'must be a date like 2024-01-31 or an ISO time like 2024-01-31T12:00:00Z',
+    message: `must be ${DATE_RULE}`,
   })
   .refine(
     (s) =>
@@ -91,9 +137,12 @@ export const indicatorValuesSchema = z.object({
 });
 export type IndicatorValues = z.infer<typeof indicatorValuesSchema>;
 
+/** Most candles one `GET /market/{symbol}/candles` answers (and the most `latest` returns). */
+export const MAX_CANDLES_PER_REQUEST = 1000;
+
 export const latestQuerySchema = z.object({
   timeframe: timeframeSchema.default('1h'),
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  limit: wholeNumberQuery('limit', 1, MAX_CANDLES_PER_REQUEST).default(200),
 });
 export const latestResponseSchema = z.object({
   symbol: z.string(),
@@ -106,9 +155,6 @@ export const latestResponseSchema = z.object({
   gaps: z.array(z.object({ after: z.string(), next: z.string(), missingBars: z.number() })),
 });
 export type LatestResponse = z.infer<typeof latestResponseSchema>;
-
-/** Most candles one `GET /market/{symbol}/candles` answers (and the most `latest` returns). */
-export const MAX_CANDLES_PER_REQUEST = 1000;
 
 /**
  * A past period's candles: `start` (required) to `end` (default: as many bars as allowed from start),
@@ -158,7 +204,7 @@ export const analyzeRequestSchema = z
     mode: z.enum(['live', 'backtest_step'], { error: 'mode must be live or backtest_step' }).default('live'),
     timestamp: dateInputSchema.optional(),
     timeframe: timeframeSchema.default('1h'),
-    wait: z.boolean().default(true),
+    wait: booleanField('wait').default(true),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -307,14 +353,19 @@ export const analyzeAcceptedSchema = z.object({
   poll: z.string(),
 });
 
+/** Longest cursor accepted: the ones this API hands out are far shorter. */
+const MAX_CURSOR_CHARS = 200;
+/** Longest run id accepted in a query (run ids are UUIDs or short names like "live"). */
+const MAX_RUN_ID_CHARS = 100;
+
 export const listQuerySchema = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1, 'limit must be at least 1')
-    .max(200, 'limit must be at most 200')
-    .default(50),
-  cursor: z.string().max(200).optional(),
+  limit: wholeNumberQuery('limit', 1, 200).default(50),
+  cursor: z
+    .string()
+    .max(MAX_CURSOR_CHARS, {
+      error: `cursor is too long (at most ${MAX_CURSOR_CHARS} characters): pass back the nextCursor of a previous page as is`,
+    })
+    .optional(),
 });
 export const analysesListSchema = z.object({
   items: z.array(
@@ -336,7 +387,10 @@ export const analysesListSchema = z.object({
 
 // ---------- portfolio, trades ----------
 export const tradesQuerySchema = listQuerySchema.extend({
-  run_id: z.string().max(100).optional(),
+  run_id: z
+    .string()
+    .max(MAX_RUN_ID_CHARS, { error: `run_id is too long (at most ${MAX_RUN_ID_CHARS} characters)` })
+    .optional(),
   symbol: symbolSchema.optional(),
 });
 export const tradesPageSchema = z.object({
@@ -357,6 +411,13 @@ export const DECISION_INTERVAL_DESCRIPTION =
   'N = max(1, floor(barsInRange / max_decisions)), where barsInRange counts the candles in ' +
   '[start_date, end_date) that can carry a decision (warm-up done, a next candle to fill on). ' +
   "The chosen N is stored with the backtest and printed in the result's assumptions.";
+/** Most basis points a backtest may charge per fill as fee or slippage (1%). */
+const MAX_BACKTEST_BPS = 100;
+function basisPointsField(name: string) {
+  const message = `${name} must be a number of basis points from 0 to ${MAX_BACKTEST_BPS}`;
+  return z.number({ error: message }).min(0, message).max(MAX_BACKTEST_BPS, message);
+}
+
 export const backtestRequestSchema = z
   .object({
     symbol: symbolSchema,
@@ -364,7 +425,12 @@ export const backtestRequestSchema = z
     end_date: dateInputSchema,
     timeframe: timeframeSchema.default('4h'),
     max_decisions: z
-      .number({ error: 'max_decisions must be a whole number' })
+      .number({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'max_decisions is required (a whole number from 1 to 1000)'
+            : 'max_decisions must be a whole number',
+      })
       .int('max_decisions must be a whole number')
       .min(1, 'max_decisions must be at least 1')
       .max(1000, 'max_decisions must be at most 1000'),
@@ -375,10 +441,12 @@ export const backtestRequestSchema = z
       .max(1000, 'decision_interval must be at most 1000 candles')
       .optional()
       .describe(DECISION_INTERVAL_DESCRIPTION),
-    fill: z.enum(['next_open', 'next_close']).default('next_open'),
-    fee_bps: z.number().min(0).max(100).optional(),
-    slippage_bps: z.number().min(0).max(100).optional(),
-    blind: z.boolean().default(false),
+    fill: z
+      .enum(['next_open', 'next_close'], { error: 'fill must be next_open or next_close' })
+      .default('next_open'),
+    fee_bps: basisPointsField('fee_bps').optional(),
+    slippage_bps: basisPointsField('slippage_bps').optional(),
+    blind: booleanField('blind').default(false),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -23,29 +23,27 @@ import {
   listQuerySchema,
   portfolioHistorySchema,
   portfolioSchema,
+  symbolSchema,
   symbolsResponseSchema,
   tradesPageSchema,
   tradesQuerySchema,
+  wholeNumberQuery,
 } from './contract';
 
 export const ROUTE_GROUPS = ['market', 'analysis', 'portfolio', 'backtests', 'costs', 'docs'] as const;
 export type RouteGroup = (typeof ROUTE_GROUPS)[number];
 
+/** Most equity points one `GET /portfolio/history` answers. */
+const MAX_HISTORY_POINTS = 5000;
+
 export const portfolioHistoryQuerySchema = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1, 'limit must be at least 1')
-    .max(5000, 'limit must be at most 5000')
-    .default(1000),
+  limit: wholeNumberQuery('limit', 1, MAX_HISTORY_POINTS).default(1000),
 });
 
 export const idParamSchema = z.object({
   id: z.uuid({ error: 'id must be a UUID' }),
 });
-export const symbolParamSchema = z.object({
-  symbol: z.string().regex(/^[A-Z0-9]{5,20}$/, 'symbol must be upper-case letters and digits, like BTCUSDT'),
-});
+export const symbolParamSchema = z.object({ symbol: symbolSchema });
 
 export interface RouteSpec {
   group: RouteGroup;

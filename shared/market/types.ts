@@ -21,6 +21,39 @@ export function isTimeframe(x: string): x is Timeframe {
   return (TIMEFRAMES as readonly string[]).includes(x);
 }
 
+/** A trading pair's name as Binance spells it: 5 to 20 upper-case letters and digits (BTCUSDT). */
+export const SYMBOL_PATTERN = /^[A-Z0-9]{5,20}$/;
+export const SYMBOL_MIN_LENGTH = 5;
+export const SYMBOL_MAX_LENGTH = 20;
+/** How much of a bad symbol a message quotes back: enough to recognize it, never a flood. */
+const SYMBOL_QUOTE_CHARS = 24;
+
+/**
+ * What exactly is wrong with a symbol's spelling (too short or long, lower-case letters, other
+ * characters), as one sentence starting with "symbol"; undefined when it is well formed. One rule-wide
+ * message ("must be upper-case letters and digits") told a user typing FOO to fix the case of a name
+ * that was already upper-case; this names each broken rule and quotes the value.
+ */
+export function symbolFormatProblem(symbol: string): string | undefined {
+  if (SYMBOL_PATTERN.test(symbol)) return undefined;
+  const problems: string[] = [];
+  if (symbol.length < SYMBOL_MIN_LENGTH) problems.push(`is too short (${symbol.length} characters)`);
+  if (symbol.length > SYMBOL_MAX_LENGTH) problems.push(`is too long (${symbol.length} characters)`);
+  if (/[a-z]/.test(symbol)) problems.push('has lower-case letters');
+  const others = [...new Set(symbol.replace(/[A-Za-z0-9]/g, ''))];
+  if (others.length > 0)
+    problems.push(
+      `has characters other than letters and digits (${others
+        .slice(0, 5)
+        .map((c) => JSON.stringify(c))
+        .join(', ')})`,
+    );
+  const quoted = JSON.stringify(
+    symbol.length > SYMBOL_QUOTE_CHARS ? `${symbol.slice(0, SYMBOL_QUOTE_CHARS)}…` : symbol,
+  );
+  return `symbol ${quoted} ${problems.join(' and ')}: a symbol is ${SYMBOL_MIN_LENGTH} to ${SYMBOL_MAX_LENGTH} upper-case letters and digits, like BTCUSDT`;
+}
+
 /** Periods per year for annualizing per-bar statistics (crypto trades 365 days). */
 export function periodsPerYear(tf: Timeframe): number {
   return 525_600 / (TIMEFRAME_MS[tf] / MINUTE);
