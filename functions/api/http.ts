@@ -12,6 +12,11 @@
  * - Errors are values on the way out: an AppError keeps its code and status; anything else is logged
  *   with its stack and answered as a 500 INTERNAL with a generic message, so no stack trace, SQL text
  *   or file path ever reaches a client.
+ * - CORS is off unless origins are configured, and then exact: a request whose `Origin` is listed gets
+ *   that origin back in Access-Control-Allow-Origin (with `Vary: Origin`); any other origin gets no CORS
+ *   header, so the browser refuses the call and its preflight. Never `*`: `POST /analyze` trades the
+ *   live simulated book and spends LLM tokens, and any page a user visits could otherwise call a local
+ *   host on localhost. The web app is served same-origin (locally, and under CloudFront's /api/* on AWS).
  * - Validation messages always name the field ("max_decisions: ..."), and `details.field` carries the
  *   first offending field, so a client (and the test corpus) can point at it.
  */
@@ -59,8 +64,12 @@ export interface Route {
 
 export interface HttpOptions {
   logger?: Logger;
-  /** Access-Control-Allow-Origin; on AWS the site's origin. Undefined: no CORS headers. */
-  corsOrigin?: string;
+  /**
+   * Exact origins (`http://localhost:5173`) a browser on another origin may call from: a list, or a
+   * comma-separated string as in the CORS_ORIGIN setting. Undefined or empty: no CORS headers at all.
+   * `*` is ignored (see the header comment).
+   */
+  corsOrigin?: string | readonly string[];
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -123,19 +132,54 @@ export function json(status: number, body: unknown, headers?: Record<string, str
   return { status, body, ...(headers ? { headers } : {}) };
 }
 
-function toResult(reply: ApiReply, requestId: string, corsOrigin: string | undefined): ApiResult {
+// ---------- CORS ----------
+
+/** An origin as browsers send it (`scheme://host[:port]`, lower-case host), or undefined if not one. */
+function normalizeOrigin(value: string): string | undefined {
+  const trimmed = value.trim();
+  if (trimmed === '' || trimmed === '*') return undefined;
+  try {
+    const origin = new URL(trimmed).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The configured CORS origins as a set of exact origins (`*` and non-URLs dropped). */
+export function allowedOrigins(corsOrigin: HttpOptions['corsOrigin']): ReadonlySet<string> {
+  const list = typeof corsOrigin === 'string' ? corsOrigin.split(',') : (corsOrigin ?? []);
+  const out = new Set<string>();
+  for (const entry of list) {
+    const origin = normalizeOrigin(entry);
+    if (origin) out.add(origin);
+  }
+  return out;
+}
+
+/** The CORS headers of one answer: none without configured origins, the grant only for a listed one. */
+export function corsHeaders(
+  allowed: ReadonlySet<string>,
+  requestOrigin: string | undefined,
+): Record<string, string> {
+  if (allowed.size === 0) return {};
+  // The answer depends on the Origin header whenever origins are configured; caches must key on it.
+  if (requestOrigin === undefined || !allowed.has(requestOrigin)) return { vary: 'Origin' };
+  return {
+    vary: 'Origin',
+    'access-control-allow-origin': requestOrigin,
+    'access-control-allow-headers': 'content-type, x-request-id',
+    'access-control-allow-methods': 'GET, POST, OPTIONS',
+    'access-control-expose-headers': 'x-request-id',
+  };
+}
+
+function toResult(reply: ApiReply, requestId: string, cors: Record<string, string>): ApiResult {
   const headers: Record<string, string> = {
     'content-type': reply.contentType ?? JSON_TYPE,
     'x-request-id': requestId,
     'cache-control': 'no-store',
-    ...(corsOrigin
-      ? {
-          'access-control-allow-origin': corsOrigin,
-          'access-control-allow-headers': 'content-type, x-request-id',
-          'access-control-allow-methods': 'GET, POST, OPTIONS',
-          'access-control-expose-headers': 'x-request-id',
-        }
-      : {}),
+    ...cors,
     ...reply.headers,
   };
   const body =
@@ -224,11 +268,13 @@ interface Internal extends Record<string, unknown> {
 /**
  * Build the middy handler of one route group. `name` appears in every log line of the group.
  * The middlewares: request id + child logger (before), access log (after and onError), JSON error
- * mapping (onError). CORS headers are added by `toResult` to every reply, errors included.
+ * mapping (onError). CORS headers (for a configured origin only) are added to every reply, errors included.
  */
 export function createRouteGroup(name: string, routes: Route[], options: HttpOptions = {}): ApiHandler {
   const base = (options.logger ?? apiLogger()).child({ group: name });
   const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, ...compilePath(r.path) }));
+  const origins = allowedOrigins(options.corsOrigin);
+  const corsFor = (event: ApiEvent | undefined) => corsHeaders(origins, lowerHeaders(event?.headers).origin);
 
   const dispatch = async (event: ApiEvent, internal: Internal): Promise<ApiResult> => {
     const method = (event.httpMethod ?? 'GET').toUpperCase();
@@ -240,7 +286,7 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
     }
     if (method === 'OPTIONS') {
       const allow = [...new Set(matching.map((r) => r.method)), 'OPTIONS'].join(', ');
-      return toResult({ status: 204, headers: { allow } }, internal.requestId, options.corsOrigin);
+      return toResult({ status: 204, headers: { allow } }, internal.requestId, corsFor(event));
     }
     const route = matching.find((r) => r.method === method || (method === 'HEAD' && r.method === 'GET'));
     if (!route) {
@@ -258,7 +304,7 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
           { allow },
         ),
         internal.requestId,
-        options.corsOrigin,
+        corsFor(event),
       );
     }
     const req: ApiRequest = {
@@ -276,7 +322,7 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
       log: internal.log,
     };
     const reply = await route.handler(req);
-    return toResult(reply, internal.requestId, options.corsOrigin);
+    return toResult(reply, internal.requestId, corsFor(event));
   };
 
   const access = (statusCode: number, event: ApiEvent, internal: Internal) => {
@@ -315,7 +361,7 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
         const internal =
           state.get(request.event) ?? begin(request.event ?? ({} as ApiEvent), request.context ?? {});
         const reply = errorReply(request.error, internal.log);
-        request.response = toResult(reply, internal.requestId, options.corsOrigin);
+        request.response = toResult(reply, internal.requestId, corsFor(request.event));
         access(reply.status, request.event, internal);
       },
     })

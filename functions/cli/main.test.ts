@@ -116,6 +116,20 @@ describe('cli', () => {
     expect(run.stderr).toMatch(/NOT_FOUND/);
   });
 
+  it('exits 1 with NOT_FOUND for a missing file whose name says nothing, before guessing from the name', async () => {
+    // A name the archive schemes do not match used to fail on "cannot infer it from the file name".
+    for (const missing of ['/nonexistent.csv', join(dir, 'prices-missing.csv')]) {
+      const run = await cli('import', missing);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`error [NOT_FOUND]: file: ${missing} does not exist or is not a file`);
+      expect(run.stderr).not.toMatch(/infer/);
+    }
+    // With an existing file after a missing one, nothing is imported (every file is checked first).
+    const run = await cli('import', fixture('BTCUSDT-1h-ok.csv', 2), '/nonexistent.csv');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+  });
+
   it('runs as a program: `tsx functions/cli/main.ts` returns the exit codes', () => {
     const tsx = resolve(ROOT, 'node_modules/tsx/dist/cli.mjs');
     const env = { PATH: process.env.PATH, DATA_DIR: 'memory://' };

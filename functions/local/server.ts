@@ -149,7 +149,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   }
   const handlers: Record<RouteGroup, ApiHandler> = createApiHandlers(
     { container, workflows },
-    { logger: log, corsOrigin: '*' },
+    { logger: log, corsOrigin: settings.CORS_ORIGIN },
   );
   const webDist = opts.webDist === null ? undefined : resolve(opts.webDist ?? DEFAULT_WEB_DIST);
   const hasWeb = webDist !== undefined && existsSync(join(webDist, 'index.html'));

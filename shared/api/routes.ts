@@ -82,7 +82,8 @@ export const API_ROUTES: RouteSpec[] = [
     params: symbolParamSchema,
     query: latestQuerySchema,
     responses: { 200: { description: 'candles and indicators', schema: latestResponseSchema } },
-    errors: [502, 503],
+    // 422: no closed candle of the symbol and timeframe at all (none stored, none from Binance).
+    errors: [422, 502, 503],
   },
   {
     group: 'market',
@@ -93,7 +94,7 @@ export const API_ROUTES: RouteSpec[] = [
     params: symbolParamSchema,
     query: candlesQuerySchema,
     responses: { 200: { description: 'candles and the gaps in the range', schema: candlesResponseSchema } },
-    errors: [502, 503],
+    errors: [422, 502, 503],
   },
   {
     group: 'analysis',

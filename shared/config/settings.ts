@@ -15,6 +15,24 @@ const csv = z.string().transform((s) =>
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** One exact web origin (scheme://host[:port]); a trailing slash is tolerated and dropped. */
+const corsOrigin = z.string().transform((value, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  const bare = url && (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash;
+  if (!url || !/^https?:$/.test(url.protocol) || !bare || url.username || url.password) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(value)} is not an origin: use scheme://host[:port] like http://localhost:5173 (no path, no *)`,
+    });
+    return z.NEVER;
+  }
+  return url.origin;
+});
 const positiveInt = z.coerce.number().int().positive();
 const pct = z.coerce.number().gt(0).max(100);
 
@@ -28,6 +46,12 @@ export const settingsSchema = z.object({
   /** Verify the server's certificate (on Lambda, RDS's CAs come from NODE_EXTRA_CA_CERTS). */
   DATABASE_SSL_VERIFY: bool.default(true),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /**
+   * Origins allowed to call the API from another origin (CORS), comma-separated exact origins such as
+   * http://localhost:5173. Unset: no CORS headers (the web app is served same-origin; the vite dev
+   * server proxies). Never a wildcard: a page on any origin could otherwise trade the simulated book.
+   */
+  CORS_ORIGIN: csv.pipe(z.array(corsOrigin)).default([]),
 
   // Market data
   BINANCE_BASE_URL: z.string().url().default('https://api.binance.com'),

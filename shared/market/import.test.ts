@@ -176,6 +176,10 @@ describe.each(testDrivers())('import on %s', (driver) => {
   it('reports a missing file as NOT_FOUND', async () => {
     const err = await importError(importKlineFile(t.db, join(dir, 'BTCUSDT-1h-nope.csv')));
     expect(err.code).toBe('NOT_FOUND');
+    // Existence is checked before the name is read: a name without symbol or timeframe is still NOT_FOUND.
+    const unnamed = await importError(importKlineFile(t.db, join(dir, 'nonexistent.csv')));
+    expect(unnamed.code).toBe('NOT_FOUND');
+    expect(unnamed.message).toBe(`file: ${join(dir, 'nonexistent.csv')} does not exist or is not a file`);
   });
 
   describe.skipIf(!existsSync(DATA))(

@@ -134,7 +134,11 @@ async function isGzip(file: string): Promise<boolean> {
   }
 }
 
-function assertReadableFile(file: string): void {
+/**
+ * NOT_FOUND unless `file` exists and is a regular file. Checked before the name is read, so a mistyped
+ * path says "does not exist" rather than "cannot infer the symbol from the file name".
+ */
+export function assertReadableFile(file: string): void {
   if (!existsSync(file) || !statSync(file).isFile()) {
     throw new AppError('NOT_FOUND', `file: ${file} does not exist or is not a file`, { file });
   }
@@ -214,8 +218,8 @@ export async function* readKlineFile(
 /** Import one archive file into `candles`. All or nothing: a bad row rolls the file back. */
 export async function importKlineFile(db: Db, file: string, opts: ImportOptions = {}): Promise<ImportReport> {
   const started = performance.now();
-  const { symbol, timeframe } = resolveImportTarget(file, opts);
   assertReadableFile(file);
+  const { symbol, timeframe } = resolveImportTarget(file, opts);
   const shape: FileShape = { header: false, columns: undefined };
   const gapTracker = new GapTracker(TIMEFRAME_MS[timeframe]);
   let rowsRead = 0;

@@ -313,7 +313,12 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       body?: unknown;
       field: string;
       status?: number;
+      /** What the message must say, where the wording itself was a defect. */
+      message?: RegExp;
     };
+    /** zod's own wording: never shown to a user (every schema states its rule in words). */
+    const RAW_ZOD_WORDING = /Invalid input|Invalid option|Too (big|small)|expected \w+, received/;
+    const LIMIT_1000 = /^limit must be a whole number from 1 to 1000$/;
     const cases: Case[] = [
       // POST /analyze
       { name: 'analyze: empty body', method: 'POST', path: '/analyze', body: {}, field: 'symbol' },
@@ -693,6 +698,148 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
         path: '/market/DOGEUSDT/candles?start=2024-01-01',
         field: 'symbol',
       },
+      // Messages that used to be wrong or raw zod wording.
+      {
+        name: 'latest: upper-case symbol too short says the length, not the case',
+        method: 'GET',
+        path: '/market/FOO/latest',
+        field: 'symbol',
+        message: /^symbol "FOO" is too short \(3 characters\): a symbol is 5 to 20 upper-case letters/,
+      },
+      {
+        name: 'latest: lower-case symbol says the case',
+        method: 'GET',
+        path: '/market/btcusdt/latest',
+        field: 'symbol',
+        message: /^symbol "btcusdt" has lower-case letters/,
+      },
+      {
+        name: 'latest: limit not a number',
+        method: 'GET',
+        path: '/market/BTCUSDT/latest?limit=abc',
+        field: 'limit',
+        message: LIMIT_1000,
+      },
+      {
+        name: 'latest: limit a fraction',
+        method: 'GET',
+        path: '/market/BTCUSDT/latest?limit=1.5',
+        field: 'limit',
+        message: LIMIT_1000,
+      },
+      {
+        name: 'latest: limit too big',
+        method: 'GET',
+        path: '/market/BTCUSDT/latest?limit=5000',
+        field: 'limit',
+        message: LIMIT_1000,
+      },
+      {
+        name: 'latest: limit empty',
+        method: 'GET',
+        path: '/market/BTCUSDT/latest?limit=',
+        field: 'limit',
+        message: LIMIT_1000,
+      },
+      {
+        name: 'analyses: limit not a number',
+        method: 'GET',
+        path: '/analyses?limit=abc',
+        field: 'limit',
+        message: /^limit must be a whole number from 1 to 200$/,
+      },
+      {
+        name: 'backtests: limit a fraction',
+        method: 'GET',
+        path: '/backtests?limit=2.5',
+        field: 'limit',
+        message: /^limit must be a whole number from 1 to 200$/,
+      },
+      {
+        name: 'history: limit not a number',
+        method: 'GET',
+        path: '/portfolio/history?limit=x',
+        field: 'limit',
+        message: /^limit must be a whole number from 1 to 5000$/,
+      },
+      {
+        name: 'analyses: cursor too long',
+        method: 'GET',
+        path: `/analyses?cursor=${'x'.repeat(300)}`,
+        field: 'cursor',
+        message: /^cursor is too long/,
+      },
+      {
+        name: 'trades: run_id too long',
+        method: 'GET',
+        path: `/trades?run_id=${'x'.repeat(150)}`,
+        field: 'run_id',
+        message: /^run_id is too long/,
+      },
+      {
+        name: 'analyze: wait not a boolean',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', wait: 'yes' },
+        field: 'wait',
+        message: /^wait must be true or false/,
+      },
+      {
+        name: 'analyze: timestamp a number',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', mode: 'backtest_step', timestamp: 5 },
+        field: 'timestamp',
+        message: /^timestamp: must be a string \(a date like 2024-01-31/,
+      },
+      {
+        name: 'backtest: start_date missing',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, start_date: undefined },
+        field: 'start_date',
+        message: /^start_date: is required \(a date like/,
+      },
+      {
+        name: 'backtest: max_decisions missing',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, max_decisions: undefined },
+        field: 'max_decisions',
+        message: /^max_decisions is required \(a whole number from 1 to 1000\)$/,
+      },
+      {
+        name: 'backtest: unknown fill',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, fill: 'mid' },
+        field: 'fill',
+        message: /^fill must be next_open or next_close$/,
+      },
+      {
+        name: 'backtest: fee_bps not a number',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, fee_bps: 'ten' },
+        field: 'fee_bps',
+        message: /^fee_bps must be a number of basis points from 0 to 100$/,
+      },
+      {
+        name: 'backtest: slippage_bps negative',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, slippage_bps: -1 },
+        field: 'slippage_bps',
+        message: /^slippage_bps must be a number of basis points from 0 to 100$/,
+      },
+      {
+        name: 'backtest: blind not a boolean',
+        method: 'POST',
+        path: '/backtest',
+        body: { ...okBacktest, blind: 'no' },
+        field: 'blind',
+        message: /^blind must be true or false/,
+      },
     ];
 
     let portfolioBefore: unknown;
@@ -718,6 +865,8 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       const text = `${r.body.error.message} ${JSON.stringify(r.body.error.details ?? {})}`;
       expect(text).toContain(c.field);
       expect(text).not.toMatch(/\.ts:\d+|node_modules|\n\s+at /);
+      expect(r.body.error.message).not.toMatch(RAW_ZOD_WORDING);
+      if (c.message) expect(r.body.error.message).toMatch(c.message);
     });
 
     it('changed nothing: the portfolio, the trades and the backtest list are as before', async () => {

@@ -1,7 +1,8 @@
 /**
  * The local host itself (no real data needed): the web app's build with /config.json and the SPA
- * fallback, JSON 404s for non-HTML requests, CORS preflight, and a shutdown that finishes an in-flight
- * request instead of cutting it.
+ * fallback, JSON 404s for non-HTML requests, no CORS unless CORS_ORIGIN lists the origin, a 422 (never a
+ * price of 0) for a symbol without closed candles, and a shutdown that finishes an in-flight request
+ * instead of cutting it.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { loadSettings } from '../../shared/config/settings';
 import { type BinanceServer, generateKlines, startBinanceServer } from '../helpers/binance-server';
 
 const NOW = Date.parse('2025-06-01T00:00:00Z');
+const EVIL = 'http://evil.example';
 
 describe('local host', () => {
   let web: string;
@@ -27,6 +29,8 @@ describe('local host', () => {
       candles: {
         'BTCUSDT:1h': generateKlines({ timeframe: '1h', start: NOW - 2000 * 3_600_000, count: 2000 }),
       },
+      // SOLUSDT exists on this exchange but has no candles yet (Binance answers [] for it).
+      symbols: ['SOLUSDT'],
       now: () => NOW,
     });
     const settings = loadSettings({
@@ -73,11 +77,95 @@ describe('local host', () => {
     expect(traversal.status).toBe(404);
   });
 
-  it('answers CORS preflight with the allowed methods', async () => {
-    const r = await fetch(`${server.url}/analyze`, { method: 'OPTIONS' });
+  const preflight = (url: string, origin: string) =>
+    fetch(`${url}/analyze`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+
+  it('sends no CORS headers by default: a preflight from another origin is not granted', async () => {
+    const r = await preflight(server.url, EVIL);
     expect(r.status).toBe(204);
     expect(r.headers.get('allow')).toContain('POST');
-    expect(r.headers.get('access-control-allow-origin')).toBe('*');
+    expect(r.headers.get('access-control-allow-origin')).toBeNull();
+    expect(r.headers.get('access-control-allow-methods')).toBeNull();
+    const get = await fetch(`${server.url}/health`, { headers: { origin: EVIL } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('grants exactly the origins CORS_ORIGIN lists, and no other', async () => {
+    const settings = loadSettings({
+      LLM_PROVIDER: 'offline',
+      DATA_DIR: 'memory://',
+      BINANCE_BASE_URL: binance.url,
+      LOG_LEVEL: 'silent',
+      CORS_ORIGIN: `${EVIL}/, http://localhost:5173`,
+    });
+    expect(settings.CORS_ORIGIN).toEqual([EVIL, 'http://localhost:5173']);
+    // A second host on the same container: only its settings differ.
+    const allowing = await startLocalServer({
+      settings,
+      port: 0,
+      host: '127.0.0.1',
+      webDist: null,
+      container: server.container,
+      workflows: 'inprocess',
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const granted = await preflight(allowing.url, EVIL);
+      expect(granted.status).toBe(204);
+      expect(granted.headers.get('access-control-allow-origin')).toBe(EVIL);
+      expect(granted.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(granted.headers.get('access-control-allow-headers')).toContain('content-type');
+      expect(granted.headers.get('vary')).toBe('Origin');
+      const other = await preflight(allowing.url, 'http://other.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      // Errors carry the grant too, so a listed page can read the message.
+      const missing = await fetch(`${allowing.url}/analyses/nope`, { headers: { origin: EVIL } });
+      expect(missing.status).toBe(400);
+      expect(missing.headers.get('access-control-allow-origin')).toBe(EVIL);
+    } finally {
+      await allowing.close();
+    }
+  });
+
+  it('refuses a CORS_ORIGIN that is not an exact origin', () => {
+    for (const bad of ['*', 'evil.example', 'http://evil.example/app', 'ftp://evil.example'])
+      expect(() => loadSettings({ CORS_ORIGIN: bad }), bad).toThrow(/CORS_ORIGIN: .*is not an origin/);
+  });
+
+  it('answers 422 INSUFFICIENT_DATA, never a price of 0, for a symbol without closed candles', async () => {
+    const latest = await fetch(`${server.url}/market/SOLUSDT/latest?timeframe=4h`);
+    expect(latest.status).toBe(422);
+    const { error } = await latest.json();
+    expect(error.code).toBe('INSUFFICIENT_DATA');
+    expect(error.message).toMatch(/^No closed SOLUSDT 4h candles yet: /);
+    expect(error.message).toContain('npm run cli -- import');
+    expect(error.message).toContain(`BINANCE_BASE_URL (${binance.url})`);
+    expect(error.details).toMatchObject({ symbol: 'SOLUSDT', timeframe: '4h' });
+
+    const range = await fetch(`${server.url}/market/SOLUSDT/candles?timeframe=4h&start=2025-01-01`);
+    expect(range.status).toBe(422);
+    const body = await range.json();
+    expect(body.error.code).toBe('INSUFFICIENT_DATA');
+    expect(body.error.message).toMatch(/^No closed SOLUSDT 4h candles from 2025-01-01T00:00Z to /);
+
+    // The failure is not cached: once the exchange has the bars, the next request serves them.
+    binance.setCandles(
+      'SOLUSDT:4h',
+      generateKlines({ timeframe: '4h', start: NOW - 300 * 4 * 3_600_000, count: 300 }),
+    );
+    const later = await fetch(`${server.url}/market/SOLUSDT/latest?timeframe=4h&limit=5`);
+    expect(later.status).toBe(200);
+    const market = await later.json();
+    expect(market.candles).toHaveLength(5);
+    expect(market.price).toBeGreaterThan(0);
   });
 
   it('close() finishes an in-flight request before stopping', async () => {

@@ -37,6 +37,8 @@ const CHROMIUM_ARGS = [
 ];
 const VIEWPORT = { width: 1280, height: 800 };
 const SYMBOL = 'BTCUSDT';
+/** A configured symbol the exchange lists without any candle (Binance answers [] for it). */
+const EMPTY_SYMBOL = 'SOLUSDT';
 /** The files this suite serves as the exchange's history. */
 const SERIES = [
   { timeframe: '1h', file: 'BTCUSDT-1h.csv.gz' },
@@ -87,7 +89,7 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     // rules buy and every view has something to show). Candles after it do not exist yet.
     expect(NOW).toBeLessThan(lastClose);
     const now = () => NOW;
-    binance = await startBinanceServer({ candles, now });
+    binance = await startBinanceServer({ candles, symbols: [EMPTY_SYMBOL], now });
     // The product's clock starts at NOW and runs, so analyses a few seconds apart are valued at
     // different times (the portfolio's equity curve); the suite ends long before the next 1h bar.
     const startedAt = Date.now();
@@ -95,7 +97,7 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     const settings = loadSettings({
       DATA_DIR: 'memory://',
       LLM_PROVIDER: 'offline',
-      SYMBOLS: SYMBOL,
+      SYMBOLS: `${SYMBOL},${EMPTY_SYMBOL}`,
       LOG_LEVEL: 'silent',
       BINANCE_BASE_URL: binance.url,
       BINANCE_FALLBACK_URL: binance.url,
@@ -164,6 +166,21 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await page.getByTestId('agent-risk').waitFor();
     expect(page.url()).toBe(url);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('dashboard: a symbol without closed candles shows what to do, never a price of 0', async () => {
+    const { page, errors } = await open(`/?symbol=${EMPTY_SYMBOL}&tf=4h`);
+    const alert = page.getByRole('alert').first();
+    await alert.waitFor();
+    const text = (await alert.textContent()) ?? '';
+    expect(text).toContain(`No closed ${EMPTY_SYMBOL} 4h candles yet`);
+    expect(text).toContain('npm run cli -- import');
+    expect(text).toContain('BINANCE_BASE_URL');
+    expect(text).toContain('INSUFFICIENT_DATA, HTTP 422');
+    expect(await page.getByTestId('last-price').count()).toBe(0);
+    // The browser logs the 422 response itself; nothing else may fail.
+    expect(errors.filter((e) => !/status of 422/.test(e))).toEqual([]);
     await page.close();
   });
 

@@ -2,13 +2,19 @@
  * `cli import <file...> [--symbol S] [--timeframe TF] [--json]`: load Binance archive CSVs into the
  * candle cache (shared/market/import.ts does the work).
  *
- * Every file's symbol and timeframe are resolved before anything is imported, so a command line with one
- * unusable name fails as a usage error (exit 2) with the database untouched. Files are then imported one
+ * Every file is checked before anything is imported, the database untouched on failure: a missing file
+ * first (exit 1, NOT_FOUND, whatever its name), then its symbol and timeframe, so a command line with one
+ * unusable name fails as a usage error (exit 2). Files are then imported one
  * by one, each in its own transaction; a bad row stops the run (exit 1) with its line number, leaving the
  * files before it imported and that file unchanged.
  */
 import { type Command, Option } from 'commander';
-import { type ImportReport, importKlineFile, resolveImportTarget } from '../../../shared/market/import';
+import {
+  assertReadableFile,
+  type ImportReport,
+  importKlineFile,
+  resolveImportTarget,
+} from '../../../shared/market/import';
 import { type Gap, TIMEFRAMES } from '../../../shared/market/types';
 import { isAppError } from '../../../shared/util/errors';
 import type { CliContext } from '../context';
@@ -63,6 +69,8 @@ export function registerImportCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print one JSON object with a report per file')
     .action(async (files: string[], flags: ImportFlags) => {
       const symbols = ctx.settings().SYMBOLS;
+      // A missing file is an AppError (exit 1), not a usage error: the command line itself was well formed.
+      for (const file of files) assertReadableFile(file);
       for (const file of files) {
         try {
           resolveImportTarget(file, { symbol: flags.symbol, timeframe: flags.timeframe, symbols });

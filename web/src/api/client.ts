@@ -62,7 +62,7 @@ export function hintFor(code: string, status: number): string {
       return 'Check the link, or pick an item from its list.';
     case 'INSUFFICIENT_DATA':
     case 'DATA_GAP':
-      return 'Choose a later start date or a longer range, or import more history (npm run cli -- import).';
+      return 'Not enough candles for this: import more history (npm run cli -- import), or for a backtest choose a later start date or a longer range.';
     case 'BUDGET_EXCEEDED':
       return 'The daily token budget is spent: wait for the next UTC day or raise DAILY_TOKEN_BUDGET.';
     case 'CONFLICT':
