@@ -268,9 +268,10 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
         log.warn('shutdown: some workflows were still running when the grace period ended');
         if (container.database.driver === 'pglite') {
           const marked = await markInterruptedWork(container.db, 'interrupted: the local host stopped').catch(
-            (e: Error) => (
-              log.error({ err: e.message }, 'shutdown: could not mark interrupted work'), undefined
-            ),
+            (e: Error) => {
+              log.error({ err: e.message }, 'shutdown: could not mark interrupted work');
+              return undefined;
+            },
           );
           if (marked)
             log.warn(marked, 'shutdown: unfinished backtests and analyses marked failed (INTERRUPTED)');
