@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadSettings, selectedProvider } from './settings';
+import { ConfigError, loadSettings, selectedProvider, settingsSchema } from './settings';
 
 describe('loadSettings', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -27,5 +29,24 @@ describe('loadSettings', () => {
     expect(s.PORT).toBe(3000);
     expect(s.SYMBOLS).toEqual(['BTCUSDT', 'ETHUSDT']);
     expect(selectedProvider(s)).toBe('openai');
+  });
+});
+
+describe('.env.example', () => {
+  const text = readFileSync(fileURLToPath(new URL('../../.env.example', import.meta.url)), 'utf8');
+  const env = Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+
+  it('lists every setting', () => {
+    const missing = Object.keys(settingsSchema.shape).filter((k) => !(k in env));
+    expect(missing).toEqual([]);
+  });
+
+  it('is itself a valid configuration', () => {
+    expect(() => loadSettings(env)).not.toThrow();
   });
 });
