@@ -8,9 +8,19 @@
  * for the README. Every page is watched for console errors and uncaught exceptions; any one fails the
  * test that opened it.
  *
+ * The app's accessibility claims are checked here too, on the same pages the functional tests open:
+ * - axe-core (WCAG 2.0/2.1 A and AA rules, and axe's best practices) runs on every view; any `serious`
+ *   or `critical` violation fails with its rule id, targets and summary. No rule is disabled and
+ *   nothing is excluded, not even the lightweight-charts internals (their containers carry role="img"
+ *   and an aria-label).
+ * - keyboard: Tab reaches the nav, the symbol selector and "Run analysis" with a visible focus ring,
+ *   and Enter starts the analysis.
+ * - narrow viewport (700x800, a laptop's half screen): no view overflows horizontally.
+ *
  * Gated on TEST_E2E=1 (CI sets it): it needs Chromium at /usr/bin/chromium and takes a while.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -19,6 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../functions/local/server';
 import { loadSettings } from '../../shared/config/settings';
 import type { Kline } from '../../shared/market/types';
+import { ensureWebBuild } from '../../web/build-freshness';
 import { type BinanceServer, loadKlinesFromCsv, startBinanceServer } from '../helpers/binance-server';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,6 +47,16 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 const VIEWPORT = { width: 1280, height: 800 };
+/** A laptop's half screen: every view must fit it without horizontal scrolling. */
+const NARROW_VIEWPORT = { width: 700, height: 800 };
+const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+/**
+ * The rule sets axe-core runs: WCAG 2.0/2.1 A and AA, plus axe's best practices (landmarks, heading
+ * order, one main), which the WCAG tags do not cover.
+ */
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+/** Impacts that fail the audit. */
+const BLOCKING_IMPACTS = ['serious', 'critical'];
 const SYMBOL = 'BTCUSDT';
 /** A configured symbol the exchange lists without any candle (Binance answers [] for it). */
 const EMPTY_SYMBOL = 'SOLUSDT';
@@ -56,6 +77,8 @@ const BACKTEST = {
   interval: '45',
 };
 const UI_TIMEOUT_MS = 30_000;
+/** Skip link + five nav links + two selectors + the button, with headroom for links in the page. */
+const MAX_TABS_TO_RUN_ANALYSIS = 40;
 const BACKTEST_TIMEOUT_MS = 120_000;
 
 const enabled = !!process.env.TEST_E2E;
@@ -73,11 +96,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
   let context: BrowserContext;
 
   beforeAll(async () => {
-    if (!existsSync(resolve(WEB_DIST, 'index.html'))) {
-      // The suite needs the production build; make it when missing (CI starts from a clean clone).
-      const { build } = await import('vite');
-      await build({ configFile: resolve(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
-    }
+    // The suite needs a production build of the current sources: made when missing or stale.
+    await ensureWebBuild();
     const candles: Record<string, Kline[]> = {};
     let lastClose = 0;
     for (const s of SERIES) {
@@ -138,12 +158,63 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await page.screenshot({ path: resolve(SCREENSHOTS, `${view}.png`) });
   }
 
+  /** Runs axe-core's WCAG 2 A/AA rules on the page; fails on any serious or critical violation. */
+  async function audit(page: Page, view: string) {
+    if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_SCRIPT });
+    const violations = await page.evaluate(async (tags) => {
+      type AxeNode = { target: unknown[]; failureSummary?: string };
+      type AxeResult = { id: string; impact?: string | null; help: string; nodes: AxeNode[] };
+      const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<unknown> } }).axe;
+      const result = (await axe.run(document, {
+        runOnly: { type: 'tag', values: tags },
+        resultTypes: ['violations'],
+      })) as { violations: AxeResult[] };
+      return result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact ?? null,
+        help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary ?? '' })),
+      }));
+    }, AXE_TAGS);
+    const blocking = violations.filter((v) => v.impact && BLOCKING_IMPACTS.includes(v.impact));
+    const report = blocking
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.help}\n` +
+          v.nodes.map((n) => `  - ${n.target}: ${n.summary.replace(/\s+/g, ' ')}`).join('\n'),
+      )
+      .join('\n');
+    expect(blocking, `axe on ${view}:\n${report}`).toEqual([]);
+  }
+
+  /** At a laptop's half-screen width the page must not scroll sideways; restores the viewport after. */
+  async function checkNarrow(page: Page, view: string, screenshot = false) {
+    await page.setViewportSize(NARROW_VIEWPORT);
+    try {
+      // Measured after two frames, so charts' ResizeObserver-driven relayout has happened.
+      const { scrollWidth, clientWidth } = await page.evaluate(async () => {
+        for (let i = 0; i < 2; i++) await new Promise((r) => requestAnimationFrame(() => r(null)));
+        const d = document.documentElement;
+        return { scrollWidth: d.scrollWidth, clientWidth: d.clientWidth };
+      });
+      expect(
+        scrollWidth - clientWidth,
+        `${view} overflows horizontally at ${NARROW_VIEWPORT.width}px (scrollWidth ${scrollWidth}, clientWidth ${clientWidth})`,
+      ).toBeLessThanOrEqual(1);
+      if (screenshot) await page.screenshot({ path: resolve(SCREENSHOTS, `${view}-narrow.png`) });
+    } finally {
+      await page.setViewportSize(VIEWPORT);
+    }
+  }
+
   it('dashboard: shows the market, runs an analysis and opens it with all six agent cards', async () => {
     const { page, errors } = await open('/');
     await expect.poll(() => page.getByText('Simulated portfolio — no real trading').isVisible()).toBe(true);
     await page.locator('.chart canvas').first().waitFor();
     expect(await page.getByTestId('last-price').textContent()).toMatch(/\d{2},\d{3}\.\d{2}/);
     await shot(page, 'dashboard');
+    await audit(page, 'dashboard');
+    await checkNarrow(page, 'dashboard', true);
 
     await page.getByTestId('run-analysis').click();
     await page.waitForURL(/\/analyses\/[^/]+$/, { timeout: BACKTEST_TIMEOUT_MS });
@@ -159,12 +230,65 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     expect(await page.getByText('Offline provider (rules, no model)').count()).toBeGreaterThan(0);
     await page.locator('.chart canvas').first().waitFor();
     await shot(page, 'analysis');
+    await audit(page, 'analysis');
+    await checkNarrow(page, 'analysis');
 
     // Deep link: a reload of /analyses/:id renders the same record.
     const url = page.url();
     await page.reload();
     await page.getByTestId('agent-risk').waitFor();
     expect(page.url()).toBe(url);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('keyboard: Tab reaches the nav, the symbol selector and Run analysis with a visible focus ring; Enter runs it', async () => {
+    const { page, errors } = await open('/');
+    await page.locator('.chart canvas').first().waitFor();
+    const run = page.getByTestId('run-analysis');
+    await expect.poll(() => run.isEnabled()).toBe(true);
+    await page.locator('body').focus();
+    type Focused = { key: string; ring: boolean };
+    const seen: Focused[] = [];
+    // Tab until Run analysis has focus (bounded: a focus trap or an unreachable button fails here).
+    for (let i = 0; i < MAX_TABS_TO_RUN_ANALYSIS; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el || el === document.body) return null;
+        const style = getComputedStyle(el);
+        const outline = style.outlineStyle !== 'none' && Number.parseFloat(style.outlineWidth) > 0;
+        const shadow = style.boxShadow !== 'none';
+        const key =
+          el.getAttribute('data-testid') ??
+          el.getAttribute('aria-label') ??
+          `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim()}`;
+        return { key, ring: outline || shadow };
+      });
+      expect(focused, `Tab #${i + 1} left focus on the body`).not.toBeNull();
+      if (!focused) break;
+      seen.push(focused);
+      if (focused.key === 'run-analysis') break;
+    }
+    const keys = seen.map((f) => f.key);
+    for (const nav of [
+      'a:Dashboard',
+      'a:Analyses',
+      'a:Portfolio',
+      'a:Backtests',
+      'a:Costs',
+      'Symbol',
+      'run-analysis',
+    ]) {
+      expect(keys, `Tab order: ${keys.join(' → ')}`).toContain(nav);
+    }
+    const noRing = seen.filter((f) => !f.ring).map((f) => f.key);
+    expect(noRing, 'focused elements without a visible focus indicator').toEqual([]);
+    expect(await run.evaluate((el) => el === document.activeElement)).toBe(true);
+
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/analyses\/[^/]+$/, { timeout: BACKTEST_TIMEOUT_MS });
+    await page.getByTestId('agent-risk').waitFor();
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -179,6 +303,7 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     expect(text).toContain('BINANCE_BASE_URL');
     expect(text).toContain('INSUFFICIENT_DATA, HTTP 422');
     expect(await page.getByTestId('last-price').count()).toBe(0);
+    await audit(page, 'dashboard (no candles)');
     // The browser logs the 422 response itself; nothing else may fail.
     expect(errors.filter((e) => !/status of 422/.test(e))).toEqual([]);
     await page.close();
@@ -190,6 +315,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await rows.first().waitFor();
     expect(await rows.count()).toBeGreaterThan(0);
     await shot(page, 'analyses');
+    await audit(page, 'analyses');
+    await checkNarrow(page, 'analyses');
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -212,6 +339,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     expect(await page.locator('input[name=max_decisions]').getAttribute('aria-invalid')).toBe('true');
     expect(posts).toEqual([]);
     await shot(page, 'backtest-validation');
+    await audit(page, 'backtests form (with errors)');
+    await checkNarrow(page, 'backtests form');
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -254,6 +383,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     const decisions = page.locator('[data-testid="backtest-decisions"] tbody tr');
     expect(await decisions.count()).toBeGreaterThan(0);
     await shot(page, 'backtest');
+    await audit(page, 'backtest result');
+    await checkNarrow(page, 'backtest result');
 
     // Each decision opens its agents' reasoning.
     await decisions.first().getByRole('link').click();
@@ -263,6 +394,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await page.goto('/backtests');
     await page.locator('[data-testid="backtests-table"] tbody tr').first().waitFor();
     await shot(page, 'backtests');
+    await audit(page, 'backtests');
+    await checkNarrow(page, 'backtests');
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -291,6 +424,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await page.getByRole('img', { name: 'Equity over time' }).locator('canvas').first().waitFor();
     expect(await page.getByText('Not enough history yet').count()).toBe(0);
     await shot(page, 'portfolio');
+    await audit(page, 'portfolio');
+    await checkNarrow(page, 'portfolio');
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -301,6 +436,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     expect(await page.getByRole('meter').getAttribute('aria-valuemax')).toMatch(/^\d+$/);
     await page.getByTestId('price-table').waitFor();
     await shot(page, 'costs');
+    await audit(page, 'costs');
+    await checkNarrow(page, 'costs');
     expect(errors).toEqual([]);
     await page.close();
   });
