@@ -8,10 +8,11 @@
  *   requests that accept HTML.
  *
  * Startup: the database is opened and migrated before listening (every API route needs it; a fresh
- * PGlite data folder takes ~2 s to initialize), the local state machines are synthesized only after
- * (aws-cdk-lib blocks the event loop for ~2.5 s, and nothing needs them to listen). Ready line on a
- * fresh DATA_DIR: ~4.4 s with `npm start`; a request arriving in the seconds right after it waits for
- * the synthesis to finish.
+ * PGlite data folder takes ~2 s to initialize), the local state machines are prepared only after
+ * (nothing needs them to listen). They come from a file cache keyed by the cdk/ sources (see
+ * stepfunctions-runtime.ts); only when it misses are they synthesized, and aws-cdk-lib then blocks the
+ * event loop for several seconds. Ready line on a fresh DATA_DIR: ~4.4 s with `npm start`; first
+ * requests after it answered in ~0.5 s with the cache, ~4-5 s on a miss.
  *
  * Shutdown (`close()`): stop accepting connections, wait for in-flight requests, then for running
  * workflows (bounded), then close the database. A write that started is finished, not cut off.

@@ -7,6 +7,10 @@
  * Faults that cannot be caused otherwise (an analyst's provider failing, a rate limit, a researcher
  * crash) are injected by wrapping ONE step function; everything else is the real thing.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AnalysisDto } from '../../shared/api/contract';
@@ -23,7 +27,11 @@ import { generateKlines } from '../../test/helpers/binance-server';
 import { agentStepFns } from '../workflow/bindings';
 import {
   createLocalWorkflows,
+  definitionSourceFiles,
+  type LocalDefinitions,
   type LocalWorkflows,
+  loadLocalDefinitions,
+  loadLocalWorkflows,
   synthesizeLocalDefinitions,
   taskStates,
 } from './stepfunctions';
@@ -60,6 +68,169 @@ describe('synthesized definitions', () => {
       for (const { state } of taskStates(def as never)) expect(String(state.Resource)).toMatch(/:function:/);
     expect(Object.values(defs.taskFunctions.analysis)).not.toContain('backtestSteps');
     expect(synthesizeLocalDefinitions(4)).toBe(defs); // cached: synthesis happens once per process
+  });
+});
+
+describe('definitions cache', () => {
+  const MAP_CONCURRENCY = 4;
+  let dir: string;
+  let cacheDir: string;
+  let cdkFile: string;
+  let synths: number;
+  /** A counted stand-in for the synthesis: the real one's output, so what is cached is real ASL. */
+  const synthesize = (mapConcurrency: number): LocalDefinitions => {
+    synths++;
+    return synthesizeLocalDefinitions(mapConcurrency);
+  };
+  const load = () =>
+    loadLocalDefinitions({
+      mapConcurrency: MAP_CONCURRENCY,
+      cacheDir,
+      sourceFiles: [cdkFile],
+      versions: { 'aws-cdk-lib': 'test' },
+      root: dir,
+      synthesize,
+    });
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sfn-cache-test-'));
+    cacheDir = path.join(dir, 'cache');
+    cdkFile = path.join(dir, 'workflows.ts');
+    writeFileSync(cdkFile, 'export const version = 1;');
+    synths = 0;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a second start reads the cached definitions instead of synthesizing', async () => {
+    const first = await load();
+    expect(first.source).toBe('synth');
+    const second = await load();
+    expect(second.source).toBe('cache');
+    expect(synths).toBe(1);
+    expect(second.key).toBe(first.key);
+    expect(second.definitions).toEqual(synthesizeLocalDefinitions(MAP_CONCURRENCY));
+    // Written atomically: the one cache file, no temp file left behind.
+    expect(readdirSync(cacheDir)).toEqual([`state-machines-${first.key}.json`]);
+  });
+
+  it('a changed source file, package version or Map concurrency is a new key', async () => {
+    const first = await load();
+    writeFileSync(cdkFile, 'export const version = 2;');
+    const changed = await load();
+    expect(changed.source).toBe('synth');
+    expect(changed.key).not.toBe(first.key);
+    expect(synths).toBe(2);
+    const otherVersion = await loadLocalDefinitions({
+      mapConcurrency: MAP_CONCURRENCY,
+      cacheDir,
+      sourceFiles: [cdkFile],
+      versions: { 'aws-cdk-lib': 'other' },
+      root: dir,
+      synthesize,
+    });
+    expect(otherVersion.source).toBe('synth');
+    const otherConcurrency = await loadLocalDefinitions({
+      mapConcurrency: MAP_CONCURRENCY + 1,
+      cacheDir,
+      sourceFiles: [cdkFile],
+      versions: { 'aws-cdk-lib': 'test' },
+      root: dir,
+      synthesize,
+    });
+    expect(otherConcurrency.source).toBe('synth');
+    const map = Object.values(otherConcurrency.definitions.backtest.States).find((s) => s.Type === 'Map');
+    expect((map as { MaxConcurrency?: number }).MaxConcurrency).toBe(MAP_CONCURRENCY + 1);
+    expect(synths).toBe(4);
+  });
+
+  it.each([
+    ['not JSON', () => '{"format":1,"key":'],
+    ['the wrong shape', () => JSON.stringify({ format: 1, key: 'x', definitions: { analysis: {} } })],
+    [
+      'a Task without its function',
+      (file: string) => {
+        const cached = JSON.parse(readFileSync(file, 'utf8'));
+        cached.definitions.taskFunctions.analysis = {};
+        return JSON.stringify(cached);
+      },
+    ],
+  ])('a cache file that is %s falls back to synthesis and is rewritten', async (_what, corrupt) => {
+    const first = await load();
+    const file = first.file as string;
+    writeFileSync(file, corrupt(file));
+    const warnings: string[] = [];
+    const again = await loadLocalDefinitions({
+      mapConcurrency: MAP_CONCURRENCY,
+      cacheDir,
+      sourceFiles: [cdkFile],
+      versions: { 'aws-cdk-lib': 'test' },
+      root: dir,
+      synthesize,
+      logger: { warn: (_o, msg) => warnings.push(msg) },
+    });
+    expect(again.source).toBe('synth');
+    expect(synths).toBe(2);
+    expect(warnings).toEqual([expect.stringContaining('malformed')]);
+    expect((await load()).source).toBe('cache');
+    expect(synths).toBe(2);
+  });
+
+  it('an unwritable cache folder still yields definitions', async () => {
+    writeFileSync(path.join(dir, 'file'), '');
+    const warnings: string[] = [];
+    const loaded = await loadLocalDefinitions({
+      mapConcurrency: MAP_CONCURRENCY,
+      cacheDir: path.join(dir, 'file', 'cache'), // a folder under a file: mkdir fails
+      sourceFiles: [cdkFile],
+      versions: {},
+      root: dir,
+      synthesize,
+      logger: { warn: (_o, msg) => warnings.push(msg) },
+    });
+    expect(loaded.source).toBe('synth');
+    expect(loaded.definitions.analysis.StartAt).toBeTruthy();
+    expect(warnings).toEqual([expect.stringContaining('not written')]);
+  });
+
+  it('by default covers every file under cdk/ and the step names', () => {
+    const files = definitionSourceFiles().map((f) => path.relative(process.cwd(), f));
+    expect(files).toEqual(
+      expect.arrayContaining(['cdk/workflows/workflows.ts', 'cdk/workflows/agent-chain.ts']),
+    );
+    expect(files).toContain('functions/workflow/steps.ts');
+    expect(files).toContain('functions/local/stepfunctions.ts');
+  });
+
+  it('a cache hit never loads aws-cdk-lib (checked in a fresh process)', async () => {
+    const options = { mapConcurrency: MAP_CONCURRENCY, cacheDir };
+    expect((await loadLocalDefinitions(options)).source).toBe('synth');
+    const runtime = path.join(import.meta.dirname, 'stepfunctions-runtime.ts');
+    const script = [
+      "import { createRequire } from 'node:module';",
+      `const { loadLocalDefinitions } = await import(${JSON.stringify(runtime)});`,
+      `const r = await loadLocalDefinitions(${JSON.stringify(options)});`,
+      'const loaded = Object.keys(createRequire(import.meta.url).cache);',
+      "console.log(JSON.stringify({ source: r.source, cdk: loaded.filter((k) => k.includes('aws-cdk-lib')).length }));",
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: process.cwd(),
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out.trim().split('\n').at(-1) as string)).toEqual({ source: 'cache', cdk: 0 });
+  });
+
+  it('loadLocalWorkflows runs from the cache with the real key', async () => {
+    const options = {
+      deps: async () => {
+        throw new Error('no task runs in this test');
+      },
+      mapConcurrency: MAP_CONCURRENCY,
+      cache: { cacheDir },
+    };
+    const first = await loadLocalWorkflows(options);
+    const second = await loadLocalWorkflows(options);
+    expect([first.definitionsSource, second.definitionsSource]).toEqual(['synth', 'cache']);
+    expect(second.definitions).toEqual(synthesizeLocalDefinitions(MAP_CONCURRENCY));
   });
 });
 

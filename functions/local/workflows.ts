@@ -124,18 +124,22 @@ export function createInProcessWorkflows(
   };
 }
 
-/** The local Step Functions adapter (functions/local/stepfunctions.ts): synthesized once, then fast. */
+/**
+ * The local Step Functions adapter (functions/local/stepfunctions-runtime.ts): definitions from the file
+ * cache keyed by the cdk/ sources, synthesized (aws-cdk-lib) only when that misses.
+ */
 async function loadStepFunctions(
   container: Container,
   opts: { concurrency: number; log?: Logger },
 ): Promise<Starter> {
-  // Loaded on demand: aws-cdk-lib takes seconds to import, and the in-process choice never needs it.
-  const { createLocalWorkflows } = await import('./stepfunctions');
-  const local = createLocalWorkflows({
+  // Loaded on demand: the in-process choice never needs it.
+  const { loadLocalWorkflows } = await import('./stepfunctions-runtime');
+  const local = await loadLocalWorkflows({
     deps: container.deps,
     concurrency: opts.concurrency,
     ...(opts.log ? { logger: opts.log } : {}),
   });
+  opts.log?.debug({ definitions: local.definitionsSource }, 'local state machines ready');
   return Object.assign(local, { kind: 'stepfunctions' as const });
 }
 
