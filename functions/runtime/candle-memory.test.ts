@@ -36,7 +36,10 @@ function counting(repo: CandleRepository) {
   return {
     repo: {
       ...repo,
-      getCandles: (r: Parameters<CandleRepository['getCandles']>[0]) => (calls++, repo.getCandles(r)),
+      getCandles: (r: Parameters<CandleRepository['getCandles']>[0]) => {
+        calls++;
+        return repo.getCandles(r);
+      },
     },
     calls: () => calls,
   };

@@ -31,11 +31,13 @@ export interface Harness {
   get(
     path: string,
     headers?: Record<string, string>,
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies, asserted field by field by each test
   ): Promise<{ status: number; body: any; headers: Headers }>;
   post(
     path: string,
     body: unknown,
     headers?: Record<string, string>,
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies, asserted field by field by each test
   ): Promise<{ status: number; body: any; headers: Headers }>;
   raw(method: string, path: string, body?: string, headers?: Record<string, string>): Promise<Response>;
 }
@@ -105,6 +107,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     } catch {
       // not JSON (the docs page): keep the text
     }
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies, asserted field by field by each test
     return { status: res.status, body: body as any, headers: res.headers };
   };
   return {
@@ -127,8 +130,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 export async function pollUntil(
   h: Harness,
   path: string,
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies, asserted field by field by each test
   done: (body: any) => boolean,
   timeoutMs = 60_000,
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies, asserted field by field by each test
 ): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
