@@ -2,7 +2,7 @@
  * The local host: one node:http server on one port serving
  * - the API, through the very handler factories Lambda runs (requests translated to API Gateway REST
  *   proxy events, see http-adapter.ts), with `/openapi.json` and `/docs`;
- * - the state machines, executed locally by the aws helper's aws-local-stepfunctions adapter
+ * - the state machines, executed locally by the aws-local-stepfunctions adapter
  *   (functions/local/stepfunctions.ts), or by the in-process runner when that adapter is unavailable;
  * - the web app's build (`web/dist`) when present, with `/config.json` and an SPA fallback for GET
  *   requests that accept HTML.

@@ -1,7 +1,7 @@
 /**
  * Workflow starters for the local host and the CLI.
  *
- * - 'stepfunctions': the aws helper's adapter (functions/local/stepfunctions.ts) runs the synthesized
+ * - 'stepfunctions': the adapter in functions/local/stepfunctions.ts runs the synthesized
  *   state machines with aws-local-stepfunctions, mapping each Task to the same task handlers Lambda
  *   runs. One definition, two hosts.
  * - 'inprocess': the same pipeline steps called directly (the analysis chain, and the backtest steps

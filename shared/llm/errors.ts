@@ -1,8 +1,8 @@
 /**
  * Errors of the LLM layer that escape a call after the client's own bounded retries. Their `name` is
  * what Step Functions' Retry matches on (`LlmRateLimited`, `LlmTimeout`), so the names are a contract
- * with cdk/ (see the team brief). Everything else that can go wrong in a call is a value (abstained,
- * budget_exceeded), not an error.
+ * with cdk/workflows/agent-chain.ts (its Retry lists them). Everything else that can go wrong in a call
+ * is a value (abstained, budget_exceeded), not an error.
  */
 import { AppError } from '../util/errors';
 
