@@ -5,12 +5,13 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../shared/db/client';
 import { resetDatabase } from '../../shared/db/testing';
+import { BINANCE_DATA_DIR, realDataSuiteName } from '../../shared/indicators/testing';
 import { klineToWire } from '../../shared/market/kline';
 import { generateKlines } from '../../test/helpers/binance-server';
 import { runCli } from './main';
 
 const ROOT = resolve(__dirname, '../..');
-const DATA = resolve(ROOT, '../shared/data/binance');
+const DATA = BINANCE_DATA_DIR;
 const HOUR = 3_600_000;
 
 let dir: string;
@@ -154,7 +155,7 @@ describe('cli', () => {
     expect(usage.stderr).toMatch(/unknown option '--nope'/);
   });
 
-  describe.skipIf(!existsSync(DATA))('real archive (skipped: ../shared/data/binance not present)', () => {
+  describe.skipIf(!existsSync(DATA))(realDataSuiteName('real archive'), () => {
     it('imports BTCUSDT-4h.csv and a second run skips every row', async () => {
       const file = resolve(DATA, 'BTCUSDT-4h.csv');
       const first = await cli('import', file, '--json');

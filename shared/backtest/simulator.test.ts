@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { barKnownAt } from '../indicators/market-view';
-import { binanceDataFile, hasBinanceData, readBinanceCsv } from '../indicators/testing';
+import { binanceDataFile, hasBinanceData, readBinanceCsv, realDataSuiteName } from '../indicators/testing';
 import type { Candle } from '../market/types';
 import { Dec, rebuildFromLedger } from '../portfolio';
 import { AppError } from '../util/errors';
@@ -370,7 +370,7 @@ describe('determinism and look-ahead', () => {
 });
 
 describe.skipIf(!hasBinanceData('BTCUSDT-1d.csv'))(
-  `simulator on real BTCUSDT 1d data${hasBinanceData('BTCUSDT-1d.csv') ? '' : ' (skipped: ../shared/data/binance not present)'}`,
+  realDataSuiteName('simulator on real BTCUSDT 1d data', 'BTCUSDT-1d.csv'),
   () => {
     it('runs a weekly strategy with consistent books and finite metrics', () => {
       const candles = readBinanceCsv(binanceDataFile('BTCUSDT-1d.csv'));
@@ -395,7 +395,7 @@ describe.skipIf(!hasBinanceData('BTCUSDT-1d.csv'))(
 );
 
 describe.skipIf(!hasBinanceData('BTCUSDT-1h.csv.gz'))(
-  `trade-list fingerprint on real BTCUSDT 1h data${hasBinanceData('BTCUSDT-1h.csv.gz') ? '' : ' (skipped: ../shared/data/binance not present)'}`,
+  realDataSuiteName('trade-list fingerprint on real BTCUSDT 1h data', 'BTCUSDT-1h.csv.gz'),
   () => {
     // The benchmark's scenario (bench/simulator.bench.ts): a BUY/HOLD/SELL rotation with stops, one
     // decision every 24 bars over 70,008 bars. The hashes were taken from the decimal.js ledger BEFORE

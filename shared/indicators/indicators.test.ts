@@ -10,7 +10,7 @@ import {
   WARMUP_BARS,
 } from './compute';
 import { createMarketView, summarizeForAgents } from './market-view';
-import { binanceDataFile, hasBinanceData, readBinanceCsv } from './testing';
+import { binanceDataFile, hasBinanceData, readBinanceCsv, realDataSuiteName } from './testing';
 
 const DAILY = 'BTCUSDT-1d.csv';
 const HOURLY = 'BTCUSDT-1h.csv.gz';
@@ -85,7 +85,7 @@ function wilderAtrRef(c: readonly Candle[], period: number): (number | null)[] {
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 describe.skipIf(!hasBinanceData(DAILY))(
-  `indicators on real BTCUSDT 1d data${hasBinanceData(DAILY) ? '' : ' (skipped: ../shared/data/binance not present)'}`,
+  realDataSuiteName('indicators on real BTCUSDT 1d data', DAILY),
   () => {
     const candles = hasBinanceData(DAILY) ? readBinanceCsv(binanceDataFile(DAILY)) : [];
     const closes = candles.map((c) => c.close);
@@ -202,32 +202,27 @@ describe.skipIf(!hasBinanceData(DAILY))(
   },
 );
 
-describe.skipIf(!hasBinanceData(HOURLY))(
-  `warm-up on real BTCUSDT 1h data${hasBinanceData(HOURLY) ? '' : ' (skipped: ../shared/data/binance not present)'}`,
-  () => {
-    it('values at t move by less than the stated tolerance when 20,000 more bars of history are added', () => {
-      const candles = readBinanceCsv(binanceDataFile(HOURLY)).slice(0, 45_000);
-      const full = computeIndicators(candles, '1h');
-      // Tolerances (relative to the value; RSI in points; MACD relative to the price):
-      // EMA200 1e-6 (seed weight (1-2/201)^1200 ~ 6e-6 of the seed error), everything else 1e-9.
-      const starts = [20_000, 23_333, 26_666, 30_000, 33_333];
-      for (const s of starts) {
-        const short = computeIndicators(candles.slice(s), '1h');
-        const t = WARMUP_BARS - 1; // the first bar a decision may read
-        for (const k of COLUMNS) {
-          const a = short[k][t]!;
-          const b = full[k][s + t]!;
-          const price = candles[s + t]!.close;
-          const err =
-            k === 'rsi14' ? Math.abs(a - b) : k.startsWith('macd') ? Math.abs(a - b) / price : rel(a, b);
-          expect(err, `${k} from start ${s}`).toBeLessThan(
-            k === 'ema200' ? 1e-6 : k === 'rsi14' ? 0.01 : 1e-9,
-          );
-        }
+describe.skipIf(!hasBinanceData(HOURLY))(realDataSuiteName('warm-up on real BTCUSDT 1h data', HOURLY), () => {
+  it('values at t move by less than the stated tolerance when 20,000 more bars of history are added', () => {
+    const candles = readBinanceCsv(binanceDataFile(HOURLY)).slice(0, 45_000);
+    const full = computeIndicators(candles, '1h');
+    // Tolerances (relative to the value; RSI in points; MACD relative to the price):
+    // EMA200 1e-6 (seed weight (1-2/201)^1200 ~ 6e-6 of the seed error), everything else 1e-9.
+    const starts = [20_000, 23_333, 26_666, 30_000, 33_333];
+    for (const s of starts) {
+      const short = computeIndicators(candles.slice(s), '1h');
+      const t = WARMUP_BARS - 1; // the first bar a decision may read
+      for (const k of COLUMNS) {
+        const a = short[k][t]!;
+        const b = full[k][s + t]!;
+        const price = candles[s + t]!.close;
+        const err =
+          k === 'rsi14' ? Math.abs(a - b) : k.startsWith('macd') ? Math.abs(a - b) / price : rel(a, b);
+        expect(err, `${k} from start ${s}`).toBeLessThan(k === 'ema200' ? 1e-6 : k === 'rsi14' ? 0.01 : 1e-9);
       }
-    });
-  },
-);
+    }
+  });
+});
 
 function synthetic(n: number, intervalMs = 3_600_000): Candle[] {
   return Array.from({ length: n }, (_, i) => {

@@ -18,8 +18,18 @@ export const BINANCE_DATA_DIR = resolve(
 export function binanceDataFile(name: string): string {
   return resolve(BINANCE_DATA_DIR, name);
 }
-export function hasBinanceData(name: string): boolean {
+export function hasBinanceData(name = '.'): boolean {
   return existsSync(binanceDataFile(name));
+}
+
+/**
+ * A real-data suite's name: as given when the file is there, with the reason appended when it is not,
+ * so a skipped suite says why (`describe.skipIf(!hasBinanceData(f))(realDataSuiteName(name, f), …)`).
+ */
+export function realDataSuiteName(name: string, file = '.'): string {
+  return hasBinanceData(file)
+    ? name
+    : `${name} (skipped: ${file === '.' ? '' : `${file} in `}../shared/data/binance not present)`;
 }
 
 export function parseBinanceCsv(text: string): Candle[] {

@@ -9,6 +9,7 @@ import {
   loadKlinesFromCsv,
   startBinanceServer,
 } from '../../test/helpers/binance-server';
+import { BINANCE_DATA_DIR, realDataSuiteName } from '../indicators/testing';
 import { AppError } from '../util/errors';
 import { type BinanceClientOptions, createBinanceClient } from './binance';
 import { parseKlineFields } from './kline';
@@ -19,7 +20,7 @@ const T0 = Date.UTC(2024, 0, 1); // 1704067200000
 /** The exchange clock sits half-way through bar 2400: bars 0..2399 are closed, 2400 is still open. */
 const NOW = T0 + 2400 * HOUR + HOUR / 2;
 const SERIES = generateKlines({ timeframe: '1h', start: T0, count: 2500, startPrice: 42_000 });
-const DATA = resolve(__dirname, '../../../shared/data/binance');
+const DATA = BINANCE_DATA_DIR;
 const BACKOFF_BASE_MS = 100;
 
 let srv: BinanceServer;
@@ -374,7 +375,7 @@ describe('latestPrice', () => {
   });
 });
 
-describe.skipIf(!existsSync(DATA))('real klines (skipped: ../shared/data/binance not present)', () => {
+describe.skipIf(!existsSync(DATA))(realDataSuiteName('real klines'), () => {
   it('parses the same 500 bars as the reconstructed API sample', async () => {
     const real = await loadKlinesFromCsv(resolve(DATA, 'BTCUSDT-1h.csv.gz'), '1h');
     const start = 1704067200000;

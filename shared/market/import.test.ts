@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateKlines } from '../../test/helpers/binance-server';
 import { testDrivers, useTestDatabase } from '../db/testing';
+import { BINANCE_DATA_DIR, realDataSuiteName } from '../indicators/testing';
 import { AppError } from '../util/errors';
 import { readKlines } from './candle-store';
 import { importKlineFile, inferFromFileName, resolveImportTarget } from './import';
@@ -14,7 +15,7 @@ import type { Kline } from './types';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const DATA = resolve(__dirname, '../../../shared/data/binance');
+const DATA = BINANCE_DATA_DIR;
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
 const T2025 = Date.UTC(2025, 0, 1);
 const FIXTURE = generateKlines({ timeframe: '1h', start: T2025, count: 48, startPrice: 3_300, seed: 11 });
@@ -182,76 +183,73 @@ describe.each(testDrivers())('import on %s', (driver) => {
     expect(unnamed.message).toBe(`file: ${join(dir, 'nonexistent.csv')} does not exist or is not a file`);
   });
 
-  describe.skipIf(!existsSync(DATA))(
-    'real archive files (skipped: ../shared/data/binance not present)',
-    () => {
-      it('imports all 70,008 rows of BTCUSDT-1h.csv.gz, then re-imports nothing', async () => {
-        const file = resolve(DATA, 'BTCUSDT-1h.csv.gz');
-        const report = await importKlineFile(t.db, file, { symbols: SYMBOLS });
-        expect(report).toMatchObject({
-          symbol: 'BTCUSDT',
-          timeframe: '1h',
-          header: true,
-          format: 'full',
-          rowsRead: 70_008,
-          inserted: 70_008,
-          skipped: 0,
-          firstOpenTime: 1514764800000,
-          lastOpenTime: 1767222000000,
-        });
-        expect(report.gaps).toHaveLength(27);
-        expect(await count('BTCUSDT', '1h')).toBe(70_008);
-        // The well-known spot archive row, byte for byte.
-        const [row] = await readKlines(t.db, 'BTCUSDT', '1h', Date.UTC(2022, 0, 1), Date.UTC(2022, 0, 1));
-        expect(row).toMatchObject({
-          open: '46216.93000000',
-          high: '46731.39000000',
-          low: '46208.37000000',
-          close: '46656.13000000',
-          closeTime: Date.UTC(2022, 0, 1) + HOUR - 1,
-        });
-        // The truncated outage bar keeps its real close time (12:39:41.646).
-        const [outage] = await readKlines(
-          t.db,
-          'BTCUSDT',
-          '1h',
-          Date.UTC(2023, 2, 24, 12),
-          Date.UTC(2023, 2, 24, 12),
-        );
-        expect(outage!.closeTime).toBe(Date.UTC(2023, 2, 24, 12, 39, 41, 646));
-
-        const again = await importKlineFile(t.db, file);
-        expect(again).toMatchObject({ rowsRead: 70_008, inserted: 0, skipped: 70_008 });
-        expect(await count('BTCUSDT', '1h')).toBe(70_008);
+  describe.skipIf(!existsSync(DATA))(realDataSuiteName('real archive files'), () => {
+    it('imports all 70,008 rows of BTCUSDT-1h.csv.gz, then re-imports nothing', async () => {
+      const file = resolve(DATA, 'BTCUSDT-1h.csv.gz');
+      const report = await importKlineFile(t.db, file, { symbols: SYMBOLS });
+      expect(report).toMatchObject({
+        symbol: 'BTCUSDT',
+        timeframe: '1h',
+        header: true,
+        format: 'full',
+        rowsRead: 70_008,
+        inserted: 70_008,
+        skipped: 0,
+        firstOpenTime: 1514764800000,
+        lastOpenTime: 1767222000000,
       });
-
-      it('imports the 6-column OHLCV file with regular close times and null extras', async () => {
-        const report = await importKlineFile(t.db, resolve(DATA, 'SOLUSDT-1d-ohlcv.csv'));
-        expect(report).toMatchObject({
-          symbol: 'SOLUSDT',
-          timeframe: '1d',
-          format: 'ohlcv',
-          header: true,
-          rowsRead: 1_969,
-          inserted: 1_969,
-          gaps: [],
-          firstOpenTime: 1597104000000,
-        });
-        const [first] = await readKlines(t.db, 'SOLUSDT', '1d', 1597104000000, 1597104000000);
-        expect(first).toEqual({
-          openTime: 1597104000000,
-          open: '2.85000000',
-          high: '3.52080000',
-          low: '2.84330000',
-          close: '3.29850000',
-          volume: '1552384.78000000',
-          closeTime: 1597104000000 + DAY - 1,
-          quoteVolume: null,
-          trades: null,
-          takerBuyBase: null,
-          takerBuyQuote: null,
-        });
+      expect(report.gaps).toHaveLength(27);
+      expect(await count('BTCUSDT', '1h')).toBe(70_008);
+      // The well-known spot archive row, byte for byte.
+      const [row] = await readKlines(t.db, 'BTCUSDT', '1h', Date.UTC(2022, 0, 1), Date.UTC(2022, 0, 1));
+      expect(row).toMatchObject({
+        open: '46216.93000000',
+        high: '46731.39000000',
+        low: '46208.37000000',
+        close: '46656.13000000',
+        closeTime: Date.UTC(2022, 0, 1) + HOUR - 1,
       });
-    },
-  );
+      // The truncated outage bar keeps its real close time (12:39:41.646).
+      const [outage] = await readKlines(
+        t.db,
+        'BTCUSDT',
+        '1h',
+        Date.UTC(2023, 2, 24, 12),
+        Date.UTC(2023, 2, 24, 12),
+      );
+      expect(outage!.closeTime).toBe(Date.UTC(2023, 2, 24, 12, 39, 41, 646));
+
+      const again = await importKlineFile(t.db, file);
+      expect(again).toMatchObject({ rowsRead: 70_008, inserted: 0, skipped: 70_008 });
+      expect(await count('BTCUSDT', '1h')).toBe(70_008);
+    });
+
+    it('imports the 6-column OHLCV file with regular close times and null extras', async () => {
+      const report = await importKlineFile(t.db, resolve(DATA, 'SOLUSDT-1d-ohlcv.csv'));
+      expect(report).toMatchObject({
+        symbol: 'SOLUSDT',
+        timeframe: '1d',
+        format: 'ohlcv',
+        header: true,
+        rowsRead: 1_969,
+        inserted: 1_969,
+        gaps: [],
+        firstOpenTime: 1597104000000,
+      });
+      const [first] = await readKlines(t.db, 'SOLUSDT', '1d', 1597104000000, 1597104000000);
+      expect(first).toEqual({
+        openTime: 1597104000000,
+        open: '2.85000000',
+        high: '3.52080000',
+        low: '2.84330000',
+        close: '3.29850000',
+        volume: '1552384.78000000',
+        closeTime: 1597104000000 + DAY - 1,
+        quoteVolume: null,
+        trades: null,
+        takerBuyBase: null,
+        takerBuyQuote: null,
+      });
+    });
+  });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWERS, type OpenAIServer, startOpenAIServer } from '../../test/helpers/openai-server';
 import { agentLogs, decisions, positions, runs, trades } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
-import { binanceDataFile, readBinanceCsv } from '../indicators/testing';
+import { binanceDataFile, readBinanceCsv, realDataSuiteName } from '../indicators/testing';
 import { createLLMClient } from '../llm/client';
 import type { Candle } from '../market/types';
 import { AppError } from '../util/errors';
@@ -25,7 +25,7 @@ const NOW = Date.parse('2025-06-01T00:00:00Z');
 const AT = '2024-03-01T00:00:00Z';
 const USAGE = { prompt_tokens: 321, completion_tokens: 87, cached_tokens: 64 };
 
-describe.skipIf(!HAS_DATA)('analysis pipeline (skipped: ../shared/data/binance not present)', () => {
+describe.skipIf(!HAS_DATA)(realDataSuiteName('analysis pipeline', 'BTCUSDT-1h.csv.gz'), () => {
   let btc: Candle[] = [];
   beforeAll(() => {
     btc = readBinanceCsv(FILE);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { computeIndicators, WARMUP_BARS } from '../../indicators/compute';
 import { createMarketView, type MarketSummary, summarizeForAgents } from '../../indicators/market-view';
-import { binanceDataFile, readBinanceCsv } from '../../indicators/testing';
+import { binanceDataFile, readBinanceCsv, realDataSuiteName } from '../../indicators/testing';
 import {
   type DecisionSnapshot,
   researcherInput,
@@ -57,7 +57,7 @@ function snapshot(market: MarketSummary, decisionTime: number, positionPct: numb
 }
 
 describe.skipIf(!existsSync(FILE))(
-  'offline rules on real ETHUSDT 4h data (skipped: ../shared/data/binance not present)',
+  realDataSuiteName('offline rules on real ETHUSDT 4h data', 'ETHUSDT-4h.csv'),
   () => {
     const candles = existsSync(FILE) ? readBinanceCsv(FILE) : [];
 
