@@ -19,16 +19,14 @@
  */
 
 import { listAnalyses } from '../../shared/api/analyses';
-import type { AnalysisDto } from '../../shared/api/contract';
 import { analyzeRequestSchema, listQuerySchema } from '../../shared/api/contract';
 import { analysisOutcomeError } from '../../shared/api/outcome';
 import { idParamSchema } from '../../shared/api/routes';
 import type { Settings } from '../../shared/config/settings';
 import { assertSymbol } from '../../shared/market/candle-store';
-import { createDecision, getAnalysis } from '../../shared/pipeline/analysis';
+import { createDecision, getAnalysis, TERMINAL_STATUSES } from '../../shared/pipeline/analysis';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
-import type { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseBody, parseQuery, parseWith } from './http';
 
 /** A starter that runs executions in this process and can say when one ends (the local adapters). */
@@ -44,16 +42,7 @@ export interface AnalyzeHandlerDeps {
 
 /** How often a waiting POST /analyze re-reads the decision when it cannot await the execution. */
 export const ANALYZE_POLL_MS = 25;
-const FINAL_STATUSES = new Set(['completed', 'no_trade', 'budget_exceeded', 'failed']);
-
-/**
- * The HTTP error for an analysis that ended on an upstream failure (502/503 naming Binance or the model
- * provider), unusable market data (422) or a budget refusal (429), or undefined when it ended as a plain
- * result (a "no trade" with a recorded agent failure is still a result). See shared/api/outcome.ts.
- */
-export function upstreamErrorOf(a: AnalysisDto, poll: string): AppError | undefined {
-  return analysisOutcomeError(a, poll);
-}
+const FINAL_STATUSES: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -89,7 +78,7 @@ export function createAnalyzeHandler(
           for (;;) {
             const analysis = await getAnalysis(deps, decisionId);
             if (FINAL_STATUSES.has(analysis.status)) {
-              const upstream = upstreamErrorOf(analysis, poll);
+              const upstream = analysisOutcomeError(analysis, poll);
               if (upstream) throw upstream;
               return json(200, analysis);
             }

@@ -17,8 +17,7 @@ import {
 } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
-import { AppError } from '../../shared/util/errors';
-import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
+import { createRouteGroup, type HttpOptions, json, parseJsonObject, parseQuery, parseWith } from './http';
 
 export interface BacktestsHandlerDeps {
   container: { settings: Settings; deps: PipelineDeps };
@@ -37,22 +36,7 @@ export function createBacktestsHandler(
         method: 'POST',
         path: '/backtest',
         handler: async (req) => {
-          let input: unknown = {};
-          if (req.body !== null && req.body.trim() !== '') {
-            try {
-              input = JSON.parse(req.body);
-            } catch {
-              throw new AppError('VALIDATION_ERROR', 'body: the request body is not valid JSON', {
-                field: 'body',
-              });
-            }
-          }
-          if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-            throw new AppError('VALIDATION_ERROR', 'body: the request body must be a JSON object', {
-              field: 'body',
-            });
-          }
-          const { backtestId, estimate } = await createBacktest(deps, input);
+          const { backtestId, estimate } = await createBacktest(deps, parseJsonObject(req));
           try {
             await workflows.startBacktest({ backtestId });
           } catch (e) {

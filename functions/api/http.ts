@@ -106,11 +106,6 @@ export function compilePath(template: string): { regex: RegExp; names: string[] 
   return { regex: new RegExp(`^${pattern}/?$`), names };
 }
 
-export function matchPath(template: string, path: string): Record<string, string> | undefined {
-  const { regex, names } = compilePath(template);
-  return matchCompiled({ regex, names }, path);
-}
-
 function matchCompiled(route: { regex: RegExp; names: string[] }, path: string) {
   const m = route.regex.exec(path);
   if (!m) return undefined;
@@ -218,8 +213,8 @@ export function parseWith<S extends z.ZodType>(
   return parseOrThrow(schema, input, where);
 }
 
-/** Parse a JSON body: malformed JSON and non-objects are 400s before the schema runs. */
-export function parseBody<S extends z.ZodType>(req: ApiRequest, schema: S): z.output<S> {
+/** The JSON body as an object (an empty body is `{}`): malformed JSON and non-objects are 400s. */
+export function parseJsonObject(req: ApiRequest): object {
   let value: unknown = {};
   if (req.body !== null && req.body.trim() !== '') {
     try {
@@ -231,7 +226,12 @@ export function parseBody<S extends z.ZodType>(req: ApiRequest, schema: S): z.ou
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new AppError('VALIDATION_ERROR', 'body: the request body must be a JSON object', { field: 'body' });
   }
-  return parseWith(schema, value, 'body');
+  return value;
+}
+
+/** Parse a JSON body: malformed JSON and non-objects are 400s before the schema runs. */
+export function parseBody<S extends z.ZodType>(req: ApiRequest, schema: S): z.output<S> {
+  return parseWith(schema, parseJsonObject(req), 'body');
 }
 
 export function parseQuery<S extends z.ZodType>(req: ApiRequest, schema: S): z.output<S> {

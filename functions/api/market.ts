@@ -32,7 +32,14 @@ import type { Settings } from '../../shared/config/settings';
 import { computeIndicators, WARMUP_BARS, WARMUP_BY_INDICATOR } from '../../shared/indicators/compute';
 import type { CandleRepository } from '../../shared/market/candle-source';
 import { assertSymbol, lastClosedOpenTime } from '../../shared/market/candle-store';
-import { filtersFor, type Gap, TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../../shared/market/types';
+import {
+  type Candle,
+  filtersFor,
+  type Gap,
+  TIMEFRAME_MS,
+  TIMEFRAMES,
+  type Timeframe,
+} from '../../shared/market/types';
 import { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
 
@@ -56,6 +63,11 @@ export function gapDto(g: Gap) {
     next: new Date(g.nextOpenTime).toISOString(),
     missingBars: g.missingBars,
   };
+}
+
+/** A candle as the API shows it (OHLCV keyed by its open time). */
+function candleDto(c: Candle) {
+  return { time: c.openTime, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
 }
 
 const isoMinute = (ms: number) => new Date(ms).toISOString().replace(':00.000Z', 'Z');
@@ -100,7 +112,7 @@ export async function latestMarket(
   const now = container.deps.now();
   const interval = TIMEFRAME_MS[timeframe];
   const bars = limit + WARMUP_BARS;
-  const endMs = Math.floor(now / interval) * interval - interval;
+  const endMs = lastClosedOpenTime(now, interval);
   const startMs = endMs - (bars - 1) * interval;
   const { candles, gaps } = await container.candles.getCandles({ symbol, timeframe, startMs, endMs });
   const last = candles.at(-1);
@@ -124,14 +136,7 @@ export async function latestMarket(
     price: last.close,
     changePct24h: dayAgo ? round(((last.close - dayAgo.close) / dayAgo.close) * 100, 4) : null,
     asOf: new Date(last.closeTime + 1).toISOString(),
-    candles: shown.map((c) => ({
-      time: c.openTime,
-      open: c.open,
-      high: c.high,
-      low: c.low,
-      close: c.close,
-      volume: c.volume,
-    })),
+    candles: shown.map(candleDto),
     indicators: {
       rsi14: at(series.rsi14, 'rsi14'),
       macd: at(series.macd, 'macd'),
@@ -188,14 +193,7 @@ export async function candlesInRange(
     timeframe: q.timeframe,
     start: new Date(startMs).toISOString(),
     end: new Date(endMs).toISOString(),
-    candles: candles.map((c) => ({
-      time: c.openTime,
-      open: c.open,
-      high: c.high,
-      low: c.low,
-      close: c.close,
-      volume: c.volume,
-    })),
+    candles: candles.map(candleDto),
     gaps: gaps.map(gapDto),
   };
 }
@@ -204,8 +202,7 @@ export function createMarketHandler({ container }: MarketHandlerDeps, options: H
   const cache = new Map<string, Promise<LatestResponse>>();
   const cachedLatest = (symbol: string, timeframe: Timeframe, limit: number) => {
     assertSymbol(symbol, container.settings.SYMBOLS);
-    const interval = TIMEFRAME_MS[timeframe];
-    const lastClosed = Math.floor(container.deps.now() / interval) * interval - interval;
+    const lastClosed = lastClosedOpenTime(container.deps.now(), TIMEFRAME_MS[timeframe]);
     const key = `${symbol}|${timeframe}|${limit}|${lastClosed}`;
     let hit = cache.get(key);
     if (!hit) {

@@ -220,11 +220,10 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
     const started = now();
     const { tier, model, maxTokens: roleMax } = route(req.agent);
     const maxTokens = req.maxTokens ?? roleMax;
-    const jsonSchema = toStrictJsonSchema(req.schema);
+    const { jsonSchema, schemaText } = jsonSchemaOf(req.schema);
     const mode = modeFor(model);
     const baseMessages =
       mode === 'json_object' ? withSchemaInstruction(req.messages, jsonSchema) : req.messages;
-    const schemaText = JSON.stringify(jsonSchema);
     const meta: LlmCallMeta = {
       provider: provider.name,
       tier,
@@ -441,6 +440,18 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
   }
 
   return { provider: provider.name, route, call, budget };
+}
+
+/** An agent schema's strict JSON schema and its text, converted once per schema (agents reuse theirs). */
+const jsonSchemas = new WeakMap<z.ZodType, { jsonSchema: Record<string, unknown>; schemaText: string }>();
+function jsonSchemaOf(schema: z.ZodType) {
+  let hit = jsonSchemas.get(schema);
+  if (!hit) {
+    const jsonSchema = toStrictJsonSchema(schema);
+    hit = { jsonSchema, schemaText: JSON.stringify(jsonSchema) };
+    jsonSchemas.set(schema, hit);
+  }
+  return hit;
 }
 
 function summarize(x: unknown): string {

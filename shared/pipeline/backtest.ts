@@ -50,13 +50,12 @@ import { costUsd, sampleLabel } from '../llm/prices';
 import { assertSymbol } from '../market/candle-store';
 import { type Candle, type Gap, TIMEFRAME_MS, type Timeframe } from '../market/types';
 import { AppError } from '../util/errors';
-import { createDecision, runDecisionChain } from './analysis';
+import { createDecision, runDecisionChain, TERMINAL_STATUSES } from './analysis';
 import type { PipelineDeps } from './deps';
 
 /** A stated default when no real call of an agent was logged yet (a compact numeric prompt). */
 export const DEFAULT_INPUT_TOKENS_PER_CALL = 900;
 const DAY_MS = 86_400_000;
-const TERMINAL = ['completed', 'no_trade', 'budget_exceeded', 'failed'] as const;
 /** Equity points kept in a stored result; longer curves are thinned evenly (the last point kept). */
 export const MAX_CURVE_POINTS = 2_000;
 
@@ -371,7 +370,7 @@ export async function runBacktestDecision(
     .from(decisions)
     .where(eq(decisions.id, decisionId));
   let status: string = d?.status ?? 'pending';
-  if (!(TERMINAL as readonly string[]).includes(status)) {
+  if (!(TERMINAL_STATUSES as readonly string[]).includes(status)) {
     status = (await runDecisionChain(deps, decisionId)).status;
   }
   await recordBacktestProgress(deps, { backtestId: input.backtestId });
@@ -767,7 +766,7 @@ async function finishedCounts(deps: PipelineDeps, ids: string[]): Promise<Map<st
   const rows = await deps.db
     .select({ id: decisions.backtestId, n: sql<number>`count(distinct ${decisions.decisionTime})::int` })
     .from(decisions)
-    .where(and(inArray(decisions.backtestId, ids), inArray(decisions.status, [...TERMINAL])))
+    .where(and(inArray(decisions.backtestId, ids), inArray(decisions.status, [...TERMINAL_STATUSES])))
     .groupBy(decisions.backtestId);
   return new Map(rows.map((r) => [r.id as string, Number(r.n)]));
 }

@@ -210,3 +210,42 @@ export function Pager({
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty muted">{children}</div>;
 }
+
+/** A table's header cell: its text, or `{ num }` for a right-aligned column of numbers. */
+export type Column = string | { num: string };
+
+/** The scrollable table every list uses: header cells from `head`, body rows as children. */
+export function DataTable({
+  head,
+  testId,
+  compact,
+  tall,
+  children,
+}: {
+  head: readonly Column[];
+  testId?: string;
+  compact?: boolean;
+  tall?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <div className={tall ? 'table-wrap tall' : 'table-wrap'}>
+      <table className={compact ? 'table compact' : 'table'} data-testid={testId}>
+        <thead>
+          <tr>
+            {head.map((c) =>
+              typeof c === 'string' ? (
+                <th key={c}>{c}</th>
+              ) : (
+                <th key={c.num} className="num">
+                  {c.num}
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

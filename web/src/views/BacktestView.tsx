@@ -11,7 +11,7 @@ import { useApi } from '../api/use-api';
 import type { ChartMarker, ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
 import { TradesTable } from '../components/TradesTable';
-import { ActionTag, Async, Badge, Empty, Panel, Stat, StatusBadge } from '../components/ui';
+import { ActionTag, Async, Badge, DataTable, Empty, Panel, Stat, StatusBadge } from '../components/ui';
 import { fmtCost, fmtDate, fmtFraction, fmtInt, fmtPct, fmtRatio, fmtTime, fmtUsd, tone } from '../format';
 import { chartRangeFor, drawdownSeries } from '../series';
 import { EstimateNote } from './BacktestsView';
@@ -349,36 +349,28 @@ function Decisions({ r }: { r: Result }) {
       {r.decisions.length === 0 ? (
         <Empty>No decisions were recorded.</Empty>
       ) : (
-        <div className="table-wrap tall">
-          <table className="table compact" data-testid="backtest-decisions">
-            <thead>
-              <tr>
-                <th>Decision time</th>
-                <th>Status</th>
-                <th>Action</th>
-                <th className="num">Size</th>
-                <th>Reasoning</th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.decisions.map((d) => (
-                <tr key={d.id}>
-                  <td className="time">{fmtTime(d.decisionTime)}</td>
-                  <td>
-                    <StatusBadge status={d.status} />
-                  </td>
-                  <td>
-                    <ActionTag action={d.action} />
-                  </td>
-                  <td className="num">{d.sizePct != null && d.action !== 'HOLD' ? `${d.sizePct}%` : '—'}</td>
-                  <td>
-                    <Link to={`/analyses/${d.id}`}>open agents →</Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testId="backtest-decisions"
+          compact
+          tall
+          head={['Decision time', 'Status', 'Action', { num: 'Size' }, 'Reasoning']}
+        >
+          {r.decisions.map((d) => (
+            <tr key={d.id}>
+              <td className="time">{fmtTime(d.decisionTime)}</td>
+              <td>
+                <StatusBadge status={d.status} />
+              </td>
+              <td>
+                <ActionTag action={d.action} />
+              </td>
+              <td className="num">{d.sizePct != null && d.action !== 'HOLD' ? `${d.sizePct}%` : '—'}</td>
+              <td>
+                <Link to={`/analyses/${d.id}`}>open agents →</Link>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Panel>
   );

@@ -8,7 +8,6 @@ import type { CostEstimate } from '../../../shared/api/contract';
 import { ApiError } from '../api/client';
 import { useApiClient } from '../api/context';
 import { useApi } from '../api/use-api';
-import { useCursorPages } from '../api/use-cursor-pages';
 import {
   type BacktestField,
   type BacktestFormValues,
@@ -17,7 +16,8 @@ import {
   isoDay,
   validateBacktestForm,
 } from '../backtest-form';
-import { Async, Empty, ErrorNotice, Pager, Panel, StatusBadge } from '../components/ui';
+import { Paged } from '../components/Paged';
+import { DataTable, ErrorNotice, Panel, StatusBadge } from '../components/ui';
 import { fmtCost, fmtDate, fmtInt, fmtTime } from '../format';
 
 const DAY_MS = 86_400_000;
@@ -99,14 +99,8 @@ function BacktestForm() {
     <Panel title="New backtest">
       <form className="form-grid" onSubmit={submit} noValidate data-testid="backtest-form">
         <Field label="Symbol" error={errors.symbol}>
-          {(id, describedBy) => (
-            <select
-              id={id}
-              value={v.symbol}
-              onChange={set('symbol')}
-              aria-describedby={describedBy}
-              aria-invalid={!!errors.symbol}
-            >
+          {(field) => (
+            <select {...field} value={v.symbol} onChange={set('symbol')}>
               {(symbols.data?.symbols ?? [{ symbol: v.symbol }]).map((s) => (
                 <option key={s.symbol} value={s.symbol}>
                   {s.symbol}
@@ -116,40 +110,24 @@ function BacktestForm() {
           )}
         </Field>
         <Field label="Start date (UTC)" error={errors.start_date}>
-          {(id, describedBy) => (
+          {(field) => (
             <input
-              id={id}
+              {...field}
               name="start_date"
               type="date"
               value={v.start_date}
               onChange={set('start_date')}
-              aria-describedby={describedBy}
-              aria-invalid={!!errors.start_date}
             />
           )}
         </Field>
         <Field label="End date (UTC)" error={errors.end_date}>
-          {(id, describedBy) => (
-            <input
-              id={id}
-              name="end_date"
-              type="date"
-              value={v.end_date}
-              onChange={set('end_date')}
-              aria-describedby={describedBy}
-              aria-invalid={!!errors.end_date}
-            />
+          {(field) => (
+            <input {...field} name="end_date" type="date" value={v.end_date} onChange={set('end_date')} />
           )}
         </Field>
         <Field label="Timeframe" error={errors.timeframe}>
-          {(id, describedBy) => (
-            <select
-              id={id}
-              value={v.timeframe}
-              onChange={set('timeframe')}
-              aria-describedby={describedBy}
-              aria-invalid={!!errors.timeframe}
-            >
+          {(field) => (
+            <select {...field} value={v.timeframe} onChange={set('timeframe')}>
               {timeframes.map((tf) => (
                 <option key={tf} value={tf}>
                   {tf}
@@ -159,15 +137,13 @@ function BacktestForm() {
           )}
         </Field>
         <Field label="Max decisions" error={errors.max_decisions} hint="each one runs the six agents">
-          {(id, describedBy) => (
+          {(field) => (
             <input
-              id={id}
+              {...field}
               name="max_decisions"
               inputMode="numeric"
               value={v.max_decisions}
               onChange={set('max_decisions')}
-              aria-describedby={describedBy}
-              aria-invalid={!!errors.max_decisions}
             />
           )}
         </Field>
@@ -176,16 +152,14 @@ function BacktestForm() {
           error={errors.decision_interval}
           hint="empty: spread evenly, every max(1, ⌊bars in range ÷ max decisions⌋)"
         >
-          {(id, describedBy) => (
+          {(field) => (
             <input
-              id={id}
+              {...field}
               name="decision_interval"
               inputMode="numeric"
               placeholder="auto (spread evenly)"
               value={v.decision_interval}
               onChange={set('decision_interval')}
-              aria-describedby={describedBy}
-              aria-invalid={!!errors.decision_interval}
             />
           )}
         </Field>
@@ -206,6 +180,12 @@ function BacktestForm() {
   );
 }
 
+interface FieldProps {
+  id: string;
+  'aria-describedby': string | undefined;
+  'aria-invalid': boolean;
+}
+
 function Field({
   label,
   error,
@@ -215,14 +195,15 @@ function Field({
   label: string;
   error: string | undefined;
   hint?: string;
-  children: (id: string, describedBy: string | undefined) => ReactNode;
+  /** Renders the control, spreading `field` (its id and ARIA links to the message) onto it. */
+  children: (field: FieldProps) => ReactNode;
 }) {
   const id = useId();
   const msgId = `${id}-msg`;
   return (
     <div className={`field ${error ? 'invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
-      {children(id, error || hint ? msgId : undefined)}
+      {children({ id, 'aria-describedby': error || hint ? msgId : undefined, 'aria-invalid': !!error })}
       {error ? (
         <span id={msgId} className="field-error">
           {error}
@@ -254,64 +235,42 @@ export function EstimateNote({ estimate }: { estimate: CostEstimate }) {
 }
 
 function BacktestList() {
-  const pages = useCursorPages();
-  const list = useApi(`backtests:${pages.cursor}`, (api, signal) =>
-    api.backtests({ limit: PAGE_SIZE, cursor: pages.cursor }, signal),
-  );
   return (
     <Panel title="Past backtests">
-      <Async value={list} label="Loading backtests…">
-        {(data) =>
-          data.items.length === 0 && pages.page === 0 ? (
-            <Empty>No backtests yet. Start one above.</Empty>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table className="table" data-testid="backtests-table">
-                  <thead>
-                    <tr>
-                      <th>Started</th>
-                      <th>Symbol</th>
-                      <th>Range</th>
-                      <th className="num">Decisions</th>
-                      <th>Status</th>
-                      <th className="num">Estimate</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.items.map((b) => (
-                      <tr key={b.id}>
-                        <td>
-                          <Link to={`/backtests/${b.id}`}>{fmtTime(b.createdAt)}</Link>
-                        </td>
-                        <td className="mono">
-                          {b.symbol} <span className="muted">{b.timeframe}</span>
-                        </td>
-                        <td>
-                          {fmtDate(b.startDate)} → {fmtDate(b.endDate)}
-                        </td>
-                        <td className="num">
-                          {fmtInt(b.progress.done)} / {fmtInt(b.progress.total)}
-                        </td>
-                        <td>
-                          <StatusBadge status={b.status} />
-                        </td>
-                        <td className="num">{b.estimate ? fmtCost(b.estimate.costUsd) : '—'}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pager
-                page={pages.page}
-                hasNext={!!data.nextCursor}
-                onPrev={pages.prev}
-                onNext={() => pages.next(data.nextCursor)}
-              />
-            </>
-          )
-        }
-      </Async>
+      <Paged
+        name="backtests"
+        load={(api, cursor, signal) => api.backtests({ limit: PAGE_SIZE, cursor }, signal)}
+        label="Loading backtests…"
+        empty="No backtests yet. Start one above."
+      >
+        {(items) => (
+          <DataTable
+            testId="backtests-table"
+            head={['Started', 'Symbol', 'Range', { num: 'Decisions' }, 'Status', { num: 'Estimate' }]}
+          >
+            {items.map((b) => (
+              <tr key={b.id}>
+                <td>
+                  <Link to={`/backtests/${b.id}`}>{fmtTime(b.createdAt)}</Link>
+                </td>
+                <td className="mono">
+                  {b.symbol} <span className="muted">{b.timeframe}</span>
+                </td>
+                <td>
+                  {fmtDate(b.startDate)} → {fmtDate(b.endDate)}
+                </td>
+                <td className="num">
+                  {fmtInt(b.progress.done)} / {fmtInt(b.progress.total)}
+                </td>
+                <td>
+                  <StatusBadge status={b.status} />
+                </td>
+                <td className="num">{b.estimate ? fmtCost(b.estimate.costUsd) : '—'}</td>
+              </tr>
+            ))}
+          </DataTable>
+        )}
+      </Paged>
     </Panel>
   );
 }

@@ -5,7 +5,7 @@
 import type { CostsDto } from '../../../shared/api/contract';
 import { useApi } from '../api/use-api';
 import { OFFLINE_LABEL } from '../components/AgentCard';
-import { Async, Badge, Empty, Panel, Stat } from '../components/ui';
+import { Async, Badge, DataTable, Empty, Panel, Stat } from '../components/ui';
 import { fmtCost, fmtDate, fmtInt, fmtUsd } from '../format';
 
 export default function CostsView() {
@@ -96,66 +96,51 @@ function CostsBody({ c }: { c: CostsDto }) {
           {c.byAgent.length === 0 ? (
             <Empty>No calls today.</Empty>
           ) : (
-            <div className="table-wrap">
-              <table className="table" data-testid="costs-by-agent">
-                <thead>
-                  <tr>
-                    <th>Agent</th>
-                    <th>Tier</th>
-                    <th>Model</th>
-                    <th className="num">Calls</th>
-                    <th className="num">Cached</th>
-                    <th className="num">Tokens in</th>
-                    <th className="num">Tokens out</th>
-                    <th className="num">Cost</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {c.byAgent.map((a) => (
-                    <tr key={`${a.agent}:${a.model}`}>
-                      <td>{a.agent}</td>
-                      <td>{a.tier}</td>
-                      <td className="mono small">{a.model}</td>
-                      <td className="num">{fmtInt(a.calls)}</td>
-                      <td className="num">{fmtInt(a.cacheHits)}</td>
-                      <td className="num">{fmtInt(a.tokensIn)}</td>
-                      <td className="num">{fmtInt(a.tokensOut)}</td>
-                      <td className="num">{fmtCost(a.costUsd)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testId="costs-by-agent"
+              head={[
+                'Agent',
+                'Tier',
+                'Model',
+                { num: 'Calls' },
+                { num: 'Cached' },
+                { num: 'Tokens in' },
+                { num: 'Tokens out' },
+                { num: 'Cost' },
+              ]}
+            >
+              {c.byAgent.map((a) => (
+                <tr key={`${a.agent}:${a.model}`}>
+                  <td>{a.agent}</td>
+                  <td>{a.tier}</td>
+                  <td className="mono small">{a.model}</td>
+                  <td className="num">{fmtInt(a.calls)}</td>
+                  <td className="num">{fmtInt(a.cacheHits)}</td>
+                  <td className="num">{fmtInt(a.tokensIn)}</td>
+                  <td className="num">{fmtInt(a.tokensOut)}</td>
+                  <td className="num">{fmtCost(a.costUsd)}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Panel>
         <Panel title="By model">
           {c.byModel.length === 0 ? (
             <Empty>No calls today.</Empty>
           ) : (
-            <div className="table-wrap">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th>Model</th>
-                    <th className="num">Calls</th>
-                    <th className="num">Tokens in</th>
-                    <th className="num">Tokens out</th>
-                    <th className="num">Cost</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {c.byModel.map((m) => (
-                    <tr key={m.model}>
-                      <td className="mono small">{m.model}</td>
-                      <td className="num">{fmtInt(m.calls)}</td>
-                      <td className="num">{fmtInt(m.tokensIn)}</td>
-                      <td className="num">{fmtInt(m.tokensOut)}</td>
-                      <td className="num">{fmtCost(m.costUsd)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              head={['Model', { num: 'Calls' }, { num: 'Tokens in' }, { num: 'Tokens out' }, { num: 'Cost' }]}
+            >
+              {c.byModel.map((m) => (
+                <tr key={m.model}>
+                  <td className="mono small">{m.model}</td>
+                  <td className="num">{fmtInt(m.calls)}</td>
+                  <td className="num">{fmtInt(m.tokensIn)}</td>
+                  <td className="num">{fmtInt(m.tokensOut)}</td>
+                  <td className="num">{fmtCost(m.costUsd)}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Panel>
       </div>
@@ -163,28 +148,19 @@ function CostsBody({ c }: { c: CostsDto }) {
         {c.prices.length === 0 ? (
           <Empty>No prices configured.</Empty>
         ) : (
-          <div className="table-wrap">
-            <table className="table" data-testid="price-table">
-              <thead>
-                <tr>
-                  <th>Model</th>
-                  <th className="num">Input per 1M tokens</th>
-                  <th className="num">Output per 1M tokens</th>
-                  <th>Prices as of</th>
-                </tr>
-              </thead>
-              <tbody>
-                {c.prices.map((p) => (
-                  <tr key={p.model}>
-                    <td className="mono small">{p.model}</td>
-                    <td className="num">{fmtUsd(p.inputPerMTok)}</td>
-                    <td className="num">{fmtUsd(p.outputPerMTok)}</td>
-                    <td>{fmtDate(p.asOf)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testId="price-table"
+            head={['Model', { num: 'Input per 1M tokens' }, { num: 'Output per 1M tokens' }, 'Prices as of']}
+          >
+            {c.prices.map((p) => (
+              <tr key={p.model}>
+                <td className="mono small">{p.model}</td>
+                <td className="num">{fmtUsd(p.inputPerMTok)}</td>
+                <td className="num">{fmtUsd(p.outputPerMTok)}</td>
+                <td>{fmtDate(p.asOf)}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Panel>
     </>

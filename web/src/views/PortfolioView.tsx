@@ -6,11 +6,11 @@ import { useMemo } from 'react';
 import { Link } from 'react-router-dom';
 import type { PortfolioDto } from '../../../shared/api/contract';
 import { useApi } from '../api/use-api';
-import { useCursorPages } from '../api/use-cursor-pages';
 import type { ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
+import { Paged } from '../components/Paged';
 import { TradesTable } from '../components/TradesTable';
-import { Async, Empty, Pager, Panel, Stat } from '../components/ui';
+import { Async, DataTable, Empty, Panel, Stat } from '../components/ui';
 import { fmtPct, fmtPrice, fmtQty, fmtTime, fmtUsd, fmtUsdSigned, tone } from '../format';
 
 const TRADES_PAGE = 20;
@@ -66,32 +66,28 @@ function Summary({ p, onRefresh }: { p: PortfolioDto; onRefresh: () => void }) {
             one.
           </Empty>
         ) : (
-          <div className="table-wrap">
-            <table className="table" data-testid="positions-table">
-              <thead>
-                <tr>
-                  <th>Symbol</th>
-                  <th className="num">Quantity</th>
-                  <th className="num">Avg entry</th>
-                  <th className="num">Current price</th>
-                  <th className="num">Market value</th>
-                  <th className="num">Unrealized PnL</th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.positions.map((pos) => (
-                  <tr key={pos.symbol}>
-                    <td className="mono">{pos.symbol}</td>
-                    <td className="num">{fmtQty(pos.quantity)}</td>
-                    <td className="num">{fmtPrice(pos.avgEntryPrice)}</td>
-                    <td className="num">{fmtPrice(pos.currentPrice)}</td>
-                    <td className="num">{fmtUsd(pos.marketValue)}</td>
-                    <td className={`num ${tone(pos.unrealizedPnl)}`}>{fmtUsdSigned(pos.unrealizedPnl)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testId="positions-table"
+            head={[
+              'Symbol',
+              { num: 'Quantity' },
+              { num: 'Avg entry' },
+              { num: 'Current price' },
+              { num: 'Market value' },
+              { num: 'Unrealized PnL' },
+            ]}
+          >
+            {p.positions.map((pos) => (
+              <tr key={pos.symbol}>
+                <td className="mono">{pos.symbol}</td>
+                <td className="num">{fmtQty(pos.quantity)}</td>
+                <td className="num">{fmtPrice(pos.avgEntryPrice)}</td>
+                <td className="num">{fmtPrice(pos.currentPrice)}</td>
+                <td className="num">{fmtUsd(pos.marketValue)}</td>
+                <td className={`num ${tone(pos.unrealizedPnl)}`}>{fmtUsdSigned(pos.unrealizedPnl)}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Panel>
     </>
@@ -131,29 +127,16 @@ function EquityHistory() {
 }
 
 function TradeHistory() {
-  const pages = useCursorPages();
-  const trades = useApi(`trades:${pages.cursor}`, (api, signal) =>
-    api.trades({ limit: TRADES_PAGE, cursor: pages.cursor }, signal),
-  );
   return (
     <Panel title="Trade history">
-      <Async value={trades} label="Loading trades…">
-        {(t) =>
-          t.items.length === 0 && pages.page === 0 ? (
-            <Empty>No trades yet.</Empty>
-          ) : (
-            <>
-              <TradesTable trades={t.items} testId="trades-table" />
-              <Pager
-                page={pages.page}
-                hasNext={!!t.nextCursor}
-                onPrev={pages.prev}
-                onNext={() => pages.next(t.nextCursor)}
-              />
-            </>
-          )
-        }
-      </Async>
+      <Paged
+        name="trades"
+        load={(api, cursor, signal) => api.trades({ limit: TRADES_PAGE, cursor }, signal)}
+        label="Loading trades…"
+        empty="No trades yet."
+      >
+        {(items) => <TradesTable trades={items} testId="trades-table" />}
+      </Paged>
     </Panel>
   );
 }
