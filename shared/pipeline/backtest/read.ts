@@ -1,0 +1,87 @@
+/** Reading backtests: one with its result, and the keyset-paged list. */
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { BacktestDto, CostEstimate } from '../../api/contract';
+import { decodeCursor, encodeCursor } from '../../api/cursor';
+import { backtests, decisions } from '../../db/schema';
+import { TERMINAL_STATUSES } from '../analysis';
+import type { PipelineDeps } from '../deps';
+import { settingsOf } from './settings';
+import { loadRow } from './store';
+
+function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boolean): BacktestDto {
+  const s = settingsOf(row);
+  const result =
+    withResult && row.result ? (row.result as BacktestDto['result'] & { tradeListHash?: string }) : null;
+  if (result) delete (result as { tradeListHash?: string }).tradeListHash;
+  return {
+    id: row.id,
+    status: row.status,
+    symbol: row.symbol,
+    timeframe: row.timeframe,
+    startDate: row.startDate.toISOString(),
+    endDate: row.endDate.toISOString(),
+    maxDecisions: row.maxDecisions,
+    decisionInterval: row.decisionInterval,
+    provider: s.provider,
+    progress: { done: Math.min(done, row.progressTotal), total: row.progressTotal },
+    estimate: (row.estimate as CostEstimate | null) ?? null,
+    result,
+    error: (row.error as { code: string; message: string } | null) ?? null,
+    createdAt: row.createdAt.toISOString(),
+    finishedAt: row.finishedAt ? row.finishedAt.toISOString() : null,
+  };
+}
+
+async function finishedCounts(deps: PipelineDeps, ids: string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await deps.db
+    .select({ id: decisions.backtestId, n: sql<number>`count(distinct ${decisions.decisionTime})::int` })
+    .from(decisions)
+    .where(and(inArray(decisions.backtestId, ids), inArray(decisions.status, [...TERMINAL_STATUSES])))
+    .groupBy(decisions.backtestId);
+  return new Map(rows.map((r) => [r.id as string, Number(r.n)]));
+}
+
+export async function getBacktest(deps: PipelineDeps, id: string): Promise<BacktestDto> {
+  const row = await loadRow(deps, id);
+  const done =
+    row.status === 'succeeded' ? row.progressTotal : ((await finishedCounts(deps, [id])).get(id) ?? 0);
+  return toDto(row, Math.max(done, row.progressDone), true);
+}
+
+export async function listBacktests(
+  deps: PipelineDeps,
+  { limit, cursor }: { limit: number; cursor?: string | undefined },
+): Promise<{ items: Omit<BacktestDto, 'result'>[]; nextCursor: string | null }> {
+  const key = decodeCursor(cursor);
+  const created = sql`date_trunc('milliseconds', ${backtests.createdAt})`;
+  const rows = await deps.db
+    .select()
+    .from(backtests)
+    .where(
+      key
+        ? or(
+            lt(created, new Date(key.timeMs)),
+            and(eq(created, new Date(key.timeMs)), lt(backtests.id, key.id)),
+          )
+        : undefined,
+    )
+    .orderBy(desc(created), desc(backtests.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const counts = await finishedCounts(
+    deps,
+    page.filter((r) => r.status !== 'succeeded').map((r) => r.id),
+  );
+  const items = page.map((r) => {
+    const done = r.status === 'succeeded' ? r.progressTotal : (counts.get(r.id) ?? 0);
+    const { result: _omit, ...rest } = toDto(r, Math.max(done, r.progressDone), false);
+    return rest;
+  });
+  const last = page.at(-1);
+  return {
+    items,
+    nextCursor:
+      rows.length > limit && last ? encodeCursor({ timeMs: last.createdAt.getTime(), id: last.id }) : null,
+  };
+}

@@ -1,0 +1,50 @@
+/** The in-process backtest runner: the state machine's steps in this process (CLI, tests, fallback). */
+import type { BacktestDto } from '../../api/contract';
+import { AppError } from '../../util/errors';
+import type { PipelineDeps } from '../deps';
+import { getBacktest } from './read';
+import { planBacktest, runBacktestDecision, simulateBacktest } from './steps';
+import { markBacktestFailed } from './store';
+
+export interface RunBacktestOptions {
+  /** Decision points run at once (the Map's MaxConcurrency). */
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * plan -> decision points with bounded concurrency -> simulate, in this process. Any failure marks the
+ * backtest failed (with the error) and is rethrown.
+ */
+export async function runBacktest(
+  deps: PipelineDeps,
+  backtestId: string,
+  opts: RunBacktestOptions = {},
+): Promise<BacktestDto> {
+  const concurrency = Math.max(1, opts.concurrency ?? deps.settings.BACKTEST_MAP_CONCURRENCY);
+  try {
+    const { items } = await planBacktest(deps, { backtestId });
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      for (;;) {
+        const k = next++;
+        const item = items[k];
+        if (!item) return;
+        await runBacktestDecision(deps, item);
+        done++;
+        opts.onProgress?.(done, items.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    await simulateBacktest(deps, { backtestId });
+  } catch (e) {
+    const error =
+      e instanceof AppError
+        ? { code: e.code, message: e.message }
+        : { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
+    await markBacktestFailed(deps, { backtestId, error }).catch(() => undefined);
+    throw e;
+  }
+  return getBacktest(deps, backtestId);
+}

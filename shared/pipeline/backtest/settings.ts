@@ -1,0 +1,52 @@
+/**
+ * What a backtest stores at creation (its request, limits, decision points and simulation range) and
+ * the small helpers every backtest module shares.
+ */
+import type { backtests } from '../../db/schema';
+import type { Gap, Timeframe } from '../../market/types';
+
+/** A stated default when no real call of an agent was logged yet (a compact numeric prompt). */
+export const DEFAULT_INPUT_TOKENS_PER_CALL = 900;
+export const DAY_MS = 86_400_000;
+/** Equity points kept in a stored result; longer curves are thinned evenly (the last point kept). */
+export const MAX_CURVE_POINTS = 2_000;
+
+export interface BacktestSettingsJson {
+  request: {
+    symbol: string;
+    start_date: string;
+    end_date: string;
+    timeframe: Timeframe;
+    max_decisions: number;
+    /** The interval used: the requested one, or the spread one when none was requested. */
+    decision_interval: number;
+    fill: 'next_open' | 'next_close';
+    fee_bps: number;
+    slippage_bps: number;
+    blind: boolean;
+  };
+  initialCash: number;
+  limits: { maxPositionPct: number; maxTotalExposurePct: number };
+  /** How decision_interval was chosen (absent on backtests stored before it could be spread). */
+  decisionSpacing?: { source: 'requested' | 'spread'; barsInRange: number };
+  decisionTimes: number[];
+  /** Open time of the first candle the simulator needs (the first decision's bar). */
+  simulateFromMs: number;
+  /** Last open time of the range. */
+  simulateToMs: number;
+  gaps: { after: string; next: string; missingBars: number }[];
+  provider: 'openai' | 'offline';
+  models: { cheap: string; strong: string };
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function gapJson(g: Gap) {
+  return { after: iso(g.afterOpenTime), next: iso(g.nextOpenTime), missingBars: g.missingBars };
+}
+
+export function settingsOf(row: typeof backtests.$inferSelect): BacktestSettingsJson {
+  return row.settings as BacktestSettingsJson;
+}

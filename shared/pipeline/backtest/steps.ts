@@ -1,0 +1,218 @@
+/**
+ * The backtest state machine's steps: plan (the Map's items), one decision point (the same agent chain
+ * as an analysis, mode 'backtest', no execution), simulate (the pure simulator over the recorded
+ * decisions, persisted into the backtest's own book). `runBacktest` (runner.ts) runs the same steps
+ * in-process.
+ *
+ * - Map items carry only `{ backtestId, decisionTime }` (Step Functions caps a payload at 256 KiB).
+ * - Decisions of a backtest are recorded with `backtestId` and the backtest's own run id, never against
+ *   the live book: execution happens only in the simulator, into the run whose id is the backtest id.
+ */
+import { and, eq } from 'drizzle-orm';
+import type { BacktestDto, CostEstimate } from '../../api/contract';
+import { simulate } from '../../backtest';
+import { backtests, decisions } from '../../db/schema';
+import { WARMUP_BARS } from '../../indicators/compute';
+import { sampleLabel } from '../../llm/prices';
+import type { Timeframe } from '../../market/types';
+import { AppError } from '../../util/errors';
+import { createDecision, runDecisionChain, TERMINAL_STATUSES } from '../analysis';
+import type { PipelineDeps } from '../deps';
+import { spacingNote, thin, toMetricsDto, toResultTrades } from './result';
+import { iso, MAX_CURVE_POINTS, settingsOf } from './settings';
+import {
+  loadBacktestDecisions,
+  loadBacktestSpend,
+  loadRow,
+  recordBacktestProgress,
+  toTimedDecisions,
+  writeSimulatedBook,
+} from './store';
+
+export async function planBacktest(
+  deps: PipelineDeps,
+  { backtestId }: { backtestId: string },
+): Promise<{ backtestId: string; items: { backtestId: string; decisionTime: number }[] }> {
+  const row = await loadRow(deps, backtestId);
+  if (row.status === 'pending') {
+    await deps.db.update(backtests).set({ status: 'running' }).where(eq(backtests.id, backtestId));
+  }
+  return {
+    backtestId,
+    items: settingsOf(row).decisionTimes.map((decisionTime) => ({ backtestId, decisionTime })),
+  };
+}
+
+function toEpoch(t: number | string): number {
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  if (!Number.isFinite(ms))
+    throw new AppError('VALIDATION_ERROR', 'decisionTime: not a time', { field: 'decisionTime' });
+  return ms;
+}
+
+/** Create (or find, on a retry) the decision of one decision point. No agent runs here. */
+export async function startBacktestDecision(
+  deps: PipelineDeps,
+  input: { backtestId: string; decisionTime: number | string },
+): Promise<{ backtestId: string; decisionId: string }> {
+  const row = await loadRow(deps, input.backtestId);
+  const t = toEpoch(input.decisionTime);
+  if (!settingsOf(row).decisionTimes.includes(t)) {
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `decisionTime: ${iso(t)} is not a decision point of this backtest`,
+      {
+        field: 'decisionTime',
+      },
+    );
+  }
+  const [existing] = await deps.db
+    .select({ id: decisions.id })
+    .from(decisions)
+    .where(and(eq(decisions.backtestId, row.id), eq(decisions.decisionTime, new Date(t))))
+    .limit(1);
+  if (existing) return { backtestId: row.id, decisionId: existing.id };
+  const { decisionId } = await createDecision(deps, {
+    symbol: row.symbol,
+    timeframe: row.timeframe as Timeframe,
+    mode: 'backtest',
+    timestamp: iso(t),
+    runId: row.runId,
+    backtestId: row.id,
+  });
+  return { backtestId: row.id, decisionId };
+}
+
+/** One decision point: create its decision, run the agent chain (no execution), count progress. */
+export async function runBacktestDecision(
+  deps: PipelineDeps,
+  input: { backtestId: string; decisionTime: number | string },
+): Promise<{ backtestId: string; decisionId: string; status: string }> {
+  const { decisionId } = await startBacktestDecision(deps, input);
+  const [d] = await deps.db
+    .select({ status: decisions.status })
+    .from(decisions)
+    .where(eq(decisions.id, decisionId));
+  let status: string = d?.status ?? 'pending';
+  if (!(TERMINAL_STATUSES as readonly string[]).includes(status)) {
+    status = (await runDecisionChain(deps, decisionId)).status;
+  }
+  await recordBacktestProgress(deps, { backtestId: input.backtestId });
+  return { backtestId: input.backtestId, decisionId, status };
+}
+
+/** Run the pure simulator on a backtest's recorded decisions (what the simulate step persists). */
+export async function simulateRecorded(deps: PipelineDeps, backtestId: string) {
+  const row = await loadRow(deps, backtestId);
+  const s = settingsOf(row);
+  const rows = await loadBacktestDecisions(deps, backtestId);
+  if (rows.length === 0) {
+    throw new AppError('INSUFFICIENT_DATA', 'no decision of this backtest was recorded', { id: backtestId });
+  }
+  const { candles } = await deps.candles.getCandles({
+    symbol: row.symbol,
+    timeframe: row.timeframe as Timeframe,
+    startMs: s.simulateFromMs,
+    endMs: s.simulateToMs,
+  });
+  const result = simulate({
+    candles,
+    timeframe: row.timeframe as Timeframe,
+    decisions: toTimedDecisions(rows),
+    settings: {
+      symbol: row.symbol,
+      initialCash: s.initialCash,
+      feeBps: s.request.fee_bps,
+      slippageBps: s.request.slippage_bps,
+      limits: s.limits,
+      fillAt: s.request.fill,
+    },
+  });
+  return { row, settings: s, rows, result };
+}
+
+export async function simulateBacktest(
+  deps: PipelineDeps,
+  { backtestId }: { backtestId: string },
+): Promise<{ backtestId: string; status: 'succeeded'; tradeListHash: string }> {
+  const { row, settings: s, rows, result } = await simulateRecorded(deps, backtestId);
+  const runId = row.runId;
+  const symbol = row.symbol;
+
+  const { spend, calls } = await loadBacktestSpend(
+    deps,
+    backtestId,
+    rows.map((r) => r.id),
+  );
+  const estimate = row.estimate as CostEstimate | null;
+  const models = (calls?.models ?? []).filter(Boolean);
+  const startMs = row.startDate.getTime();
+  const endMs = row.endDate.getTime();
+
+  const assumptions = [
+    ...result.assumptions,
+    `initial cash ${s.initialCash} USDT; fee ${s.request.fee_bps} bps per fill; slippage ${s.request.slippage_bps} bps against the trader`,
+    `limits: max position ${s.limits.maxPositionPct}% of equity, max total exposure ${s.limits.maxTotalExposurePct}%`,
+    `decisions every ${s.request.decision_interval} ${row.timeframe} bar(s)${spacingNote(s)} after a warm-up of ${WARMUP_BARS} bars; ${rows.length} decision(s)`,
+    `agents: provider ${s.provider}${s.request.blind ? ', blind mode (symbol, prices and dates hidden from the model)' : ''}`,
+  ];
+
+  await deps.db.transaction(async (tx) => {
+    const { values, idBySeq } = await writeSimulatedBook(tx, { runId, symbol, result, now: deps.now() });
+    const tradeDtos = toResultTrades(runId, symbol, values, idBySeq);
+    const bh = result.buyAndHold;
+    const resultJson: NonNullable<BacktestDto['result']> = {
+      metrics: toMetricsDto(result),
+      buyAndHold: {
+        totalReturn: bh ? bh.totalReturn : null,
+        finalEquity: bh ? bh.finalEquity : s.initialCash,
+      },
+      equityCurve: thin(result.equityCurve, MAX_CURVE_POINTS).map((p) => ({
+        timestamp: iso(p.timestamp),
+        equity: p.equity,
+      })),
+      // Same length as the equity curve, so the same thinning keeps the same timestamps.
+      buyAndHoldCurve: bh
+        ? thin(bh.equityCurve, MAX_CURVE_POINTS).map((p) => ({
+            timestamp: iso(p.timestamp),
+            equity: p.equity,
+          }))
+        : [],
+      trades: tradeDtos,
+      decisions: rows.map((r) => ({
+        id: r.id,
+        decisionTime: iso(r.decisionTime),
+        status: r.status as NonNullable<BacktestDto['result']>['decisions'][number]['status'],
+        action: r.action,
+        sizePct: r.sizePct,
+      })),
+      llmSpend: {
+        calls: Number(calls?.calls ?? 0),
+        cacheHits: Number(calls?.cacheHits ?? 0),
+        tokensIn: Number(spend?.tokensIn ?? 0),
+        tokensOut: Number(spend?.tokensOut ?? 0),
+        costUsd: Number(Number(spend?.costUsd ?? 0).toFixed(6)),
+        latencyMs: Number(spend?.latencyMs ?? 0),
+        estimateUsd: estimate ? estimate.costUsd : null,
+      },
+      assumptions,
+      sample: sampleLabel(
+        models.length ? models : [s.provider === 'offline' ? 'offline-rules' : s.models.strong],
+        startMs,
+        endMs,
+      ),
+      gaps: s.gaps,
+    };
+    await tx
+      .update(backtests)
+      .set({
+        status: 'succeeded',
+        result: { ...resultJson, tradeListHash: result.tradeListHash },
+        progressDone: rows.length,
+        finishedAt: new Date(deps.now()),
+        error: null,
+      })
+      .where(eq(backtests.id, backtestId));
+  });
+  return { backtestId, status: 'succeeded', tradeListHash: result.tradeListHash };
+}
