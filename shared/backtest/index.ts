@@ -4,3 +4,4 @@
  */
 export * from './metrics';
 export * from './simulator';
+export * from './strategies';
