@@ -3,7 +3,8 @@
  * decision, the backtest machine runs it inside its Map on every decision point.
  *
  *   Prepare snapshot -> Analysts (Parallel: technical | sentiment | tokenomics)
- *     -> Researcher -> Gate (gated: Finalize as HOLD) -> Trader -> Risk manager -> Finalize decision
+ *     -> Researcher -> Consensus reached? (consensus mode without quorum: Finalize as HOLD)
+ *     -> Gate (gated: Finalize as HOLD) -> Trader -> Risk manager -> Finalize decision
  *
  * Decisions made here:
  * - JSONPath only. aws-local-stepfunctions silently ignores JSONata, and the same definition runs there.
@@ -162,6 +163,11 @@ export function buildAgentChain(
     // Low conviction (gated) or no answer: HOLD without calling the trader and the risk manager.
     .when(sfn.Condition.or(flagIs('$.researcher.gated', true), flagIs('$.researcher.failed', true)), finalize)
     .otherwise(trader);
+  // Consensus mode (decision_mode on the decision): the researcher step tallies the votes; without a
+  // quorum the decision is HOLD (no_consensus) and the trader and risk manager are not called.
+  const consensus = new sfn.Choice(scope, 'Consensus reached?')
+    .when(flagIs('$.researcher.noConsensus', true), finalize)
+    .otherwise(gate);
   const traderGate = new sfn.Choice(scope, 'Trade proposed?')
     .when(
       sfn.Condition.or(
@@ -177,7 +183,7 @@ export function buildAgentChain(
 
   snapshot.next(snapshotReady);
   analysts.next(researcher);
-  researcher.next(gate);
+  researcher.next(consensus);
   trader.next(traderGate);
   // A risk manager that fails as a value is advisory: finalize still applies the hard limits in code.
   risk.next(finalize);

@@ -65,6 +65,7 @@ export function createAnalyzeHandler(
             timeframe: body.timeframe,
             mode: body.mode,
             ...(body.timestamp ? { timestamp: body.timestamp } : {}),
+            ...(body.decision_mode ? { decisionMode: body.decision_mode } : {}),
           });
           const { executionId } = await workflows.startAnalysis({ decisionId });
           const poll = `/analyses/${decisionId}`;

@@ -289,6 +289,50 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
     expect(exec.maxPayloadBytes).toBeLessThan(PAYLOAD_BUDGET);
   });
 
+  it('consensus mode: without a quorum the Choice after the researcher finalizes HOLD; no trader, no risk', async () => {
+    const consensusDeps = offlineTestDeps({
+      db: t.db,
+      candles: { BTCUSDT: { '4h': candles } },
+      now: NOW,
+      env: { DECISION_MODE: 'consensus', MIN_AGREEMENT: '3' },
+    });
+    let traderCalls = 0;
+    const w = workflows({
+      deps: consensusDeps,
+      steps: {
+        agent: {
+          // two of the four voters cannot answer, so three agreeing votes are impossible
+          runAnalyst: async (d, i) => {
+            if (i.analyst !== 'technical')
+              throw new LlmCallError('LlmUpstreamError', 'provider answered 500');
+            return agentStepFns.runAnalyst(d, i);
+          },
+          runTrader: async (d, i) => {
+            traderCalls++;
+            return agentStepFns.runTrader(d, i);
+          },
+        },
+      },
+    });
+    const { decisionId } = await createDecision(consensusDeps, {
+      symbol: 'BTCUSDT',
+      timeframe: '4h',
+      mode: 'backtest_step',
+      timestamp: new Date(barTime(2_100)).toISOString(),
+    });
+    const exec = await w.awaitExecution((await w.startAnalysis({ decisionId })).executionId);
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(exec.output).toMatchObject({ researcher: { noConsensus: true, gated: false, failed: false } });
+    expect(exec.output).not.toHaveProperty('trader');
+    expect(traderCalls).toBe(0);
+    const a = await getAnalysis(consensusDeps, decisionId);
+    expect(a.decisionMode).toBe('consensus');
+    expect(a.consensus).toMatchObject({ reached: false, voted: 2, minAgreement: 3 });
+    expect(a.final).toMatchObject({ action: 'HOLD', gated: true });
+    expect(a.final!.reason).toMatch(/^no_consensus: /);
+    expect(statusesOf(a)).toMatchObject({ trader: 'gated', risk: 'gated' });
+  });
+
   it('a rate-limited analyst is retried by the state machine and then succeeds', async () => {
     let calls = 0;
     const w = workflows({

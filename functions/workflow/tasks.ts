@@ -109,7 +109,10 @@ export interface AgentStepFns {
     deps: PipelineDeps,
     i: { decisionId: string; analyst: AnalystName; error: StepError },
   ): Promise<unknown>;
-  runResearcher(deps: PipelineDeps, i: { decisionId: string }): Promise<{ gated: boolean; failed: boolean }>;
+  runResearcher(
+    deps: PipelineDeps,
+    i: { decisionId: string },
+  ): Promise<{ gated: boolean; failed: boolean; noConsensus?: boolean }>;
   runTrader(deps: PipelineDeps, i: { decisionId: string }): Promise<{ failed: boolean; action?: unknown }>;
   runRisk(deps: PipelineDeps, i: { decisionId: string }): Promise<{ failed: boolean }>;
   finalizeDecision(
@@ -195,7 +198,12 @@ export function createAgentStepsHandler(
     runResearcher: async (deps, e) => {
       const { decisionId } = parse(decisionInput, e, 'runResearcher');
       const r = await fns.runResearcher(deps, { decisionId });
-      return { decisionId, gated: r.gated === true, failed: r.failed === true };
+      return {
+        decisionId,
+        gated: r.gated === true,
+        noConsensus: r.noConsensus === true,
+        failed: r.failed === true,
+      };
     },
     runTrader: async (deps, e) => {
       const { decisionId } = parse(decisionInput, e, 'runTrader');

@@ -207,7 +207,16 @@ function positionOf(s: DecisionSnapshot) {
   };
 }
 
-export function traderInput(s: DecisionSnapshot, researcher: ResearcherOutput) {
+/** What the trader is told of a consensus vote (consensus mode only; absent in pipeline mode). */
+export interface TraderConsensus {
+  agreed: 'BUY' | 'SELL';
+  /** Mean confidence of the votes that agreed (0-1). */
+  agreeing_confidence: number;
+  tally: { BUY: number; SELL: number; HOLD: number };
+  voted: number;
+}
+
+export function traderInput(s: DecisionSnapshot, researcher: ResearcherOutput, consensus?: TraderConsensus) {
   const { asset } = identity(s);
   return {
     asset,
@@ -217,6 +226,8 @@ export function traderInput(s: DecisionSnapshot, researcher: ResearcherOutput) {
       thesis: researcher.thesis,
       top_risks: researcher.top_risks,
     },
+    // Only in consensus mode, so pipeline-mode prompts (and their cache keys) are unchanged.
+    ...(consensus ? { consensus } : {}),
     market: {
       rsi14: r(s.market.rsi14),
       atr_pct: r(s.market.atrPct),

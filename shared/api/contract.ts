@@ -198,9 +198,17 @@ export const candlesResponseSchema = z.object({
 export type CandlesResponse = z.infer<typeof candlesResponseSchema>;
 
 // ---------- analysis ----------
+/** How the firm decides: the researcher's pipeline, or consensus voting (default: DECISION_MODE). */
+export const decisionModeSchema = z
+  .enum(['pipeline', 'consensus'], { error: 'decision_mode must be pipeline or consensus' })
+  .describe(
+    'pipeline (researcher -> gate -> trader) or consensus (MIN_AGREEMENT of CONSENSUS_VOTERS must agree); default DECISION_MODE',
+  );
+
 export const analyzeRequestSchema = z
   .object({
     symbol: symbolSchema,
+    decision_mode: decisionModeSchema.optional(),
     mode: z.enum(['live', 'backtest_step'], { error: 'mode must be live or backtest_step' }).default('live'),
     timestamp: dateInputSchema.optional(),
     timeframe: timeframeSchema.default('1h'),
@@ -303,6 +311,21 @@ export const costSummarySchema = z.object({
   latencyMs: z.number(),
 });
 
+const voteSchema = z.enum(['BUY', 'SELL', 'HOLD']);
+const voterSchema = z.enum(['technical', 'sentiment', 'tokenomics', 'researcher']);
+export const consensusSchema = z.object({
+  voters: z.array(voterSchema),
+  minAgreement: z.number().int(),
+  votes: z.array(z.object({ voter: voterSchema, vote: voteSchema, confidence: z.number() })),
+  absent: z.array(z.object({ voter: voterSchema, status: z.string() })),
+  voted: z.number().int(),
+  tally: z.object({ BUY: z.number().int(), SELL: z.number().int(), HOLD: z.number().int() }),
+  agreed: z.enum(['BUY', 'SELL']).nullable(),
+  reached: z.boolean(),
+  reason: z.string(),
+});
+export type ConsensusDto = z.infer<typeof consensusSchema>;
+
 export const analysisStatusSchema = z.enum([
   'pending',
   'running',
@@ -341,6 +364,9 @@ export const analysisSchema = z.object({
   portfolio: portfolioSchema.nullable(),
   cost: costSummarySchema,
   promptVersions: z.record(z.string(), z.string()),
+  decisionMode: z.enum(['pipeline', 'consensus']),
+  /** The vote of a consensus-mode decision; null in pipeline mode or before the researcher answered. */
+  consensus: consensusSchema.nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),

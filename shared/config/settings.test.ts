@@ -50,3 +50,35 @@ describe('.env.example', () => {
     expect(() => loadSettings(env)).not.toThrow();
   });
 });
+
+describe('consensus settings', () => {
+  it('defaults to the pipeline with four voters and a quorum of two', () => {
+    const s = loadSettings({});
+    expect(s.DECISION_MODE).toBe('pipeline');
+    expect(s.CONSENSUS_VOTERS).toEqual(['technical', 'sentiment', 'tokenomics', 'researcher']);
+    expect(s.MIN_AGREEMENT).toBe(2);
+  });
+
+  it('refuses an unknown voter, naming CONSENSUS_VOTERS and the voter', () => {
+    try {
+      loadSettings({ CONSENSUS_VOTERS: 'technical,trader' });
+      expect.unreachable();
+    } catch (e) {
+      const err = e as ConfigError;
+      expect(err.issues.map((i) => i.setting)).toEqual(['CONSENSUS_VOTERS']);
+      expect(err.message).toContain('"trader" is not a voter');
+    }
+  });
+
+  it('refuses MIN_AGREEMENT above the number of voters, naming it', () => {
+    try {
+      loadSettings({ CONSENSUS_VOTERS: 'technical,sentiment', MIN_AGREEMENT: '3' });
+      expect.unreachable();
+    } catch (e) {
+      const err = e as ConfigError;
+      expect(err.issues.map((i) => i.setting)).toEqual(['MIN_AGREEMENT']);
+      expect(err.message).toContain('at most the number of CONSENSUS_VOTERS (2)');
+    }
+    expect(() => loadSettings({ DECISION_MODE: 'vote' })).toThrow(/DECISION_MODE/);
+  });
+});

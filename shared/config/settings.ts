@@ -78,6 +78,24 @@ export const settingsSchema = z.object({
   DAILY_TOKEN_BUDGET: positiveInt.default(2_000_000),
   RESEARCHER_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.55),
 
+  // Consensus voting (shared/consensus): how the firm decides whether the trader is called.
+  DECISION_MODE: z.enum(['pipeline', 'consensus']).default('pipeline'),
+  /** The agents that vote in consensus mode (analysts and the researcher). */
+  CONSENSUS_VOTERS: csv
+    .pipe(
+      z
+        .array(
+          z.enum(['technical', 'sentiment', 'tokenomics', 'researcher'], {
+            error: (i) =>
+              `${JSON.stringify(i.input)} is not a voter: voters are technical, sentiment, tokenomics, researcher`,
+          }),
+        )
+        .min(1, 'at least one voter is needed'),
+    )
+    .default(['technical', 'sentiment', 'tokenomics', 'researcher']),
+  /** Votes that must agree on BUY or SELL before the trader is called (at most the number of voters). */
+  MIN_AGREEMENT: positiveInt.default(2),
+
   // Portfolio and execution
   INITIAL_CASH: z.coerce.number().positive().default(10_000),
   MAX_POSITION_SIZE_PCT: pct.default(10),
@@ -119,7 +137,19 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     const text = issues.map((i) => `${i.setting}: ${i.message} (got ${JSON.stringify(cleaned[i.setting])})`);
     throw new ConfigError(`Invalid configuration:\n  ${text.join('\n  ')}`, issues);
   }
-  return parsed.data;
+  const s = parsed.data;
+  const voters = new Set(s.CONSENSUS_VOTERS);
+  if (voters.size !== s.CONSENSUS_VOTERS.length)
+    throw new ConfigError('Invalid configuration:\n  CONSENSUS_VOTERS: a voter is listed twice', [
+      { setting: 'CONSENSUS_VOTERS', message: 'a voter is listed twice' },
+    ]);
+  if (s.MIN_AGREEMENT > voters.size) {
+    const message = `must be at most the number of CONSENSUS_VOTERS (${voters.size}), got ${s.MIN_AGREEMENT}`;
+    throw new ConfigError(`Invalid configuration:\n  MIN_AGREEMENT: ${message}`, [
+      { setting: 'MIN_AGREEMENT', message },
+    ]);
+  }
+  return s;
 }
 
 /** Which agent provider the settings select: the offline rules unless a key (or a local base URL) is set. */

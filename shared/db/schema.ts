@@ -192,6 +192,12 @@ export const decisions = pgTable(
     finalSizePct: numeric('final_size_pct', { precision: 10, scale: 4 }),
     outputs: jsonb('outputs').notNull().default(sql`'{}'::jsonb`),
     promptVersions: jsonb('prompt_versions').notNull().default(sql`'{}'::jsonb`),
+    /** How the firm decided: the researcher's pipeline, or consensus voting (shared/consensus). */
+    decisionMode: text('decision_mode', { enum: ['pipeline', 'consensus'] })
+      .notNull()
+      .default('pipeline'),
+    /** The votes, tally and outcome of a consensus decision (null in pipeline mode, or before the vote). */
+    consensus: jsonb('consensus'),
     snapshot: jsonb('snapshot'),
     execution: jsonb('execution'),
     error: jsonb('error'),

@@ -66,7 +66,7 @@ export async function runDecisionChain(
   );
   try {
     const r = await runResearcher(deps, { decisionId });
-    if (!r.gated && !r.failed) {
+    if (!r.gated && !r.noConsensus && !r.failed) {
       const t = await runTrader(deps, { decisionId });
       if (!t.failed && t.action !== 'HOLD') await runRisk(deps, { decisionId });
     }
@@ -155,6 +155,8 @@ export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promi
       latencyMs: row.latencyMs,
     },
     promptVersions: (row.promptVersions ?? {}) as Record<string, string>,
+    decisionMode: row.decisionMode,
+    consensus: (row.consensus ?? null) as AnalysisDto['consensus'],
     error: (row.error as AnalysisDto['error']) ?? null,
     createdAt: row.createdAt.toISOString(),
     completedAt: iso(row.completedAt),

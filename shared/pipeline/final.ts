@@ -12,12 +12,15 @@
  *   because the model provider failed them (each one called was unavailable with a provider error), the
  *   error names that failure (UPSTREAM_LLM, UPSTREAM_LLM_RATE_LIMITED, LLM_TIMEOUT), not NO_ANALYSTS:
  *   the API reports it as the upstream failure it is;
- * - completed: HOLD (gated, trader HOLD, risk REJECT) or a BUY/SELL with its size.
+ * - completed: HOLD (gated, no consensus, trader HOLD, a trader against the consensus, risk REJECT) or a
+ *   BUY/SELL with its size. In consensus mode a vote without quorum is HOLD with reason `no_consensus:`
+ *   (gated: the trader and the risk manager were not called); a reached consensus fixes the side.
  * A failed risk manager means no trade, on purpose: its review is part of the firm's process, and
  * trading without it would be trading on the trader's word alone.
  */
 import type { AgentResult, ResearcherOutput, RiskOutput, TraderOutput } from '../agents/schemas';
 import { CLAMP_UNIT_PCT } from '../api/contract';
+import type { ConsensusResult } from '../consensus/votes';
 import { llmProviderErrorCode } from '../llm/errors';
 
 export interface ClampRecord {
@@ -49,6 +52,8 @@ export interface FinalInputs {
   researcher?: AgentResult | null;
   trader?: AgentResult | null;
   risk?: AgentResult | null;
+  /** The vote of a consensus-mode decision (absent or null in pipeline mode). */
+  consensus?: ConsensusResult | null;
 }
 
 const HOLD = (reason: string, gated = false): FinalDecision => ({
@@ -120,6 +125,8 @@ export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number })
       : failure('researcher', researcher);
     return { status: 'no_trade', final: HOLD(`no trade: ${error.message}`), error };
   }
+  if (a.consensus && !a.consensus.reached)
+    return { status: 'completed', final: HOLD(a.consensus.reason, true) };
   if (a.trader?.status === 'gated') {
     const r = researcher.output as ResearcherOutput;
     return {
@@ -135,6 +142,12 @@ export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number })
   const proposal = trader.output as TraderOutput;
   if (proposal.action === 'HOLD')
     return { status: 'completed', final: HOLD(`trader: ${proposal.reasons[0]}`) };
+  // The vote decided the side: a trader may decline it (HOLD) but not trade against it.
+  if (a.consensus?.agreed && proposal.action !== a.consensus.agreed)
+    return {
+      status: 'completed',
+      final: HOLD(`trader proposed ${proposal.action} against the consensus ${a.consensus.agreed}: no trade`),
+    };
 
   const risk = a.risk;
   if (risk?.status !== 'ok') {

@@ -44,6 +44,7 @@ import {
   researcherInput,
   riskInput,
   sentimentInput,
+  type TraderConsensus,
   technicalInput,
   tokenomicsInput,
   traderInput,
@@ -56,17 +57,21 @@ import {
   type ResearcherOutput,
   type TraderOutput,
 } from '../agents/schemas';
+import { type ConsensusResult, tallyVotes } from '../consensus/votes';
 import { backtests, decisions } from '../db/schema';
 import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
 import { createMarketView, summarizeForAgents } from '../indicators/market-view';
 import { isLlmCallError, llmProviderErrorCode } from '../llm/errors';
 import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market/types';
+import type { DecisionMode as StrategyDecisionMode } from '../strategy/params';
 import { AppError, isAppError } from '../util/errors';
 import type { PipelineDeps } from './deps';
 import { combineFinal, type FinalDecision } from './final';
 import { executeLive, liveBookView } from './live-book';
 
 export type DecisionMode = 'live' | 'backtest_step' | 'backtest';
+/** How the firm decides whether to call the trader (shared/strategy/params.ts). */
+export type DecisionModeName = StrategyDecisionMode;
 export type DecisionStatus = 'pending' | 'running' | 'completed' | 'no_trade' | 'budget_exceeded' | 'failed';
 export const TERMINAL_STATUSES: readonly DecisionStatus[] = [
   'completed',
@@ -92,6 +97,8 @@ export interface CreateDecisionInput {
   backtestId?: string | null;
   /** Blind mode; defaults to the backtest's `blind` setting, else false. */
   blind?: boolean;
+  /** pipeline or consensus; defaults to the backtest's `decision_mode`, else DECISION_MODE. */
+  decisionMode?: DecisionModeName;
 }
 
 /** What finalizeDecision stores in `decisions.execution`. */
@@ -236,12 +243,16 @@ export async function createDecision(
     throw new AppError('VALIDATION_ERROR', 'runId is required for mode backtest', { field: 'runId' });
 
   let blind = input.blind;
-  if (blind === undefined && input.backtestId) {
+  let decisionMode = input.decisionMode;
+  if ((blind === undefined || decisionMode === undefined) && input.backtestId) {
     const [bt] = await deps.db
       .select({ settings: backtests.settings })
       .from(backtests)
       .where(eq(backtests.id, input.backtestId));
-    blind = (bt?.settings as { request?: { blind?: boolean } } | undefined)?.request?.blind === true;
+    const request = (bt?.settings as { request?: { blind?: boolean; decision_mode?: DecisionModeName } })
+      ?.request;
+    blind ??= request?.blind === true;
+    decisionMode ??= request?.decision_mode;
   }
   const [row] = await deps.db
     .insert(decisions)
@@ -254,6 +265,7 @@ export async function createDecision(
       decisionTime: new Date(decisionTime),
       status: 'pending',
       provider: deps.llm.provider,
+      decisionMode: decisionMode ?? deps.settings.DECISION_MODE,
       snapshot: { blind: blind === true },
     })
     .returning({ id: decisions.id });
@@ -413,7 +425,15 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
   const row = await loadDecision(deps, decisionId);
   const outputs = outputsOf(row);
   const done = outputs.researcher;
-  if (done) return { decisionId, gated: outputs.trader?.status === 'gated', failed: done.status !== 'ok' };
+  if (done) {
+    const noConsensus = (row.consensus as ConsensusResult | null)?.reached === false && done.status === 'ok';
+    return {
+      decisionId,
+      gated: !noConsensus && outputs.trader?.status === 'gated',
+      noConsensus,
+      failed: done.status !== 'ok',
+    };
+  }
   const snap = snapshotOf(row);
   const slot = (name: AnalystName) => {
     const r = outputs[name];
@@ -430,12 +450,29 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
     await persistResults(deps, decisionId, [
       resultWithoutCall(deps.llm, 'researcher', 'skipped', 'no analyst was available'),
     ]);
-    return { decisionId, gated: false, failed: true };
+    return { decisionId, gated: false, noConsensus: false, failed: true };
   }
   const result = await callAgentAccounted(deps, 'researcher', researcherInput(snap, analysts), context(row));
   const results: AgentResult[] = [result];
   let gated = false;
-  if (result.status === 'ok') {
+  let noConsensus = false;
+  let consensus: ConsensusResult | null = null;
+  if (row.decisionMode === 'consensus') {
+    // The vote reads answers already given (no model call). Without a quorum the trader and the risk
+    // manager are not called, like the gate, and the decision is HOLD with reason no_consensus.
+    consensus = tallyVotes(
+      { ...outputs, researcher: result },
+      { voters: deps.settings.CONSENSUS_VOTERS, minAgreement: deps.settings.MIN_AGREEMENT },
+    );
+    if (result.status === 'ok' && !consensus.reached) {
+      noConsensus = true;
+      results.push(
+        resultWithoutCall(deps.llm, 'trader', 'gated', consensus.reason),
+        resultWithoutCall(deps.llm, 'risk', 'gated', consensus.reason),
+      );
+    }
+  }
+  if (result.status === 'ok' && !noConsensus) {
     const confidence = (result.output as ResearcherOutput).confidence;
     const min = deps.settings.RESEARCHER_MIN_CONFIDENCE;
     if (confidence < min) {
@@ -447,8 +484,23 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
       );
     }
   }
+  if (consensus) await deps.db.update(decisions).set({ consensus }).where(eq(decisions.id, decisionId));
   await persistResults(deps, decisionId, results);
-  return { decisionId, gated, failed: result.status !== 'ok' };
+  return { decisionId, gated, noConsensus, failed: result.status !== 'ok' };
+}
+
+/** The trader's view of a reached consensus (undefined in pipeline mode). */
+function traderConsensus(stored: unknown): TraderConsensus | undefined {
+  const c = stored as ConsensusResult | null;
+  if (!c?.agreed) return undefined;
+  const agreeing = c.votes.filter((v) => v.vote === c.agreed);
+  const mean = agreeing.reduce((a, v) => a + v.confidence, 0) / Math.max(1, agreeing.length);
+  return {
+    agreed: c.agreed,
+    agreeing_confidence: Math.round(mean * 100) / 100,
+    tally: c.tally,
+    voted: c.voted,
+  };
 }
 
 export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId: string }) {
@@ -470,7 +522,7 @@ export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId
   const result = await callAgentAccounted(
     deps,
     'trader',
-    traderInput(snap, researcher.output as ResearcherOutput),
+    traderInput(snap, researcher.output as ResearcherOutput, traderConsensus(row.consensus)),
     context(row),
   );
   const results: AgentResult[] = [result];
@@ -519,7 +571,10 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
     };
   }
   const outputs = outputsOf(row);
-  const outcome = combineFinal(outputs, { maxPositionPct: deps.settings.MAX_POSITION_SIZE_PCT });
+  const outcome = combineFinal(
+    { ...outputs, consensus: (row.consensus as ConsensusResult | null) ?? null },
+    { maxPositionPct: deps.settings.MAX_POSITION_SIZE_PCT },
+  );
   const execution: StoredExecution = { final: outcome.final, fill: null, portfolio: null };
   const final = outcome.final;
   if (row.mode === 'live' && outcome.status === 'completed' && final) {

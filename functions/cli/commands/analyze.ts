@@ -1,7 +1,8 @@
 /**
- * `cli analyze <SYMBOL> [--mode live|backtest_step] [--timestamp T] [--timeframe TF] [--json]`: one pass
- * of the agent firm, in-process (the same steps as the state machine), printing the final decision,
- * each agent's status and the cost. Exit 3 when the daily token budget refused it, 1 when it failed or
+ * `cli analyze <SYMBOL> [--mode live|backtest_step] [--timestamp T] [--timeframe TF]
+ * [--decision-mode pipeline|consensus] [--json]`: one pass of the agent firm, in-process (the same steps
+ * as the state machine), printing the final decision, the consensus vote (consensus mode), each agent's
+ * status and the cost. Exit 3 when the daily token budget refused it, 1 when it failed or
  * ended on an upstream failure (Binance, the model provider), with the message POST /analyze gives.
  */
 import type { Command } from 'commander';
@@ -15,6 +16,7 @@ import { CommandExit, EXIT_BUDGET_EXCEEDED, print, printJson, table, withContain
 
 interface AnalyzeFlags {
   mode?: string;
+  decisionMode?: string;
   timestamp?: string;
   timeframe?: string;
   json?: boolean;
@@ -28,6 +30,7 @@ export function formatAnalysis(a: AnalysisDto): string {
       : 'decision: none',
   ];
   for (const c of a.final?.clamps ?? []) lines.push(`  clamp ${c.rule}: ${c.reason}`);
+  lines.push(...formatConsensus(a));
   if (a.execution?.trade) {
     const t = a.execution.trade;
     lines.push(`trade: ${t.side} ${t.quantity} @ ${t.price} (fee ${t.fee} ${t.feeAsset}) ${t.status}`);
@@ -49,6 +52,20 @@ export function formatAnalysis(a: AnalysisDto): string {
   return lines.join('\n');
 }
 
+/** The consensus vote, when the decision was made in consensus mode. */
+export function formatConsensus(a: Pick<AnalysisDto, 'decisionMode' | 'consensus'>): string[] {
+  const c = a.consensus;
+  if (a.decisionMode !== 'consensus') return [];
+  if (!c) return ['consensus: no vote was taken (the researcher did not answer)'];
+  const t = c.tally;
+  const lines = [
+    `consensus: ${c.reached ? `${c.agreed} reached` : 'not reached'} (BUY ${t.BUY}, SELL ${t.SELL}, HOLD ${t.HOLD}; ${c.voted} of ${c.voters.length} voted, MIN_AGREEMENT ${c.minAgreement})`,
+  ];
+  for (const v of c.votes) lines.push(`  vote ${v.voter}: ${v.vote} (confidence ${v.confidence})`);
+  for (const v of c.absent) lines.push(`  vote ${v.voter}: did not vote (${v.status})`);
+  return lines;
+}
+
 export function registerAnalyzeCommand(program: Command, ctx: CliContext): void {
   program
     .command('analyze')
@@ -57,6 +74,7 @@ export function registerAnalyzeCommand(program: Command, ctx: CliContext): void 
     .option('--mode <mode>', 'live or backtest_step', 'live')
     .option('--timestamp <time>', 'data cut-off for backtest_step (2024-01-31 or an ISO time)')
     .option('--timeframe <tf>', 'candle timeframe', '1h')
+    .option('--decision-mode <mode>', 'pipeline or consensus (default: DECISION_MODE)')
     .option('--json', 'print the analysis as JSON')
     .action(async (symbol: string, flags: AnalyzeFlags) => {
       const req = parseOrThrowUsage(() =>
@@ -67,6 +85,7 @@ export function registerAnalyzeCommand(program: Command, ctx: CliContext): void 
             mode: flags.mode,
             timeframe: flags.timeframe,
             ...(flags.timestamp ? { timestamp: flags.timestamp } : {}),
+            ...(flags.decisionMode ? { decision_mode: flags.decisionMode } : {}),
           },
           'request',
         ),
@@ -78,6 +97,7 @@ export function registerAnalyzeCommand(program: Command, ctx: CliContext): void 
           timeframe: req.timeframe,
           mode: req.mode,
           ...(req.timestamp ? { timestamp: req.timestamp } : {}),
+          ...(req.decision_mode ? { decisionMode: req.decision_mode } : {}),
         });
         await runDecisionChain(c.deps, decisionId);
         return getAnalysis(c.deps, decisionId);

@@ -10,7 +10,8 @@
  *   that answered; confidence grows with the vote's margin and shrinks with missing analysts.
  * - trader: BUY on a bullish thesis, size = base size x confidence, scaled down by volatility above a
  *   target; SELL the position on a bearish one (all of it when confident, half otherwise); stops at a
- *   multiple of ATR.
+ *   multiple of ATR. In consensus mode the agreed side and the agreeing votes' mean confidence stand in
+ *   for the researcher's stance and confidence.
  * - risk manager: trims a BUY in high volatility and to the room left under the limits; rejects when
  *   no room is left; approves sales (they reduce risk).
  * Every threshold is a named constant below. Outputs are schema-valid by construction (tested).
@@ -204,7 +205,10 @@ export function researcherRules(i: ResearcherInput): ResearcherOutput {
 }
 
 export function traderRules(i: TraderInput): TraderOutput {
-  const { stance, confidence } = i.researcher;
+  // In consensus mode the firm has voted: trade the agreed side at the agreeing votes' confidence.
+  const agreed = 'consensus' in i ? i.consensus : undefined;
+  const stance = agreed ? (agreed.agreed === 'BUY' ? 'bullish' : 'bearish') : i.researcher.stance;
+  const confidence = agreed ? round(agreed.agreeing_confidence) : i.researcher.confidence;
   const stop = round(clamp(STOP_ATR_MULTIPLE * i.market.atr_pct, MIN_STOP_PCT, MAX_STOP_PCT));
   const hold = (why: string): TraderOutput => ({
     action: 'HOLD',

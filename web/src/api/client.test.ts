@@ -47,6 +47,8 @@ const analysis = {
   portfolio: null,
   cost: { calls: 0, cacheHits: 0, tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs: 0 },
   promptVersions: {},
+  decisionMode: 'pipeline',
+  consensus: null,
   error: null,
   createdAt: '2025-01-01T00:00:00.000Z',
   completedAt: null,

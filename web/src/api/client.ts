@@ -196,11 +196,16 @@ export function createApiClient(options: ApiClientOptions) {
       get(candlesResponseSchema, `/market/${enc(symbol)}/candles`, q, signal),
 
     async analyze(
-      req: { symbol: string; timeframe?: string },
+      req: { symbol: string; timeframe?: string; decisionMode?: 'pipeline' | 'consensus' },
       signal?: AbortSignal,
     ): Promise<AnalyzeOutcome> {
       const { status, json } = await send('POST', '/analyze', {
-        body: { symbol: req.symbol, mode: 'live', ...(req.timeframe ? { timeframe: req.timeframe } : {}) },
+        body: {
+          symbol: req.symbol,
+          mode: 'live',
+          ...(req.timeframe ? { timeframe: req.timeframe } : {}),
+          ...(req.decisionMode ? { decision_mode: req.decisionMode } : {}),
+        },
         signal,
       });
       if (status === 202) {
@@ -250,7 +255,7 @@ export function isBacktestSettled(b: Pick<BacktestDto, 'status'>): boolean {
  */
 export async function runAnalysisToEnd(
   api: ApiClient,
-  req: { symbol: string; timeframe?: string },
+  req: { symbol: string; timeframe?: string; decisionMode?: 'pipeline' | 'consensus' },
   opts: { pollMs: number; signal?: AbortSignal; onAccepted?: (id: string) => void },
 ): Promise<AnalysisDto> {
   const first = await api.analyze(req, opts.signal);

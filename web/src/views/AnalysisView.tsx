@@ -11,6 +11,7 @@ import { isAnalysisSettled } from '../api/client';
 import { useApi } from '../api/use-api';
 import { AgentCard, OFFLINE_LABEL, OFFLINE_SHORT } from '../components/AgentCard';
 import { Clamps } from '../components/Clamps';
+import { ConsensusPanel } from '../components/Consensus';
 import type { ChartMarker, ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
 import { PipelineStepper } from '../components/Pipeline';
@@ -49,6 +50,7 @@ function AnalysisBody({ a }: { a: AnalysisDto }) {
         <span>{a.timeframe}</span>
         <span>{a.mode === 'live' ? 'live' : a.mode.replace('_', ' ')}</span>
         <span>decision at {fmtTime(a.decisionTime)}</span>
+        {a.decisionMode === 'consensus' && <Badge kind="info">consensus mode</Badge>}
         <StatusBadge status={a.status} />
         {a.provider === 'offline' ? (
           <Badge kind="warn">{OFFLINE_LABEL}</Badge>
@@ -77,6 +79,7 @@ function AnalysisBody({ a }: { a: AnalysisDto }) {
         <FinalDecision a={a} />
         <Totals a={a} />
       </div>
+      <ConsensusPanel a={a} />
       <DecisionChart a={a} />
       <div className="agent-grid" data-testid="agent-cards">
         {AGENT_NAMES.map((name) => (
@@ -109,7 +112,13 @@ function FinalDecision({ a }: { a: AnalysisDto }) {
           <div className="final-line">
             <ActionTag action={f.action} />
             {f.action !== 'HOLD' && <span className="final-size num">{f.sizePct}% of equity</span>}
-            {f.gated && <Badge kind="warn">gated: researcher confidence under threshold</Badge>}
+            {f.gated && (
+              <Badge kind="warn">
+                {f.reason.startsWith('no_consensus')
+                  ? 'no consensus among the voters'
+                  : 'gated: researcher confidence under threshold'}
+              </Badge>
+            )}
           </div>
           <p>{f.reason}</p>
           <Clamps clamps={f.clamps} />

@@ -196,6 +196,7 @@ function RunAnalysis({ symbol, timeframe }: { symbol: string; timeframe: string 
     | { state: 'error'; error: Error }
   >({ state: 'idle' });
   const [now, setNow] = useState(() => Date.now());
+  const [decisionMode, setDecisionMode] = useState<'' | 'pipeline' | 'consensus'>('');
 
   useEffect(() => {
     if (run.state !== 'running') return;
@@ -209,7 +210,7 @@ function RunAnalysis({ symbol, timeframe }: { symbol: string; timeframe: string 
     try {
       const analysis = await runAnalysisToEnd(
         api,
-        { symbol, timeframe },
+        { symbol, timeframe, ...(decisionMode ? { decisionMode } : {}) },
         {
           pollMs: ANALYSIS_POLL_MS,
           onAccepted: (id) => setRun((r) => (r.state === 'running' ? { ...r, id } : r)),
@@ -226,21 +227,34 @@ function RunAnalysis({ symbol, timeframe }: { symbol: string; timeframe: string 
     <Panel
       title="Six-agent analysis"
       actions={
-        <button
-          type="button"
-          className="btn primary"
-          onClick={start}
-          disabled={running}
-          data-testid="run-analysis"
-        >
-          {running ? 'Running…' : `Run analysis on ${symbol}`}
-        </button>
+        <>
+          <select
+            value={decisionMode}
+            onChange={(e) => setDecisionMode(e.target.value as typeof decisionMode)}
+            aria-label="Decision mode"
+            disabled={running}
+          >
+            <option value="">decision: server default</option>
+            <option value="pipeline">decision: pipeline</option>
+            <option value="consensus">decision: consensus vote</option>
+          </select>
+          <button
+            type="button"
+            className="btn primary"
+            onClick={start}
+            disabled={running}
+            data-testid="run-analysis"
+          >
+            {running ? 'Running…' : `Run analysis on ${symbol}`}
+          </button>
+        </>
       }
     >
       <p className="muted small">
         Technical, sentiment/news and tokenomics analysts run in parallel; the researcher weighs them, the
         trader proposes an order and the risk manager reviews it; hard limits are applied in code. A BUY or
-        SELL is filled in the simulated live book.
+        SELL is filled in the simulated live book. In consensus mode the analysts and the researcher vote
+        first, and the trader is called only when enough of them agree.
       </p>
       {running && <PipelineStepper running />}
       {running && (
