@@ -473,6 +473,7 @@ export const backtestRequestSchema = z
     fee_bps: basisPointsField('fee_bps').optional(),
     slippage_bps: basisPointsField('slippage_bps').optional(),
     blind: booleanField('blind').default(false),
+    decision_mode: decisionModeSchema.optional(),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -11,7 +11,8 @@ import { testDrivers, useTestDatabase } from '../db/testing';
 import { createLLMClient } from '../llm/client';
 import { klineToCandle } from '../market/kline';
 import { TIMEFRAME_MS } from '../market/types';
-import { runAnalysis } from './analysis';
+import { getAnalysis, runAnalysis } from './analysis';
+import { createBacktest, runBacktest } from './backtest';
 import type { PipelineDeps } from './deps';
 import { memoryCandleSource, testSettings } from './testing';
 
@@ -165,6 +166,43 @@ describe('consensus voting', () => {
       });
       expect(c.decisionMode).toBe('consensus');
       expect(c.consensus).not.toBeNull();
+    });
+
+    it('a backtest with decision_mode consensus decides every point by vote', async () => {
+      answers.technical = technical('bearish');
+      answers.researcher = researcher('neutral');
+      const d = deps({ DECISION_MODE: 'pipeline' });
+      const day = 86_400_000;
+      const { backtestId } = await createBacktest(d, {
+        symbol: 'BTCUSDT',
+        timeframe: '1h',
+        start_date: new Date(Date.parse(AT) - 4 * day).toISOString(),
+        end_date: new Date(Date.parse(AT) - day).toISOString(),
+        max_decisions: 3,
+        decision_mode: 'consensus',
+      });
+      const bt = await runBacktest(d, backtestId, { concurrency: 2 });
+      expect(bt.status).toBe('succeeded');
+      expect(bt.result!.decisions).toHaveLength(3);
+      for (const { id } of bt.result!.decisions) {
+        const a = await getAnalysis(d, id);
+        expect(a.decisionMode).toBe('consensus');
+        expect(a.consensus).toMatchObject({ reached: false });
+      }
+      expect(called()).not.toContain('trader');
+      expect(bt.result!.assumptions.join('\n')).toContain('consensus vote');
+      await expect(
+        createBacktest(d, {
+          symbol: 'BTCUSDT',
+          start_date: '2024-02-01',
+          end_date: '2024-02-10',
+          max_decisions: 3,
+          decision_mode: 'vote',
+        }),
+      ).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+        message: expect.stringContaining('decision_mode'),
+      });
     });
 
     it('the offline provider votes too: a decision in consensus mode with no key', async () => {

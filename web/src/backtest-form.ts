@@ -14,6 +14,8 @@ export interface BacktestFormValues {
   timeframe: string;
   max_decisions: string;
   decision_interval: string;
+  /** '' = the server's DECISION_MODE. */
+  decision_mode?: string;
 }
 
 export type BacktestField = keyof BacktestFormValues;
@@ -26,6 +28,7 @@ const FIELDS: readonly BacktestField[] = [
   'timeframe',
   'max_decisions',
   'decision_interval',
+  'decision_mode',
 ];
 
 /** "" stays missing (the schema names it); anything else becomes a number, NaN included, for the schema to refuse. */
@@ -51,6 +54,7 @@ export function validateBacktestForm(
     timeframe: values.timeframe,
     max_decisions: toNumber(values.max_decisions),
     decision_interval: toNumber(values.decision_interval),
+    ...(values.decision_mode ? { decision_mode: values.decision_mode } : {}),
   };
   const parsed = backtestRequestSchema.safeParse(candidate);
   if (parsed.success) return { ok: true, request: parsed.data };

@@ -17,6 +17,7 @@ interface BacktestFlags {
   maxDecisions: number;
   interval?: number;
   concurrency?: number;
+  decisionMode?: string;
   json?: boolean;
 }
 
@@ -109,6 +110,7 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
       'decision points run at once (default BACKTEST_MAP_CONCURRENCY)',
       intOption('concurrency'),
     )
+    .option('--decision-mode <mode>', 'pipeline or consensus (default: DECISION_MODE)')
     .option('--json', 'print the backtest as JSON')
     .action(async (symbol: string, flags: BacktestFlags) => {
       const backtest = await withContainer(ctx, async (c) => {
@@ -119,6 +121,7 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
           timeframe: flags.timeframe,
           max_decisions: flags.maxDecisions,
           ...(flags.interval === undefined ? {} : { decision_interval: flags.interval }),
+          ...(flags.decisionMode === undefined ? {} : { decision_mode: flags.decisionMode }),
         });
         ctx.io.stderr(`${formatEstimate(estimate)}\n`);
         const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);

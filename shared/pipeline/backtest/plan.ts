@@ -182,6 +182,7 @@ export async function createBacktest(
       fee_bps: req.fee_bps ?? settings.FEE_BPS,
       slippage_bps: req.slippage_bps ?? settings.SLIPPAGE_BPS,
       blind: req.blind,
+      decision_mode: req.decision_mode ?? settings.DECISION_MODE,
     },
     initialCash: settings.INITIAL_CASH,
     limits: {

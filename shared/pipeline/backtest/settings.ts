@@ -24,6 +24,8 @@ export interface BacktestSettingsJson {
     fee_bps: number;
     slippage_bps: number;
     blind: boolean;
+    /** pipeline or consensus (absent on backtests stored before consensus voting: pipeline). */
+    decision_mode?: 'pipeline' | 'consensus';
   };
   initialCash: number;
   limits: { maxPositionPct: number; maxTotalExposurePct: number };

@@ -155,6 +155,9 @@ export async function simulateBacktest(
     `limits: max position ${s.limits.maxPositionPct}% of equity, max total exposure ${s.limits.maxTotalExposurePct}%`,
     `decisions every ${s.request.decision_interval} ${row.timeframe} bar(s)${spacingNote(s)} after a warm-up of ${WARMUP_BARS} bars; ${rows.length} decision(s)`,
     `agents: provider ${s.provider}${s.request.blind ? ', blind mode (symbol, prices and dates hidden from the model)' : ''}`,
+    s.request.decision_mode === 'consensus'
+      ? `decisions by consensus vote: the trader is called only when MIN_AGREEMENT of CONSENSUS_VOTERS agree (as configured when each decision ran: ${deps.settings.MIN_AGREEMENT} of ${deps.settings.CONSENSUS_VOTERS.join(', ')})`
+      : 'decisions by the pipeline (researcher, gate, trader)',
   ];
 
   await deps.db.transaction(async (tx) => {

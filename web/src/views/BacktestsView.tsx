@@ -163,6 +163,19 @@ function BacktestForm() {
             />
           )}
         </Field>
+        <Field
+          label="Decision mode"
+          error={errors.decision_mode}
+          hint="consensus: the analysts and researcher vote before the trader is called"
+        >
+          {(field) => (
+            <select {...field} value={v.decision_mode ?? ''} onChange={set('decision_mode')}>
+              <option value="">server default</option>
+              <option value="pipeline">pipeline</option>
+              <option value="consensus">consensus vote</option>
+            </select>
+          )}
+        </Field>
         <div className="form-actions">
           <button type="submit" className="btn primary" disabled={submitting} data-testid="start-backtest">
             {submitting ? 'Starting…' : 'Start backtest'}
