@@ -118,6 +118,25 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       expect(status).toBe('completed');
     });
 
+    it('POST /analyze with decision_mode consensus answers the votes; a bad mode is a 400 naming the field', async () => {
+      const r = await h.post('/analyze', {
+        symbol: 'BTCUSDT',
+        mode: 'backtest_step',
+        timeframe: '4h',
+        timestamp: '2024-03-01',
+        decision_mode: 'consensus',
+      });
+      expect(r.status).toBe(200);
+      expect(r.body.decisionMode).toBe('consensus');
+      expect(r.body.consensus).toMatchObject({
+        voters: ['technical', 'sentiment', 'tokenomics', 'researcher'],
+      });
+      expect(r.body.consensus.voted).toBe(r.body.consensus.votes.length);
+      const bad = await h.post('/analyze', { symbol: 'BTCUSDT', decision_mode: 'vote' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toContain('decision_mode must be pipeline or consensus');
+    });
+
     it('GET /analyses lists newest first with a working cursor', async () => {
       const first = await h.get('/analyses?limit=1');
       expect(first.status).toBe(200);
