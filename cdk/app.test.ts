@@ -19,6 +19,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { webContentSecurityPolicy } from '../functions/api/security';
 import { LLM_KEY_UNSET } from '../functions/aws/param-names';
 import { resolveIntrinsics, synthesizeLocalDefinitions } from '../functions/local/stepfunctions';
 import { API_ROUTES } from '../shared/api/routes';
@@ -405,6 +406,77 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
   it('reaches the internet through a NAT instance by default', () => {
     expect(ofType(s.data, 'AWS::EC2::Instance')).toHaveLength(1);
     expect(ofType(s.data, 'AWS::EC2::NatGateway')).toHaveLength(0);
+  });
+});
+
+describe('security headers and the write key', () => {
+  let s: ReturnType<typeof synth>;
+  beforeAll(() => {
+    s = synth();
+  });
+
+  it('sends the web app CSP, nosniff, no-referrer, frame DENY and HSTS from CloudFront', () => {
+    const policies = ofType(s.web, 'AWS::CloudFront::ResponseHeadersPolicy').map(
+      ([id, r]) => [id, r.Properties!.ResponseHeadersPolicyConfig.SecurityHeadersConfig] as const,
+    );
+    expect(policies).toHaveLength(2);
+    const dist = ofType(s.web, 'AWS::CloudFront::Distribution')[0]![1].Properties!.DistributionConfig;
+    const byRef = (ref: Json) => policies.find(([id]) => id === ref.Ref)![1];
+    const site = byRef(dist.DefaultCacheBehavior.ResponseHeadersPolicyId);
+    const api = byRef(
+      dist.CacheBehaviors.find((b: Json) => b.PathPattern === `${API_PATH_PREFIX}/*`).ResponseHeadersPolicyId,
+    );
+    expect(site.ContentSecurityPolicy).toEqual({
+      ContentSecurityPolicy: webContentSecurityPolicy(),
+      Override: true,
+    });
+    // The API keeps its own CSP (JSON runs nothing; /docs runs its script by hash).
+    expect(api.ContentSecurityPolicy).toBeUndefined();
+    for (const h of [site, api]) {
+      expect(h.StrictTransportSecurity).toMatchObject({ IncludeSubdomains: true, Override: true });
+      expect(h.StrictTransportSecurity.AccessControlMaxAgeSec).toBeGreaterThanOrEqual(31_536_000);
+      expect(h.ContentTypeOptions).toEqual({ Override: true });
+      expect(h.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+      expect(h.ReferrerPolicy).toEqual({ ReferrerPolicy: 'no-referrer', Override: true });
+    }
+  });
+
+  it("the /api function forwards the viewer's Host as X-Forwarded-Host, overwriting the viewer's", () => {
+    const handler = new Function(`${STRIP_API_PREFIX_CODE}; return handler;`)() as (e: Json) => Json;
+    const out = handler({
+      request: {
+        uri: '/api/analyze',
+        headers: { host: { value: 'd111.cloudfront.net' }, 'x-forwarded-host': { value: 'evil.example' } },
+      },
+    });
+    expect(out.uri).toBe('/analyze');
+    expect(out.headers['x-forwarded-host']).toEqual({ value: 'd111.cloudfront.net' });
+  });
+
+  it('has no write key by default', () => {
+    expect(ofType(s.api, 'AWS::SecretsManager::Secret')).toEqual([]);
+    for (const fn of Object.values(functionsByPrefix(s.api)))
+      expect(fn.env).not.toHaveProperty('WRITE_KEY_SECRET_ARN');
+  });
+
+  it('-c writeKey=true: a generated secret, readable only by the route groups with writes, nag clean', () => {
+    const k = synth({ writeKey: true });
+    const secrets = ofType(k.api, 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(1);
+    const [secretId, secret] = secrets[0]!;
+    expect(secret.Properties?.GenerateSecretString).toMatchObject({ PasswordLength: 40 });
+    const fns = functionsByPrefix(k.api);
+    const withArn = Object.entries(fns)
+      .filter(([, f]) => 'WRITE_KEY_SECRET_ARN' in f.env)
+      .map(([name]) => name)
+      .sort();
+    expect(withArn).toEqual(['ApiAnalysis', 'ApiBacktests']);
+    expect(granted(k.api, 'secretsmanager:GetSecretValue', secretId)).toEqual([
+      'ApiAnalysis',
+      'ApiBacktests',
+    ]);
+    expect(environmentLeaks(k.api)).toEqual([]);
+    expect(Object.keys(k.api.Outputs ?? {})).toContain('WriteKeySecretArn');
   });
 });
 

@@ -15,6 +15,8 @@
  * - `tracing=true`         X-Ray tracing on functions, API and state machines (off: it costs per trace).
  * - `alarmEmail`           an address subscribed to the alarm topic (unset: alarms only show in the console).
  * - `webDist`              folder of the built web app (default web/dist; a placeholder page when absent).
+ * - `writeKey=true`        writes (POST /analyze, POST /backtest) require a key from Secrets Manager in
+ *                          the X-Write-Key header; reads stay public. Off by default (see README).
  */
 import type { Node } from 'constructs';
 
@@ -28,6 +30,7 @@ export interface AppConfig {
   tracing: boolean;
   alarmEmail: string | undefined;
   webDist: string;
+  writeKey: boolean;
 }
 
 /** Inline Map runs at most 40 iterations at once; past that, Distributed Map (see workflows/backtest.ts). */
@@ -70,5 +73,6 @@ export function readAppConfig(node: Node): AppConfig {
     tracing: flag(node, 'tracing', false),
     alarmEmail: str(node, 'alarmEmail'),
     webDist: str(node, 'webDist') ?? 'web/dist',
+    writeKey: flag(node, 'writeKey', false),
   };
 }

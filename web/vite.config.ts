@@ -28,7 +28,9 @@ const API_ONLY_PATHS = [
   '/docs',
 ];
 
-const toApi: ProxyOptions = { target: API_TARGET, changeOrigin: true };
+// xfwd: the API sees the page's host in X-Forwarded-Host, so a write from this page (Origin
+// http://127.0.0.1:5173) counts as its own origin, while Host is rewritten to the API's (changeOrigin).
+const toApi: ProxyOptions = { target: API_TARGET, changeOrigin: true, xfwd: true };
 const toApiUnlessNavigation: ProxyOptions = {
   ...toApi,
   bypass: (req) => (req.headers.accept?.includes('text/html') ? '/index.html' : undefined),

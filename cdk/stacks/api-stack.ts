@@ -16,14 +16,20 @@
  *   LLM key only by the functions that may call the model.
  * - Environments hold names and ARNs only. Secrets and settings are read at cold start
  *   (functions/aws/params.ts).
- * - The API is open (no authorizer): a personal simulator's read-mostly API. What can cost money, LLM
- *   calls, is bounded by the daily token budget enforced in the database, and by the throttling here.
+ * - The API is open (no authorizer) by default: a personal simulator's read-mostly API. What can cost
+ *   money, LLM calls, is bounded by the daily token budget enforced in the database, and by the
+ *   throttling here. Writes from other sites' pages are refused by the shared write guard
+ *   (functions/api/security.ts). With `-c writeKey=true` a generated Secrets Manager secret is the write
+ *   key: the route groups that have a write route (from API_ROUTES) read it at cold start and require it
+ *   in X-Write-Key (constant-time compare in the shared middleware, not an authorizer: one rule for
+ *   both hosts, and no extra Lambda in front of every request). Reads stay public.
  */
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
@@ -90,6 +96,8 @@ export class ApiStack extends Stack {
   readonly backtestSteps: AppFunction;
   readonly routeFunctions: Record<RouteGroup, AppFunction>;
   readonly alarmTopic: sns.Topic;
+  /** The write key (`-c writeKey=true`), else undefined. */
+  readonly writeKeySecret: secretsmanager.Secret | undefined;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -183,10 +191,22 @@ export class ApiStack extends Stack {
     });
     this.apiUrl = `https://${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${STAGE_NAME}`;
 
+    this.writeKeySecret = config.writeKey
+      ? new secretsmanager.Secret(this, 'WriteKey', {
+          description:
+            'The write key: POST /analyze and POST /backtest need it in the X-Write-Key header. Read it with aws secretsmanager get-secret-value --secret-id <arn>.',
+          generateSecretString: { passwordLength: 40, excludePunctuation: true },
+          removalPolicy: RemovalPolicy.DESTROY,
+        })
+      : undefined;
+    const writeGroups = new Set(API_ROUTES.filter((r) => r.method !== 'GET').map((r) => r.group));
+
     const routeFunctions = {} as Record<RouteGroup, AppFunction>;
     for (const group of ROUTE_GROUPS) {
       const needs = GROUP_NEEDS[group];
       const env: Record<string, string> = configEnv(needs);
+      const needsWriteKey = this.writeKeySecret !== undefined && writeGroups.has(group);
+      if (needsWriteKey && this.writeKeySecret) env[ENV.writeKeySecretArn] = this.writeKeySecret.secretArn;
       if (group === 'analysis') env[ENV.analysisStateMachineArn] = this.workflows.analysis.stateMachineArn;
       if (group === 'backtests') env[ENV.backtestStateMachineArn] = this.workflows.backtest.stateMachineArn;
       const fn = new AppFunction(this, `Api${group[0]!.toUpperCase()}${group.slice(1)}`, {
@@ -198,6 +218,7 @@ export class ApiStack extends Stack {
         inVpc: needs.db || needs.llm,
       });
       grantConfig(fn, needs);
+      if (needsWriteKey) this.writeKeySecret?.grantRead(fn.function);
       routeFunctions[group] = fn;
     }
     this.workflows.analysis.grantStartExecution(routeFunctions.analysis.function);
@@ -228,6 +249,12 @@ export class ApiStack extends Stack {
       description:
         'Set the LLM key: aws secretsmanager put-secret-value --secret-id <this> --secret-string <key>',
     });
+    if (this.writeKeySecret)
+      new CfnOutput(this, 'WriteKeySecretArn', {
+        value: this.writeKeySecret.secretArn,
+        description:
+          'The write key for POST /analyze and /backtest: aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',
+      });
     new CfnOutput(this, 'SettingsPrefix', { value: Fn.join('', [data.paramsPrefix, '/']) });
     this.acknowledge();
   }
@@ -326,5 +353,11 @@ export class ApiStack extends Stack {
       },
       { id: 'AwsSolutions-COG4', reason: 'No user accounts in this product; see AwsSolutions-APIG4.' },
     );
+    if (this.writeKeySecret)
+      Validations.of(this.writeKeySecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'A shared key typed into the web app once per session; rotating it would log every user out. Rotate it by hand with put-secret-value; functions read it at their next cold start.',
+      });
   }
 }

@@ -9,6 +9,13 @@
  *   keeps its own paths (`/api/health` reaches `/prod/health`). The page and the API share one origin:
  *   no CORS at all, and `config.json` is a constant (`{"apiBaseUrl":"/api"}`) deployed with the app, so
  *   no other stack writes into this bucket and the stacks depend one way only (Web on Api).
+ * - The `/api/*` function also sets `X-Forwarded-Host` to the viewer's Host (overwriting any the viewer
+ *   sent), so the API's write guard (functions/api/security.ts) can tell the site's own page
+ *   (`Origin: https://<this distribution>`) from any other while API Gateway sees its own Host.
+ * - Security headers by response headers policies: the page and its assets get the web app's CSP
+ *   (the same string the local host sends, from functions/api/security.ts), nosniff, no-referrer,
+ *   frame DENY and HSTS (two years, subdomains); the API's answers get the same but keep their own CSP
+ *   (data runs nothing; /docs runs its inline script by hash).
  * - SPA routes (`/backtests/…`) are paths the bucket does not have: a viewer-request function on the
  *   default behaviour serves index.html for any path whose last segment has no file extension. Not
  *   distribution-wide error responses: those would also turn the API's JSON 404s into index.html.
@@ -18,13 +25,22 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import type { Construct } from 'constructs';
+import { webContentSecurityPolicy } from '../../functions/api/security';
 import type { AppConfig } from '../config';
 import { REPO_ROOT } from '../constructs/app-function';
 
@@ -32,6 +48,8 @@ export const RUNTIME_CONFIG_FILE = 'config.json';
 /** Where the API lives on the site's own origin. */
 export const API_PATH_PREFIX = '/api';
 const SITE_CACHE_SECONDS = 300;
+/** HSTS max-age: two years, what hstspreload.org asks for. */
+const HSTS_MAX_AGE = Duration.days(730);
 
 /**
  * CloudFront Functions (cloudfront-js-2.0), kept to plain ES5 so they run as written. Exported so a test
@@ -42,6 +60,9 @@ export const STRIP_API_PREFIX_CODE = `function handler(event) {
   var uri = request.uri;
   if (uri === '/api') request.uri = '/';
   else if (uri.indexOf('/api/') === 0) request.uri = uri.substring(4);
+  var host = request.headers.host;
+  if (host) request.headers['x-forwarded-host'] = { value: host.value };
+  else delete request.headers['x-forwarded-host'];
   return request;
 }`;
 export const SPA_ROUTING_CODE = `function handler(event) {
@@ -89,6 +110,23 @@ export class WebStack extends Stack {
         }),
       },
     ];
+    const security = (withCsp: boolean): cloudfront.ResponseSecurityHeadersBehavior => ({
+      ...(withCsp
+        ? { contentSecurityPolicy: { contentSecurityPolicy: webContentSecurityPolicy(), override: true } }
+        : {}),
+      contentTypeOptions: { override: true },
+      frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+      referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+      strictTransportSecurity: { accessControlMaxAge: HSTS_MAX_AGE, includeSubdomains: true, override: true },
+    });
+    const siteHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SiteSecurityHeaders', {
+      comment: 'Web app: CSP (no inline script, no framing), nosniff, no-referrer, HSTS',
+      securityHeadersBehavior: security(true),
+    });
+    const apiHeaders = new cloudfront.ResponseHeadersPolicy(this, 'ApiSecurityHeaders', {
+      comment: "API: nosniff, no-referrer, frame DENY, HSTS (the API's own CSP is kept)",
+      securityHeadersBehavior: security(false),
+    });
     this.distribution = new cloudfront.Distribution(this, 'Site', {
       comment: 'Agent trading firm web app and API',
       defaultRootObject: 'index.html',
@@ -97,6 +135,7 @@ export class WebStack extends Stack {
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
         compress: true,
+        responseHeadersPolicy: siteHeaders,
         functionAssociations: viewerRequest('SpaRouting', SPA_ROUTING_CODE, 'SPA routes -> /index.html'),
       },
       additionalBehaviors: {
@@ -107,6 +146,7 @@ export class WebStack extends Stack {
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
           // API Gateway routes on its own Host header: forward everything else (query, x-request-id...).
           originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+          responseHeadersPolicy: apiHeaders,
           functionAssociations: viewerRequest('StripApiPrefix', STRIP_API_PREFIX_CODE, '/api/x -> /x'),
         },
       },

@@ -3,6 +3,7 @@
  * a docs page should not phone home anyway): a small renderer that fetches the OpenAPI document
  * relative to itself, so it works behind an API Gateway stage prefix as well as on the local host.
  */
+import { createHash } from 'node:crypto';
 import { buildOpenApiDocument } from '../../shared/api/openapi';
 import { createRouteGroup, type HttpOptions, json } from './http';
 
@@ -23,7 +24,12 @@ export function createDocsHandler(options: HttpOptions = {}) {
       {
         method: 'GET',
         path: '/docs',
-        handler: async () => ({ status: 200, text: DOCS_HTML, contentType: 'text/html; charset=utf-8' }),
+        handler: async () => ({
+          status: 200,
+          text: DOCS_HTML,
+          contentType: 'text/html; charset=utf-8',
+          headers: { 'content-security-policy': docsContentSecurityPolicy() },
+        }),
       },
     ],
     options,
@@ -142,3 +148,29 @@ export const DOCS_HTML = `<!doctype html>
 </body>
 </html>
 `;
+
+function inlineHash(tag: 'script' | 'style'): string {
+  const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(DOCS_HTML);
+  if (!m) throw new Error(`the docs page has no inline ${tag}`);
+  return `'sha256-${createHash('sha256')
+    .update(m[1] ?? '', 'utf8')
+    .digest('base64')}'`;
+}
+
+let docsCsp: string | undefined;
+/**
+ * The docs page's CSP: its one inline script and style run by hash (no 'unsafe-inline'), it may fetch
+ * only openapi.json from its own origin, and it cannot be framed.
+ */
+export function docsContentSecurityPolicy(): string {
+  docsCsp ??= [
+    "default-src 'none'",
+    `script-src ${inlineHash('script')}`,
+    `style-src ${inlineHash('style')}`,
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return docsCsp;
+}

@@ -17,6 +17,13 @@
  *   header, so the browser refuses the call and its preflight. Never `*`: `POST /analyze` trades the
  *   live simulated book and spends LLM tokens, and any page a user visits could otherwise call a local
  *   host on localhost. The web app is served same-origin (locally, and under CloudFront's /api/* on AWS).
+ * - Who may write is decided before any route runs (security.ts, the same rules in both hosts): a write
+ *   from another site is 403 CROSS_ORIGIN, a write without the configured write key 401/403, a write
+ *   that is not JSON 415. Every answer carries nosniff, a Referrer-Policy and a CSP that lets nothing run
+ *   (the docs page brings its own, with hashes for its one script and style).
+ * - Query strings are strict: a parameter the route does not take is a 400 naming it and the ones it
+ *   takes (`?limt=5` would otherwise pass unnoticed). The allowed names come from the route's query
+ *   schema in shared/api/routes.ts, so the OpenAPI document and the check cannot disagree.
  * - Validation messages always name the field ("max_decisions: ..."), and `details.field` carries the
  *   first offending field, so a client (and the test corpus) can point at it.
  */
@@ -25,8 +32,10 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import pino, { type Logger } from 'pino';
 import type { z } from 'zod';
+import { API_ROUTES } from '../../shared/api/routes';
 import { parseOrThrow } from '../../shared/api/validation';
 import { AppError, isAppError } from '../../shared/util/errors';
+import { API_SECURITY_HEADERS, guardRequest, WRITE_KEY_HEADER } from './security';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type ApiEvent = APIGatewayProxyEvent;
@@ -60,6 +69,11 @@ export interface Route {
   /** API Gateway style template: `/analyses/{id}`. */
   path: string;
   handler: RouteHandler;
+  /**
+   * The query parameters the route takes; any other is a 400. Default: the keys of the route's query
+   * schema in API_ROUTES (none for a route without one).
+   */
+  query?: readonly string[];
 }
 
 export interface HttpOptions {
@@ -70,6 +84,8 @@ export interface HttpOptions {
    * `*` is ignored (see the header comment).
    */
   corsOrigin?: string | readonly string[];
+  /** When set, every write must carry this key in X-Write-Key (AWS `-c writeKey=true`). */
+  writeKey?: string | undefined;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -163,7 +179,7 @@ export function corsHeaders(
   return {
     vary: 'Origin',
     'access-control-allow-origin': requestOrigin,
-    'access-control-allow-headers': 'content-type, x-request-id',
+    'access-control-allow-headers': `content-type, x-request-id, idempotency-key, ${WRITE_KEY_HEADER}`,
     'access-control-allow-methods': 'GET, POST, OPTIONS',
     'access-control-expose-headers': 'x-request-id',
   };
@@ -174,6 +190,7 @@ function toResult(reply: ApiReply, requestId: string, cors: Record<string, strin
     'content-type': reply.contentType ?? JSON_TYPE,
     'x-request-id': requestId,
     'cache-control': 'no-store',
+    ...API_SECURITY_HEADERS,
     ...cors,
     ...reply.headers,
   };
@@ -238,6 +255,37 @@ export function parseQuery<S extends z.ZodType>(req: ApiRequest, schema: S): z.o
   return parseWith(schema, req.query, 'query');
 }
 
+// ---------- strict query strings ----------
+
+/** The query keys each route of API_ROUTES takes, by `METHOD path`. */
+const QUERY_KEYS: ReadonlyMap<string, readonly string[]> = new Map(
+  API_ROUTES.map((r) => {
+    const shape = (r.query as { shape?: Record<string, unknown> } | undefined)?.shape;
+    return [`${r.method} ${r.path}`, Object.keys(shape ?? {})];
+  }),
+);
+
+export function queryKeysOf(route: Pick<Route, 'method' | 'path' | 'query'>): readonly string[] {
+  return route.query ?? QUERY_KEYS.get(`${route.method} ${route.path}`) ?? [];
+}
+
+/** The 400 for query parameters the route does not take, naming them and the allowed ones. */
+export function unknownQueryError(
+  query: Record<string, string>,
+  allowed: readonly string[],
+): AppError | undefined {
+  const unknown = Object.keys(query).filter((k) => !allowed.includes(k));
+  if (unknown.length === 0) return undefined;
+  const takes = allowed.length ? `this route takes ${allowed.join(', ')}` : 'this route takes none';
+  const names = unknown.map((k) => JSON.stringify(k)).join(', ');
+  const field = unknown[0] as string;
+  return new AppError(
+    'VALIDATION_ERROR',
+    `${field}: unknown query parameter${unknown.length > 1 ? `s ${names}` : ''} (${takes})`,
+    { field, in: 'query', unknown, allowed: [...allowed] },
+  );
+}
+
 // ---------- the route group handler ----------
 
 function lowerHeaders(h: ApiEvent['headers'] | null | undefined): Record<string, string> {
@@ -274,6 +322,7 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
   const base = (options.logger ?? apiLogger()).child({ group: name });
   const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, ...compilePath(r.path) }));
   const origins = allowedOrigins(options.corsOrigin);
+  const guard = { allowedOrigins: origins, writeKey: options.writeKey };
   const corsFor = (event: ApiEvent | undefined) => corsHeaders(origins, lowerHeaders(event?.headers).origin);
 
   const dispatch = async (event: ApiEvent, internal: Internal): Promise<ApiResult> => {
@@ -307,17 +356,24 @@ export function createRouteGroup(name: string, routes: Route[], options: HttpOpt
         corsFor(event),
       );
     }
+    const body = event.body
+      ? event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body
+      : null;
+    // Before the route runs: a write from another site, without the key, or not JSON changes nothing.
+    const refused = guardRequest(method, headers, { ...guard, hasBody: body !== null && body !== '' });
+    if (refused) throw refused;
+    const query = queryOf(event);
+    const badQuery = unknownQueryError(query, queryKeysOf(route));
+    if (badQuery) throw badQuery;
     const req: ApiRequest = {
       method,
       path,
       pathParams: matchCompiled(route, path) ?? {},
-      query: queryOf(event),
+      query,
       headers,
-      body: event.body
-        ? event.isBase64Encoded
-          ? Buffer.from(event.body, 'base64').toString('utf8')
-          : event.body
-        : null,
+      body,
       requestId: internal.requestId,
       log: internal.log,
     };

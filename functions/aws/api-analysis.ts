@@ -2,6 +2,4 @@
 import { createAnalyzeHandler } from '../api/analysis';
 import { lambdaHandler } from './runtime';
 
-export const handler = lambdaHandler((world) =>
-  createAnalyzeHandler(world, { corsOrigin: world.corsOrigin }),
-);
+export const handler = lambdaHandler((world) => createAnalyzeHandler(world, world.http));

@@ -2,6 +2,4 @@
 import { createBacktestsHandler } from '../api/backtests';
 import { lambdaHandler } from './runtime';
 
-export const handler = lambdaHandler((world) =>
-  createBacktestsHandler(world, { corsOrigin: world.corsOrigin }),
-);
+export const handler = lambdaHandler((world) => createBacktestsHandler(world, world.http));

@@ -2,4 +2,4 @@
 import { createCostsHandler } from '../api/costs';
 import { lambdaHandler } from './runtime';
 
-export const handler = lambdaHandler((world) => createCostsHandler(world, { corsOrigin: world.corsOrigin }));
+export const handler = lambdaHandler((world) => createCostsHandler(world, world.http));

@@ -2,4 +2,4 @@
 import { createMarketHandler } from '../api/market';
 import { lambdaHandler } from './runtime';
 
-export const handler = lambdaHandler((world) => createMarketHandler(world, { corsOrigin: world.corsOrigin }));
+export const handler = lambdaHandler((world) => createMarketHandler(world, world.http));

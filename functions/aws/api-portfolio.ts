@@ -2,6 +2,4 @@
 import { createPortfolioHandler } from '../api/portfolio';
 import { lambdaHandler } from './runtime';
 
-export const handler = lambdaHandler((world) =>
-  createPortfolioHandler(world, { corsOrigin: world.corsOrigin }),
-);
+export const handler = lambdaHandler((world) => createPortfolioHandler(world, world.http));

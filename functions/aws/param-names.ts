@@ -6,8 +6,9 @@
  * - SSM Parameter Store (String, free tier): budgets, model names and risk limits, one parameter per
  *   setting under PARAMS_PREFIX, named like the setting (`<prefix>/DAILY_TOKEN_BUDGET`). Change one with
  *   `aws ssm put-parameter --overwrite`; functions pick it up on their next cold start.
- * - Secrets Manager: the LLM API key (LLM_API_KEY_SECRET_ARN; the user sets its value after deploy) and
- *   the database credentials RDS generated (DB_SECRET_ARN).
+ * - Secrets Manager: the LLM API key (LLM_API_KEY_SECRET_ARN; the user sets its value after deploy),
+ *   the database credentials RDS generated (DB_SECRET_ARN) and, with `-c writeKey=true`, the write key
+ *   (WRITE_KEY_SECRET_ARN, generated at deploy).
  * - The Lambda environment: the names and ARNs above, nothing secret.
  */
 export const SSM_SETTING_KEYS = [
@@ -36,6 +37,8 @@ export const ENV = {
   analysisStateMachineArn: 'ANALYSIS_STATE_MACHINE_ARN',
   backtestStateMachineArn: 'BACKTEST_STATE_MACHINE_ARN',
   corsOrigin: 'CORS_ORIGIN',
+  /** Set only with `-c writeKey=true`, on the route groups that have writes. */
+  writeKeySecretArn: 'WRITE_KEY_SECRET_ARN',
 } as const;
 
 /**

@@ -99,7 +99,8 @@ export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise
   const merged: Record<string, string | undefined> = {};
   // The environment never supplies a secret, even if someone puts one there: the key and the database
   // URL come from Secrets Manager below, or not at all.
-  for (const [k, v] of Object.entries(env)) if (k !== 'LLM_API_KEY' && k !== 'DATABASE_URL') merged[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (k !== 'LLM_API_KEY' && k !== 'DATABASE_URL' && k !== 'WRITE_KEY') merged[k] = v;
 
   const prefix = env[ENV.paramsPrefix];
   if (prefix) Object.assign(merged, await readParameters(sources.ssm ?? new SSMClient({}), prefix));
@@ -107,10 +108,13 @@ export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise
   const secrets = sources.secrets ?? (needsSecrets(env) ? new SecretsManagerClient({}) : undefined);
   const dbArn = env[ENV.dbSecretArn];
   const llmArn = env[ENV.llmKeySecretArn];
-  const [dbJson, llmKey] = await Promise.all([
+  const writeKeyArn = env[ENV.writeKeySecretArn];
+  const [dbJson, llmKey, writeKey] = await Promise.all([
     dbArn && secrets ? secretString(secrets, dbArn) : undefined,
     llmArn && secrets ? secretString(secrets, llmArn) : undefined,
+    writeKeyArn && secrets ? secretString(secrets, writeKeyArn) : undefined,
   ]);
+  if (writeKey !== undefined) merged.WRITE_KEY = writeKey;
   if (dbJson !== undefined) {
     merged.DATABASE_URL = databaseUrlFromSecret(dbJson);
     merged.DATABASE_SSL = 'true';
@@ -121,7 +125,7 @@ export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise
 }
 
 function needsSecrets(env: Record<string, string | undefined>): boolean {
-  return Boolean(env[ENV.dbSecretArn] || env[ENV.llmKeySecretArn]);
+  return Boolean(env[ENV.dbSecretArn] || env[ENV.llmKeySecretArn] || env[ENV.writeKeySecretArn]);
 }
 
 let cached: Promise<Settings> | undefined;

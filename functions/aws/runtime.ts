@@ -64,6 +64,8 @@ export interface LambdaWorld {
   container: Container;
   workflows: WorkflowStarter;
   corsOrigin: string | undefined;
+  /** What every route group's HTTP layer gets: CORS origins and the write key (when deployed with one). */
+  http: { corsOrigin: string | undefined; writeKey: string | undefined };
 }
 
 type Handler<E, R> = (event: E, context?: Partial<Context>) => Promise<R>;
@@ -82,6 +84,7 @@ export function lambdaHandler<E, R>(build: (world: LambdaWorld) => Handler<E, R>
           container: c,
           workflows: lambdaWorkflows(),
           corsOrigin: process.env[ENV.corsOrigin],
+          http: { corsOrigin: process.env[ENV.corsOrigin], writeKey: c.settings.WRITE_KEY },
         }),
       );
       built.catch(() => {

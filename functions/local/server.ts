@@ -29,6 +29,7 @@ import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { markInterruptedWork } from '../../shared/pipeline/recovery';
 import { createApiHandlers } from '../api';
 import { type ApiHandler, apiLogger } from '../api/http';
+import { API_SECURITY_HEADERS, allowedHostnames, hostError, webSecurityHeaders } from '../api/security';
 import {
   type Container,
   type ContainerOverrides,
@@ -98,6 +99,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, extra: Rec
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(text)),
     'cache-control': 'no-store',
+    ...API_SECURITY_HEADERS,
     ...extra,
   });
   res.end(text);
@@ -118,6 +120,12 @@ function staticFile(root: string, pathname: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function forwardedHost(req: IncomingMessage): Record<string, string> {
+  const v = req.headers['x-forwarded-host'];
+  const value = Array.isArray(v) ? v[0] : v;
+  return value === undefined ? {} : { 'x-forwarded-host': value };
 }
 
 export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
@@ -150,8 +158,10 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   }
   const handlers: Record<RouteGroup, ApiHandler> = createApiHandlers(
     { container, workflows },
-    { logger: log, corsOrigin: settings.CORS_ORIGIN },
+    { logger: log, corsOrigin: settings.CORS_ORIGIN, writeKey: settings.WRITE_KEY },
   );
+  const servedHosts = allowedHostnames(opts.host ?? settings.HOST, settings.ALLOWED_HOSTS);
+  const pageHeaders = webSecurityHeaders();
   const webDist = opts.webDist === null ? undefined : resolve(opts.webDist ?? DEFAULT_WEB_DIST);
   const hasWeb = webDist !== undefined && existsSync(join(webDist, 'index.html'));
 
@@ -167,6 +177,16 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();
+    // DNS rebinding: a page reaching 127.0.0.1 under its own name is refused before anything runs.
+    const wrongHost = hostError(
+      { ...(req.headers.host ? { host: req.headers.host } : {}), ...forwardedHost(req) },
+      servedHosts,
+    );
+    if (wrongHost) {
+      req.resume();
+      sendJson(res, wrongHost.status, { error: wrongHost.toJSON() });
+      return;
+    }
     // A browser navigation to an SPA route that shares its path with an API endpoint (/analyses/:id,
     // /portfolio, /backtests, /costs) gets the web app; fetches (Accept: application/json) get the API.
     const isAppNavigation =
@@ -211,6 +231,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
             'cache-control': chosen.includes(`${sep}assets${sep}`)
               ? 'public, max-age=31536000, immutable'
               : 'no-cache',
+            ...pageHeaders,
           });
           res.end(method === 'HEAD' ? undefined : data);
           return;

@@ -52,6 +52,18 @@ export const settingsSchema = z.object({
    * server proxies). Never a wildcard: a page on any origin could otherwise trade the simulated book.
    */
   CORS_ORIGIN: csv.pipe(z.array(corsOrigin)).default([]),
+  /**
+   * Host names (no port) the local host serves besides 127.0.0.1, localhost, [::1] and HOST, e.g. a LAN
+   * name when HOST=0.0.0.0. Anything else is 421 HOST_NOT_ALLOWED: that is what stops DNS rebinding.
+   */
+  ALLOWED_HOSTS: csv
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-[\]:]+$/, 'host names like nas.local or 192.168.1.20')))
+    .default([]),
+  /**
+   * When set, every write (POST /analyze, POST /backtest) must carry it in the X-Write-Key header. On
+   * AWS it comes from Secrets Manager (`-c writeKey=true`), never from the environment.
+   */
+  WRITE_KEY: z.string().min(16, 'a write key has at least 16 characters').optional(),
 
   // Market data
   BINANCE_BASE_URL: z.string().url().default('https://api.binance.com'),

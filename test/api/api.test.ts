@@ -1,6 +1,6 @@
 /**
  * The REST API over HTTP against the local host (one host for the file): every endpoint's happy path,
- * the error contract (404/405/malformed JSON, no stack traces), and a table of 40+ bad inputs, each a
+ * the error contract (404/405/malformed JSON, no stack traces), and a table of 100+ bad inputs, each a
  * 4xx whose message or details name the field, after which the live portfolio and trades are unchanged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -334,6 +334,8 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       status?: number;
       /** What the message must say, where the wording itself was a defect. */
       message?: RegExp;
+      /** Request headers (they override the JSON content type the harness sends). */
+      headers?: Record<string, string>;
     };
     /** zod's own wording: never shown to a user (every schema states its rule in words). */
     const RAW_ZOD_WORDING = /Invalid input|Invalid option|Too (big|small)|expected \w+, received/;
@@ -859,6 +861,118 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
         field: 'blind',
         message: /^blind must be true or false/,
       },
+      // Unknown query parameters: a 400 naming the parameter and the ones the route takes.
+      ...(
+        [
+          [
+            '/trades?page=-1',
+            'page',
+            /^page: unknown query parameter \(this route takes limit, cursor, run_id, symbol\)$/,
+          ],
+          ['/analyses?limt=5', 'limt', /this route takes limit, cursor\)$/],
+          ['/backtests?limit=5&offset=10', 'offset', /this route takes limit, cursor\)$/],
+          ['/portfolio?symbol=BTCUSDT', 'symbol', /this route takes none\)$/],
+          ['/portfolio/history?limit=5&from=2024-01-01', 'from', /this route takes limit\)$/],
+          ['/costs?day=2024-01-01', 'day', /this route takes none\)$/],
+          ['/health?verbose=1', 'verbose', /this route takes none\)$/],
+          ['/market/symbols?all=1', 'all', /this route takes none\)$/],
+          ['/market/BTCUSDT/latest?tf=4h', 'tf', /this route takes timeframe, limit\)$/],
+          [
+            '/market/BTCUSDT/candles?timeframe=4h&begin=2024-01-01',
+            'begin',
+            /takes timeframe, start, end\)$/,
+          ],
+          ['/analyses/6f1c9d55-8c53-4c1b-9a43-3f2a8e0d7b11?full=1', 'full', /this route takes none\)$/],
+          ['/backtests/6f1c9d55-8c53-4c1b-9a43-3f2a8e0d7b11?include=trades', 'include', /takes none\)$/],
+          ['/openapi.json?format=yaml', 'format', /this route takes none\)$/],
+        ] as const
+      ).map(
+        ([path, field, message]): Case => ({
+          name: `unknown query parameter: ${path}`,
+          method: 'GET',
+          path,
+          field,
+          message,
+        }),
+      ),
+      {
+        name: 'analyze: unknown query parameter on a write',
+        method: 'POST',
+        path: '/analyze?dry_run=1',
+        body: { symbol: 'BTCUSDT', wait: false },
+        field: 'dry_run',
+      },
+      // Writes take JSON only, and only from this site (issue: cross-site requests traded the book).
+      ...(
+        [
+          ['/analyze', { symbol: 'BTCUSDT' }, 'text/plain'],
+          ['/analyze', { symbol: 'BTCUSDT' }, 'application/x-www-form-urlencoded'],
+          ['/analyze', { symbol: 'BTCUSDT' }, 'multipart/form-data; boundary=x'],
+          ['/analyze', { symbol: 'BTCUSDT' }, 'application/jsonp'],
+          ['/backtest', okBacktest, 'text/plain;charset=UTF-8'],
+        ] as const
+      ).map(
+        ([path, body, type]): Case => ({
+          name: `${path}: Content-Type ${type}`,
+          method: 'POST',
+          path,
+          body,
+          headers: { 'content-type': type },
+          field: 'Content-Type',
+          status: 415,
+          message: /^Writes take JSON only/,
+        }),
+      ),
+      {
+        name: 'analyze: Origin of another site',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT' },
+        headers: { origin: 'https://attacker.example' },
+        field: 'attacker.example',
+        status: 403,
+        message: /^Refused: a write from origin https:\/\/attacker\.example/,
+      },
+      {
+        name: 'analyze: Sec-Fetch-Site cross-site',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT' },
+        headers: { 'sec-fetch-site': 'cross-site' },
+        field: 'Sec-Fetch-Site',
+        status: 403,
+      },
+      {
+        name: 'analyze: Origin null (a sandboxed frame)',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT' },
+        headers: { origin: 'null' },
+        field: 'origin',
+        status: 403,
+      },
+      {
+        name: 'backtest: another port of localhost is another origin',
+        method: 'POST',
+        path: '/backtest',
+        body: okBacktest,
+        headers: { origin: 'http://127.0.0.1:1' },
+        field: 'origin',
+        status: 403,
+      },
+      {
+        name: 'backtest: a cross-site form post',
+        method: 'POST',
+        path: '/backtest',
+        body: 'symbol=BTCUSDT',
+        headers: {
+          origin: 'https://attacker.example',
+          'sec-fetch-site': 'cross-site',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        field: 'Sec-Fetch-Site',
+        status: 403,
+      },
     ];
 
     let portfolioBefore: unknown;
@@ -870,15 +984,15 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       backtestsBefore = (await h.get('/backtests?limit=200')).body.items.map((b: { id: string }) => b.id);
     });
 
-    it('has at least 40 cases', () => {
-      expect(cases.length).toBeGreaterThanOrEqual(40);
+    it('has at least 100 cases', () => {
+      expect(cases.length).toBeGreaterThanOrEqual(100);
     });
 
     it.each(cases)('$name -> 4xx naming $field', async (c) => {
       const r =
         c.method === 'GET'
           ? await h.get(c.path)
-          : await h.post(c.path, typeof c.body === 'string' ? c.body : JSON.stringify(c.body));
+          : await h.post(c.path, typeof c.body === 'string' ? c.body : JSON.stringify(c.body), c.headers);
       expect(r.status).toBe(c.status ?? 400);
       expect(r.body.error.code).toEqual(expect.any(String));
       const text = `${r.body.error.message} ${JSON.stringify(r.body.error.details ?? {})}`;

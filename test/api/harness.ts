@@ -61,6 +61,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** The backtest Map's concurrency (default settings.BACKTEST_MAP_CONCURRENCY). */
   backtestConcurrency?: number;
+  /** A web app folder to serve (default none). */
+  webDist?: string;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -86,7 +88,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     settings,
     port: 0,
     host: '127.0.0.1',
-    webDist: null,
+    webDist: opts.webDist ?? null,
     workflows: opts.workflows ?? 'auto',
     backgroundWorkflows: false,
     ...(opts.backtestConcurrency ? { backtestConcurrency: opts.backtestConcurrency } : {}),
