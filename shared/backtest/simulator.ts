@@ -161,6 +161,8 @@ export interface SimulationResult {
     | null;
   assumptions: string[];
   finalBook: BookJSON;
+  /** The price and time the final book is marked at (what is still open closes there as end_of_backtest). */
+  finalMark: { price: string; time: number };
   tradeListHash: string;
 }
 
@@ -589,6 +591,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     buyAndHold: buyAndHold(),
     assumptions: assumptions(),
     finalBook: bookToJSON(book),
+    finalMark: { price: String(lastClose), time: known[n - 1] as number },
     tradeListHash: tradeListHash(fills),
   };
 

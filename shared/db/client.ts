@@ -106,6 +106,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
 /** Every table, children first: the order TRUNCATE and resets use. */
 export const ALL_TABLES = [
+  'trade_outcomes',
   'agent_logs',
   'llm_cache',
   'token_ledger',

@@ -271,3 +271,50 @@ export const tokenLedger = pgTable('token_ledger', {
   refused: integer('refused').notNull().default(0),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * The firm's memory (seed 003 `trade_outcomes` + `trade_metadata`): one row per closed round trip, or
+ * per part of one that a partial sale closed (lots close FIFO), in the live book and in each backtest's
+ * own book. Derived from the trade ledger by shared/outcomes/ledger.ts and written with the fill that
+ * closes it (live) or by the simulate step (backtests), so it can be rebuilt from `trades` exactly.
+ * `regime` and `researcher_confidence` are copies of the entry context, for the aggregates.
+ */
+export const tradeOutcomes = pgTable(
+  'trade_outcomes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    backtestId: uuid('backtest_id'),
+    seq: integer('seq').notNull(), // order within the run (exit order, then FIFO lot order)
+    symbol: text('symbol').notNull(),
+    entryDecisionId: uuid('entry_decision_id'),
+    exitDecisionId: uuid('exit_decision_id'),
+    entryTradeId: uuid('entry_trade_id'),
+    exitTradeId: uuid('exit_trade_id'), // null for an end_of_backtest mark
+    entryTime: ts('entry_time').notNull(),
+    exitTime: ts('exit_time').notNull(),
+    entryPrice: amount('entry_price').notNull(),
+    exitPrice: amount('exit_price').notNull(),
+    quantity: amount('quantity').notNull(),
+    entryCost: amount('entry_cost').notNull(),
+    proceeds: amount('proceeds').notNull(),
+    pnlUsdt: amount('pnl_usdt').notNull(),
+    pnlPct: numeric('pnl_pct', { precision: 20, scale: 8 }).notNull(),
+    fees: amount('fees').notNull(),
+    holdingMs: bigint('holding_ms', { mode: 'number' }).notNull(),
+    exitReason: text('exit_reason', {
+      enum: ['signal', 'stop_loss', 'take_profit', 'end_of_backtest', 'risk_reduction'],
+    }).notNull(),
+    regime: text('regime'),
+    researcherConfidence: numeric('researcher_confidence', { precision: 6, scale: 4 }),
+    context: jsonb('context').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('trade_outcomes_run_seq').on(t.runId, t.seq),
+    index('trade_outcomes_run_exit').on(t.runId, t.exitTime),
+    index('trade_outcomes_run_symbol_exit').on(t.runId, t.symbol, t.exitTime),
+  ],
+);

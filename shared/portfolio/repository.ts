@@ -12,6 +12,8 @@
  *   order `seq` is max(seq) + 1 taken under the same lock; the (run_id, seq) unique index backs it up.
  * - Every amount is a numeric string (numeric(30,12)); ledger amounts are created at 12 decimals
  *   (book.ts) so what is stored is exactly what was computed.
+ * - A filled SELL records the outcomes (FIFO lots) it closed in the same transaction
+ *   (shared/outcomes/repository.ts), so outcomes never disagree with the ledger.
  * - Rejected orders are written to `trades` with status 'rejected' (zero notional and fee), so the user
  *   sees them with their clamps; HOLD writes nothing.
  * - Marks: equity needs a price for every held symbol. A caller that gives none for some symbol gets
@@ -22,6 +24,7 @@ import type { Settings } from '../config/settings';
 import type { Db, DbOrTx } from '../db/client';
 import { portfolioSnapshots, positions, runs, trades } from '../db/schema';
 import { filtersFor, type SymbolFilters } from '../market/types';
+import { recordClosingOutcomes } from '../outcomes/repository';
 import { AppError } from '../util/errors';
 import {
   applyFill,
@@ -319,6 +322,9 @@ export async function executeDecision(db: Db, input: ExecuteInput): Promise<Exec
         executedAt,
       })
       .returning();
+    // The firm's memory: the lots this sale closed become outcomes in the same transaction.
+    if (row && trade.side === 'SELL')
+      await recordClosingOutcomes(tx, { runId: input.runId, symbol: input.symbol, exitTradeId: row.id });
     const p = after.positions[input.symbol] as Position;
     const posValues = {
       quantity: p.quantity.toFixed(),

@@ -15,6 +15,7 @@ import { backtests, decisions } from '../../db/schema';
 import { WARMUP_BARS } from '../../indicators/compute';
 import { sampleLabel } from '../../llm/prices';
 import type { Timeframe } from '../../market/types';
+import { replaceRunOutcomes } from '../../outcomes/repository';
 import { AppError } from '../../util/errors';
 import { createDecision, runDecisionChain, TERMINAL_STATUSES } from '../analysis';
 import type { PipelineDeps } from '../deps';
@@ -162,6 +163,12 @@ export async function simulateBacktest(
 
   await deps.db.transaction(async (tx) => {
     const { values, idBySeq } = await writeSimulatedBook(tx, { runId, symbol, result, now: deps.now() });
+    // The firm's memory of this backtest: its closed lots, and what is still open at the final mark.
+    await replaceRunOutcomes(tx, {
+      runId,
+      backtestId,
+      finalMarks: { [symbol]: result.finalMark },
+    });
     const tradeDtos = toResultTrades(runId, symbol, values, idBySeq);
     const bh = result.buyAndHold;
     const resultJson: NonNullable<BacktestDto['result']> = {
