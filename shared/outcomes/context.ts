@@ -26,6 +26,8 @@ export interface DecisionForContext {
   outputs: unknown;
   promptVersions: unknown;
   snapshot: unknown;
+  /** decisions.consensus: the votes of a consensus decision (shared/consensus), null otherwise. */
+  consensus?: unknown;
 }
 
 type Rec = Record<string, unknown>;
@@ -108,7 +110,7 @@ export function entryContextOf(d: DecisionForContext): EntryContext {
       stopLossPct: num(trader?.stop_loss_pct),
       takeProfitPct: num(trader?.take_profit_pct),
     },
-    consensus: consensusOf(outputs?.consensus ?? snapshot?.consensus),
+    consensus: consensusOf(d.consensus ?? outputs?.consensus),
     promptVersions: versions,
     strategyVersion: str(strategy?.version),
     strategyParams: (rec(strategy?.params) as StrategyParams | null) ?? null,

@@ -30,7 +30,7 @@ describe.each(testDrivers())('outcome ledger on %s', (driver) => {
   const t = useTestDatabase(driver);
   beforeEach(() => t.reset());
 
-  async function decision(id: string, confidence: number, regime: string) {
+  async function decision(id: string, confidence: number, regime: string, consensus: unknown = null) {
     await t.db.insert(decisions).values({
       id,
       runId: 'live',
@@ -58,6 +58,7 @@ describe.each(testDrivers())('outcome ledger on %s', (driver) => {
       },
       promptVersions: { technical: 'v-t', researcher: 'v-r' },
       snapshot: { regime: { regime: 'BULL', confidence: 0.8 } },
+      consensus,
     });
   }
 
@@ -77,7 +78,11 @@ describe.each(testDrivers())('outcome ledger on %s', (driver) => {
     await ensureRun(t.db, { id: 'live', kind: 'live', initialCash: '10000' });
     const [b1, b2, s1, s2] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     await decision(b1, 0.72, 'bull');
-    await decision(b2, 0.9, 'sideways');
+    const votes = [
+      { voter: 'technical', vote: 'BUY', confidence: 0.7 },
+      { voter: 'researcher', vote: 'BUY', confidence: 0.9 },
+    ];
+    await decision(b2, 0.9, 'sideways', { votes, voted: 2, agreed: 'BUY', reached: true });
     await exec(b1, 'BUY', 20, 100, 1);
     await exec(b2, 'BUY', 20, 110, 2);
     expect(await t.db.select().from(tradeOutcomes)).toHaveLength(0); // nothing closed yet
@@ -98,6 +103,7 @@ describe.each(testDrivers())('outcome ledger on %s', (driver) => {
       models: { cheap: 'm-cheap', strong: 'm-strong' },
     });
     expect(rows[1]!.context.regime.agree).toBe(false); // detector BULL, analyst sideways
+    expect(rows[1]!.context.consensus).toEqual({ votes, voted: 2, agreed: 'BUY' });
     await exec(s2, 'SELL', 100, 90, 4); // the rest, at a loss
     rows = await listOutcomes(t.db, { runId: 'live' });
     expect(rows).toHaveLength(3);

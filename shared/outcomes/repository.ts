@@ -77,6 +77,7 @@ async function contextsOf(db: DbOrTx, ids: readonly (string | null)[]): Promise<
       outputs: decisions.outputs,
       promptVersions: decisions.promptVersions,
       snapshot: decisions.snapshot,
+      consensus: decisions.consensus,
     })
     .from(decisions)
     .where(inArray(decisions.id, unique));
