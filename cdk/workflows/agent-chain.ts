@@ -17,9 +17,9 @@
  * - LLM rate limits and timeouts (`LlmRateLimited`, `LlmTimeout`) are retried with exponential backoff and
  *   FULL jitter (concurrent Map iterations must not retry in lockstep). Other errors go to the Catch.
  * - An analyst that fails is caught and marked unavailable; the others' results stand (spec NFR-10).
- * - A researcher, trader or risk failure is caught and recorded as "no trade" with its error: the
- *   execution SUCCEEDS with that outcome, it does not fail. So does a step that reports `failed: true`
- *   as a value.
+ * - A researcher, trader or risk step that throws is caught and the decision recorded `failed` with its
+ *   error (never a HOLD): the execution SUCCEEDS with that outcome, it does not fail. A step that
+ *   reports `failed: true` as a value (an abstention) goes to finalize, which records `no_trade`.
  * - A snapshot failure is not an agent's: market data that could not be loaded (Binance unreachable,
  *   missing or broken data) ends the decision `failed` with its error and no agent is called. The step
  *   records the known market-data failures itself (`ok: false`); its Catch records anything else
@@ -112,8 +112,8 @@ export interface AgentChain {
  *
  * The branching mirrors the in-process runner (shared/pipeline/analysis.ts) exactly, so both hosts record
  * the same decisions: a researcher that is gated or answers `failed` goes straight to finalize (HOLD), as
- * does a trader that fails or proposes HOLD; only THROWN errors of researcher, trader or risk become
- * "no trade". A snapshot that answers `ok: false` has already recorded why (a market-data failure) and
+ * does a trader that fails or proposes HOLD; only THROWN errors of researcher, trader or risk end the
+ * decision `failed` (Record failed decision). A snapshot that answers `ok: false` has already recorded why (a market-data failure) and
  * ends there; one that throws is recorded as a failed decision by `Record data failure`.
  */
 export function buildAgentChain(
@@ -132,8 +132,10 @@ export function buildAgentChain(
 
   const finalize = step('Finalize decision', 'finalizeDecision', '$.outcome');
   finalize.next(done('Decided'));
-  const recordNoTrade = step('Record no trade', 'recordNoTrade', '$.outcome', { error: '$.error' });
-  recordNoTrade.next(done('No trade'));
+  // A researcher, trader or risk step that threw: the decision is recorded `failed` with the error (the
+  // step's name, recordNoTrade, is historic), never a HOLD.
+  const recordNoTrade = step('Record failed decision', 'recordNoTrade', '$.outcome', { error: '$.error' });
+  recordNoTrade.next(done('Decision failed'));
   const catchToNoTrade = (s: sfn.TaskStateBase | sfn.Parallel) =>
     s.addCatch(recordNoTrade, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 

@@ -372,9 +372,10 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
     expect(exec.status).toBe('SUCCEEDED');
     expect(exec.caught.Researcher).toBe(1);
     const a = await getAnalysis(deps, decisionId);
-    expect(a.status).toBe('no_trade');
-    expect(a.final?.action).toBe('HOLD');
-    // Recorded by the product's code, as the in-process runner records it.
+    // A failed decision, never a HOLD; recorded by the product's code, as the in-process runner records it.
+    expect(a.status).toBe('failed');
+    expect(a.decisionClass).toBe('failed');
+    expect(a.final).toBeNull();
     expect(a.error).toEqual({ code: 'UPSTREAM_LLM', message: 'researcher model is down' });
     expect(a.agents.researcher).toMatchObject({ status: 'error' });
     expect(a.agents.trader).toBeNull();

@@ -85,7 +85,7 @@ describe('agent steps dispatcher', () => {
       { decisionId: ID, analyst: 'sentiment', error: { code: 'LlmTimeout', message: 'no answer in 30 s' } },
       { decisionId: ID, error: { code: 'States.Timeout', message: 'Task timed out' } },
     ]);
-    expect(out).toEqual({ decisionId: ID, action: 'HOLD', status: 'no_trade', error: 'States.Timeout' });
+    expect(out).toEqual({ decisionId: ID, action: null, status: 'failed', error: 'States.Timeout' });
     const failed = await handler({
       step: 'recordSnapshotFailure',
       decisionId: ID,
@@ -170,6 +170,7 @@ describe('backtest steps dispatcher', () => {
     expect(await handler({ step: 'simulateBacktest', backtestId: BT })).toEqual({
       backtestId: BT,
       simulated: true,
+      status: 'succeeded',
     });
     await expect(handler({ step: 'startBacktestDecision', backtestId: BT })).rejects.toMatchObject({
       details: { field: 'decisionTime' },

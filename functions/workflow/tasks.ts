@@ -229,7 +229,7 @@ export function createAgentStepsHandler(
       const { decisionId, error } = parse(caughtInput, e, 'recordNoTrade');
       const recorded = stepError(error);
       await fns.recordNoTrade(deps, { decisionId, error: recorded });
-      return { decisionId, action: 'HOLD', status: 'no_trade', error: recorded.code };
+      return { decisionId, action: null, status: 'failed', error: recorded.code };
     },
     recordSnapshotFailure: async (deps, e) => {
       const { decisionId, error } = parse(caughtInput, e, 'recordSnapshotFailure');
@@ -264,8 +264,9 @@ export function createBacktestStepsHandler(getDeps: DepsProvider, fns: BacktestS
     },
     simulateBacktest: async (deps, e) => {
       const { backtestId } = parse(backtestInput, e, 'simulateBacktest');
-      await fns.simulateBacktest(deps, { backtestId });
-      return { backtestId, simulated: true };
+      const r = (await fns.simulateBacktest(deps, { backtestId })) as { status?: unknown } | undefined;
+      // succeeded, or failed when more decisions failed than BACKTEST_MAX_FAILED_PCT allows.
+      return { backtestId, simulated: true, status: r?.status === 'failed' ? 'failed' : 'succeeded' };
     },
     markBacktestFailed: async (deps, e) => {
       const { backtestId, error } = parse(backtestCaughtInput, e, 'markBacktestFailed');

@@ -335,9 +335,19 @@ export const analysisStatusSchema = z.enum([
   'failed',
 ]);
 
+/**
+ * What the firm did with a finished decision (shared/pipeline/decision-class.ts): decided (BUY, SELL or
+ * HOLD by the firm), abstained (the model answered, nothing valid came of it) or failed (the model
+ * provider, Binance or the budget failed it: never a HOLD). Null while the decision runs.
+ */
+export const decisionClassSchema = z.enum(['decided', 'abstained', 'failed']);
+export type DecisionClassDto = z.infer<typeof decisionClassSchema>;
+const recordedErrorSchema = z.object({ code: z.string(), message: z.string() });
+
 export const analysisSchema = z.object({
   id: z.string(),
   status: analysisStatusSchema,
+  decisionClass: decisionClassSchema.nullable(),
   symbol: z.string(),
   timeframe: z.string(),
   mode: z.enum(['live', 'backtest_step', 'backtest']),
@@ -560,10 +570,28 @@ export const backtestSchema = z.object({
           id: z.string(),
           decisionTime: z.string(),
           status: analysisStatusSchema,
+          class: decisionClassSchema.nullable(),
+          /** Null for a failed decision: it made no choice (never listed as a HOLD). */
           action: z.enum(['BUY', 'SELL', 'HOLD']).nullable(),
           sizePct: z.number().nullable(),
+          error: recordedErrorSchema.nullable(),
         }),
       ),
+      /** Decisions by class; the metrics hold over the decided and abstained ones (failed made no choice). */
+      decisionCounts: z.object({
+        decided: z.number().int(),
+        abstained: z.number().int(),
+        failed: z.number().int(),
+      }),
+      /** True when any decision failed: the metrics are not the firm's over the whole range. */
+      degraded: z.boolean(),
+      /** The earliest failed decision's error (by decision time), or null. */
+      firstError: recordedErrorSchema.nullable(),
+      /**
+       * Whether the metrics may be read as the firm's performance and set against buy-and-hold: false when
+       * the run ended failed (more failed decisions than BACKTEST_MAX_FAILED_PCT); its result is partial.
+       */
+      comparable: z.boolean(),
       llmSpend: llmSpendSchema,
       assumptions: z.array(z.string()),
       sample: z.enum(['in_sample', 'out_of_sample', 'mixed', 'not_applicable']),

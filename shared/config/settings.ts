@@ -119,6 +119,11 @@ export const settingsSchema = z.object({
   ANALYZE_WAIT_MS: z.coerce.number().int().min(0).max(28_000).default(20_000),
   BACKTEST_MAP_CONCURRENCY: z.coerce.number().int().min(1).max(40).default(10),
   BACKTEST_MAX_DECISIONS: positiveInt.default(500),
+  /**
+   * A backtest with more failed decisions than this share (%) ends `failed`: its partial result stays
+   * readable but is not the firm's performance. Also the Distributed Map's tolerated failure percentage.
+   */
+  BACKTEST_MAX_FAILED_PCT: z.coerce.number().min(0).max(100).default(10),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -205,32 +205,36 @@ describe.skipIf(!HAS_DATA)(realDataSuiteName('analysis pipeline', 'BTCUSDT-1h.cs
       server.queueFault({ kind: 'schema_invalid' }, { schemaName: 'researcher', times: 2 });
       const a = await runAnalysis(serverDeps(), step);
       expect(a.status).toBe('no_trade');
+      expect(a.decisionClass).toBe('abstained');
       expect(a.agents.researcher).toMatchObject({ status: 'abstained', output: null });
       expect(a.error).toMatchObject({ code: 'LLM_INVALID_OUTPUT' });
       expect(a.final).toMatchObject({ action: 'HOLD', sizePct: 0 });
       expect(server.requests.map((r) => r.schemaName)).not.toContain('trader');
     });
 
-    it('a researcher rate-limited past the retries means no trade with UPSTREAM_LLM_RATE_LIMITED', async () => {
+    it('a researcher rate-limited past the retries is a failed decision with UPSTREAM_LLM_RATE_LIMITED, not a HOLD', async () => {
       server.queueFault({ kind: 'rate_limit', retryAfterSeconds: 1 }, { schemaName: 'researcher', times: 2 });
       const a = await runAnalysis(serverDeps(), step);
-      expect(a.status).toBe('no_trade');
+      expect(a.status).toBe('failed');
+      expect(a.decisionClass).toBe('failed');
+      expect(a.final).toBeNull();
       expect(a.error).toMatchObject({ code: 'UPSTREAM_LLM_RATE_LIMITED' });
       expect(a.agents.researcher).toMatchObject({ status: 'error' });
       expect(a.agents.researcher!.reason).toMatch(/^UPSTREAM_LLM_RATE_LIMITED: /);
     });
 
-    it('a model provider failing every analyst is no trade naming the provider failure', async () => {
+    it('a model provider failing every analyst is a failed decision naming the provider failure', async () => {
       // three analysts, each tried twice (LLM_MAX_RETRIES 1): every call fails, none is left queued
       server.queueFault({ kind: 'server_error' }, { times: 6 });
       const a = await runAnalysis(serverDeps(), step);
-      expect(a.status).toBe('no_trade');
+      expect(a.status).toBe('failed');
+      expect(a.decisionClass).toBe('failed');
       expect(a.error?.code).toBe('UPSTREAM_LLM');
       expect(a.error?.message).toMatch(/^no analyst could answer: technical: /);
       for (const name of ['technical', 'sentiment', 'tokenomics'] as const)
         expect(a.agents[name]).toMatchObject({ status: 'unavailable' });
       expect(a.agents.researcher).toMatchObject({ status: 'skipped' });
-      expect(a.final).toMatchObject({ action: 'HOLD', sizePct: 0 });
+      expect(a.final).toBeNull();
       expect(server.requests.map((r) => r.schemaName)).not.toContain('researcher');
       expect(server.count).toBe(6);
     });

@@ -4,7 +4,7 @@
  * analysts in parallel; and the read model (`getAnalysis`) that the API returns for a decision.
  *
  * Errors map exactly as the state machine's Catch clauses do: an analyst error marks it unavailable, a
- * researcher/trader/risk error records "no trade", and any snapshot failure (a data error, Binance
+ * researcher/trader/risk error records the decision failed (never a HOLD), and any snapshot failure (a data error, Binance
  * unreachable, or anything else thrown by prepareSnapshot) ends the decision as failed, with no agent
  * called (recordSnapshotFailure). Unexpected errors elsewhere are recorded too (status failed) and
  * rethrown by runAnalysis.
@@ -14,6 +14,7 @@ import { AGENT_NAMES, type AgentName, type AgentResult, ANALYSTS } from '../agen
 import { type AnalysisDto, analysisSchema } from '../api/contract';
 import { agentLogs, decisions } from '../db/schema';
 import { AppError } from '../util/errors';
+import { decisionClassOf } from './decision-class';
 import type { PipelineDeps } from './deps';
 import {
   type CreateDecisionInput,
@@ -129,6 +130,7 @@ export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promi
   const dto: AnalysisDto = {
     id: row.id,
     status: row.status,
+    decisionClass: decisionClassOf(row.status, (row.error as { code?: string } | null)?.code),
     symbol: row.symbol,
     timeframe: row.timeframe,
     mode: row.mode,

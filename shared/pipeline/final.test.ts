@@ -105,7 +105,7 @@ describe('combineFinal', () => {
     ).toMatchObject({ status: 'no_trade', error: { code: 'NO_ANALYSTS' } });
   });
 
-  it('no analyst because the model provider failed them names the provider failure, not NO_ANALYSTS', () => {
+  it('no analyst because the model provider failed them is a failed decision naming the provider failure, not a HOLD', () => {
     const unavailable = (agent: AgentResult['agent'], reason: string): AgentResult => ({
       ...failed(agent, 'unavailable'),
       reason,
@@ -122,8 +122,8 @@ describe('combineFinal', () => {
       limits,
     );
     expect(down).toMatchObject({
-      status: 'no_trade',
-      final: { action: 'HOLD', sizePct: 0 },
+      status: 'failed',
+      final: null,
       error: {
         code: 'UPSTREAM_LLM',
         message: 'no analyst could answer: technical: 500 The server had an error',

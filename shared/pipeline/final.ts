@@ -7,15 +7,18 @@
  * Outcomes:
  * - budget_exceeded: a call the decision needed was refused by the daily budget (no final decision:
  *   never a silent HOLD);
- * - no_trade: the researcher, trader or risk manager failed (error or abstained), or no analyst answered;
- *   the final action is HOLD with the reason, and the error is recorded. When no analyst answered
- *   because the model provider failed them (each one called was unavailable with a provider error), the
- *   error names that failure (UPSTREAM_LLM, UPSTREAM_LLM_RATE_LIMITED, LLM_TIMEOUT), not NO_ANALYSTS:
- *   the API reports it as the upstream failure it is;
+ * - failed: no analyst answered because the model provider failed them (each one called was unavailable
+ *   with a provider error): the error names that failure (UPSTREAM_LLM, UPSTREAM_LLM_RATE_LIMITED,
+ *   LLM_TIMEOUT), there is no final decision (never a HOLD: the firm did not decide), and the API reports
+ *   it as the upstream failure it is. (A researcher, trader or risk manager whose call THREW is recorded
+ *   failed by recordNoTrade in steps.ts; it never reaches this function.)
+ * - no_trade (class `abstained`): the researcher, trader or risk manager answered but nothing valid came
+ *   of it (abstained), or no analyst had usable data; the final action is HOLD with the reason, and the
+ *   error is recorded;
  * - completed: HOLD (gated, no consensus, trader HOLD, a trader against the consensus, risk REJECT) or a
  *   BUY/SELL with its size. In consensus mode a vote without quorum is HOLD with reason `no_consensus:`
  *   (gated: the trader and the risk manager were not called); a reached consensus fixes the side.
- * A failed risk manager means no trade, on purpose: its review is part of the firm's process, and
+ * A risk manager that abstains means no trade, on purpose: its review is part of the firm's process, and
  * trading without it would be trading on the trader's word alone.
  */
 import type { AgentResult, ResearcherOutput, RiskOutput, TraderOutput } from '../agents/schemas';
@@ -43,7 +46,8 @@ export interface FinalDecision {
 export type FinalOutcome =
   | { status: 'completed'; final: FinalDecision }
   | { status: 'no_trade'; final: FinalDecision; error: { code: string; message: string } }
-  | { status: 'budget_exceeded'; final: null; error: { code: 'BUDGET_EXCEEDED'; message: string } };
+  | { status: 'budget_exceeded'; final: null; error: { code: 'BUDGET_EXCEEDED'; message: string } }
+  | { status: 'failed'; final: null; error: { code: string; message: string } };
 
 export interface FinalInputs {
   technical?: AgentResult | null;
@@ -117,11 +121,10 @@ export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number })
   }
   const researcher = a.researcher;
   if (researcher?.status !== 'ok') {
+    const providerFailure = noAnalyst ? analystsProviderFailure(analysts) : undefined;
+    if (providerFailure) return { status: 'failed', final: null, error: providerFailure };
     const error = noAnalyst
-      ? (analystsProviderFailure(analysts) ?? {
-          code: 'NO_ANALYSTS',
-          message: 'no analyst was available, so the researcher had nothing to weigh',
-        })
+      ? { code: 'NO_ANALYSTS', message: 'no analyst was available, so the researcher had nothing to weigh' }
       : failure('researcher', researcher);
     return { status: 'no_trade', final: HOLD(`no trade: ${error.message}`), error };
   }

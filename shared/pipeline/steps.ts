@@ -22,10 +22,13 @@
  * - Parallel analysts write the same row: each merges its result with one UPDATE
  *   (`outputs = outputs || {...}`, counters incremented in place), which PostgreSQL applies on the
  *   latest row version under the row lock, so no result is lost.
- * - Failure is a value. An analyst's provider error after retries escapes runAnalyst (Step Functions
- *   retries LlmRateLimited/LlmTimeout, then its Catch calls markAnalystUnavailable); an abstention,
- *   a budget refusal or missing static data is stored as the analyst's status. Researcher/trader/risk
- *   failures end in "no trade" (recordNoTrade for thrown errors, finalizeDecision for stored ones).
+ * - Failure is a value, and a failed decision is never a HOLD (decision-class.ts). An analyst's provider
+ *   error after retries escapes runAnalyst (the state machine's Catch calls markAnalystUnavailable); an
+ *   abstention, a budget refusal or missing static data is stored as the analyst's status. A
+ *   researcher/trader/risk call that THROWS (the provider failed it) ends the decision `failed` with the
+ *   error's code and no final action (recordNoTrade, a historic name); one that abstains ends `no_trade`
+ *   (class abstained, finalizeDecision). No analyst answering because the provider failed them all is
+ *   `failed` too (combineFinal).
  *   A snapshot failure (market data missing, broken, or Binance unreachable) is not an agent's: the
  *   decision ends `failed` with that error and no agent is called (recordSnapshotFailure).
  * - Recorded error codes are the product's (shared/util/errors.ts): an LLM error caught by its name
@@ -614,6 +617,12 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
   };
 }
 
+/**
+ * A researcher, trader or risk manager whose step threw (the provider failed it after the retries, or the
+ * step itself broke): the decision ends `failed` with the error's product code, the agent that failed
+ * carries it, and there is no final action (a failed decision is not a HOLD). The name is historic (the
+ * state machine's Catch state calls it); before the decision classes it recorded "no trade".
+ */
 export async function recordNoTrade(
   deps: PipelineDeps,
   input: { decisionId: string; error: { code: string; message: string } | string },
@@ -628,25 +637,18 @@ export async function recordNoTrade(
     await persistResults(deps, row.id, [
       resultWithoutCall(deps.llm, failedAgent, 'error', `${error.code}: ${error.message}`),
     ]);
-  const final: FinalDecision = {
-    action: 'HOLD',
-    sizePct: 0,
-    gated: false,
-    reason: `no trade: ${error.message}`,
-    clamps: [],
-  };
   const completedAt = new Date(deps.now());
   await deps.db
     .update(decisions)
     .set({
-      status: 'no_trade',
-      finalAction: 'HOLD',
-      finalSizePct: '0',
-      execution: { final, fill: null, portfolio: null } satisfies StoredExecution,
+      status: 'failed',
+      finalAction: null,
+      finalSizePct: null,
+      execution: { final: null, fill: null, portfolio: null } satisfies StoredExecution,
       error,
       completedAt,
       latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
     })
     .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])));
-  return { decisionId: row.id, status: 'no_trade' as const };
+  return { decisionId: row.id, status: 'failed' as const };
 }

@@ -52,12 +52,14 @@ export function formatBacktest(b: BacktestDto): string {
   const r = b.result;
   if (!r) return `${b.id}: ${b.status}${b.error ? ` (${b.error.code}: ${b.error.message})` : ''}`;
   const m = r.metrics;
+  // A run that ended failed (too many failed decisions) is not the firm's performance: no baseline column.
+  const bh = (v: string) => (r.comparable ? v : '');
   const rows = [
-    { metric: 'total return', strategy: pct(m.totalReturn), buyAndHold: pct(r.buyAndHold.totalReturn) },
+    { metric: 'total return', strategy: pct(m.totalReturn), buyAndHold: bh(pct(r.buyAndHold.totalReturn)) },
     {
       metric: 'final equity',
       strategy: m.finalEquity.toFixed(2),
-      buyAndHold: r.buyAndHold.finalEquity.toFixed(2),
+      buyAndHold: bh(r.buyAndHold.finalEquity.toFixed(2)),
     },
     { metric: 'CAGR', strategy: pct(m.cagr), buyAndHold: '' },
     { metric: 'max drawdown', strategy: pct(m.maxDrawdown), buyAndHold: '' },
@@ -76,8 +78,20 @@ export function formatBacktest(b: BacktestDto): string {
     { metric: 'fees paid', strategy: m.feesPaid.toFixed(4), buyAndHold: '' },
   ];
   const s = r.llmSpend;
+  const c = r.decisionCounts;
   return [
     `${b.symbol} ${b.timeframe} ${b.startDate} .. ${b.endDate}: ${b.status} (${b.progress.done}/${b.progress.total} decisions, ${r.sample})`,
+    `decisions: ${c.decided} decided, ${c.abstained} abstained, ${c.failed} failed`,
+    ...(r.degraded
+      ? [
+          `DEGRADED: ${c.failed} decision(s) failed${r.firstError ? `; first: ${r.firstError.code}: ${r.firstError.message}` : ''}`,
+        ]
+      : []),
+    ...(r.comparable
+      ? []
+      : [
+          `NOT THE FIRM'S PERFORMANCE: ${b.error?.code ?? 'failed'}: ${b.error?.message ?? ''} (partial result; resume with: backtest resume ${b.id})`,
+        ]),
     '',
     table(rows, ['metric', 'strategy', 'buyAndHold']),
     '',

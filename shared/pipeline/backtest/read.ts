@@ -4,6 +4,7 @@ import type { BacktestDto, CostEstimate } from '../../api/contract';
 import { decodeCursor, encodeCursor } from '../../api/cursor';
 import { backtests, decisions } from '../../db/schema';
 import { TERMINAL_STATUSES } from '../analysis';
+import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
 import { settingsOf } from './settings';
 import { loadRow } from './store';
@@ -12,7 +13,10 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
   const s = settingsOf(row);
   const result =
     withResult && row.result ? (row.result as BacktestDto['result'] & { tradeListHash?: string }) : null;
-  if (result) delete (result as { tradeListHash?: string }).tradeListHash;
+  if (result) {
+    delete (result as { tradeListHash?: string }).tradeListHash;
+    withDecisionClasses(result, row.status);
+  }
   return {
     id: row.id,
     status: row.status,
@@ -30,6 +34,22 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
     createdAt: row.createdAt.toISOString(),
     finishedAt: row.finishedAt ? row.finishedAt.toISOString() : null,
   };
+}
+
+/**
+ * A result stored before the decision classes existed gets them from its decisions' statuses (they had
+ * no error codes there: a legacy `no_trade` reads as abstained).
+ */
+function withDecisionClasses(result: NonNullable<BacktestDto['result']>, status: string) {
+  if (result.decisionCounts) return;
+  for (const d of result.decisions) {
+    d.class ??= decisionClassOf(d.status, d.error?.code);
+    d.error ??= null;
+  }
+  result.decisionCounts = countClasses(result.decisions.map((d) => d.class));
+  result.degraded = result.decisionCounts.failed > 0;
+  result.firstError = null;
+  result.comparable = status === 'succeeded';
 }
 
 async function finishedCounts(deps: PipelineDeps, ids: string[]): Promise<Map<string, number>> {

@@ -18,6 +18,7 @@ import type { Timeframe } from '../../market/types';
 import { replaceRunOutcomes } from '../../outcomes/repository';
 import { AppError } from '../../util/errors';
 import { createDecision, runDecisionChain, TERMINAL_STATUSES } from '../analysis';
+import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
 import { spacingNote, thin, toMetricsDto, toResultTrades } from './result';
 import { iso, MAX_CURVE_POINTS, settingsOf } from './settings';
@@ -132,11 +133,32 @@ export async function simulateRecorded(deps: PipelineDeps, backtestId: string) {
   return { row, settings: s, rows, result };
 }
 
+/**
+ * Simulate and persist. The result counts the decisions by class (decision-class.ts); a run with any
+ * failed decision is `degraded` (count and first error in the result); past BACKTEST_MAX_FAILED_PCT it
+ * ends `failed` (error TOO_MANY_FAILED_DECISIONS): the partial result is stored and readable, but marked
+ * `comparable: false`, so nothing presents it as the firm's performance or sets it against buy-and-hold.
+ */
 export async function simulateBacktest(
   deps: PipelineDeps,
   { backtestId }: { backtestId: string },
-): Promise<{ backtestId: string; status: 'succeeded'; tradeListHash: string }> {
+): Promise<{ backtestId: string; status: 'succeeded' | 'failed'; tradeListHash: string }> {
   const { row, settings: s, rows, result } = await simulateRecorded(deps, backtestId);
+  const classes = rows.map((r) => decisionClassOf(r.status, r.error?.code));
+  const counts = countClasses(classes);
+  const firstFailed = rows.find((_, i) => classes[i] === 'failed');
+  const firstError = firstFailed
+    ? (firstFailed.error ?? { code: 'FAILED', message: `decision ${firstFailed.id} failed` })
+    : null;
+  const failedPct = rows.length ? (counts.failed / rows.length) * 100 : 0;
+  const maxFailedPct = deps.settings.BACKTEST_MAX_FAILED_PCT;
+  const tooManyFailed = failedPct > maxFailedPct;
+  const runError = tooManyFailed
+    ? {
+        code: 'TOO_MANY_FAILED_DECISIONS',
+        message: `${counts.failed} of ${rows.length} decisions failed (${failedPct.toFixed(1)}% > BACKTEST_MAX_FAILED_PCT ${maxFailedPct}%); first: ${firstError?.code}: ${firstError?.message}. The partial result is not the firm's performance; resume the backtest once the upstream recovers`,
+      }
+    : null;
   const runId = row.runId;
   const symbol = row.symbol;
 
@@ -159,6 +181,7 @@ export async function simulateBacktest(
     s.request.decision_mode === 'consensus'
       ? `decisions by consensus vote: the trader is called only when MIN_AGREEMENT of CONSENSUS_VOTERS agree (as configured when each decision ran: ${deps.settings.MIN_AGREEMENT} of ${deps.settings.CONSENSUS_VOTERS.join(', ')})`
       : 'decisions by the pipeline (researcher, gate, trader)',
+    `metrics over ${counts.decided + counts.abstained} of ${rows.length} decisions (${counts.decided} decided, ${counts.abstained} abstained); ${counts.failed} failed decision(s) made no choice and are left out (the position stayed as it was)`,
   ];
 
   await deps.db.transaction(async (tx) => {
@@ -189,13 +212,19 @@ export async function simulateBacktest(
           }))
         : [],
       trades: tradeDtos,
-      decisions: rows.map((r) => ({
+      decisions: rows.map((r, i) => ({
         id: r.id,
         decisionTime: iso(r.decisionTime),
         status: r.status as NonNullable<BacktestDto['result']>['decisions'][number]['status'],
-        action: r.action,
-        sizePct: r.sizePct,
+        class: classes[i] ?? null,
+        action: classes[i] === 'failed' ? null : r.action,
+        sizePct: classes[i] === 'failed' ? null : r.sizePct,
+        error: r.error ? { code: r.error.code, message: r.error.message } : null,
       })),
+      decisionCounts: counts,
+      degraded: counts.failed > 0,
+      firstError,
+      comparable: !tooManyFailed,
       llmSpend: {
         calls: Number(calls?.calls ?? 0),
         cacheHits: Number(calls?.cacheHits ?? 0),
@@ -216,13 +245,13 @@ export async function simulateBacktest(
     await tx
       .update(backtests)
       .set({
-        status: 'succeeded',
+        status: tooManyFailed ? 'failed' : 'succeeded',
         result: { ...resultJson, tradeListHash: result.tradeListHash },
         progressDone: rows.length,
         finishedAt: new Date(deps.now()),
-        error: null,
+        error: runError,
       })
       .where(eq(backtests.id, backtestId));
   });
-  return { backtestId, status: 'succeeded', tradeListHash: result.tradeListHash };
+  return { backtestId, status: tooManyFailed ? 'failed' : 'succeeded', tradeListHash: result.tradeListHash };
 }

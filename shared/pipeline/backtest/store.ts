@@ -47,6 +47,7 @@ export interface BacktestDecisionRow {
   id: string;
   decisionTime: number;
   status: string;
+  error: { code: string; message: string } | null;
   action: 'BUY' | 'SELL' | 'HOLD' | null;
   sizePct: number | null;
   stopLossPct: number | null;
@@ -63,6 +64,7 @@ export async function loadBacktestDecisions(
       id: decisions.id,
       decisionTime: decisions.decisionTime,
       status: decisions.status,
+      error: decisions.error,
       action: decisions.finalAction,
       sizePct: decisions.finalSizePct,
       outputs: decisions.outputs,
@@ -83,6 +85,7 @@ export async function loadBacktestDecisions(
       id: r.id,
       decisionTime: t,
       status: r.status,
+      error: (r.error as { code: string; message: string } | null) ?? null,
       action: r.action,
       sizePct: r.sizePct === null ? null : Number(r.sizePct),
       stopLossPct: r.action === 'BUY' ? num(trader?.stop_loss_pct) : null,
@@ -92,7 +95,12 @@ export async function loadBacktestDecisions(
   return out;
 }
 
-/** Decisions as the simulator takes them: a decision without a final action is a HOLD of size 0. */
+/**
+ * Decisions as the simulator takes them. A decision without a final action (failed: the firm made no
+ * choice) is a no-op at its bar, which the simulator spells HOLD of size 0: the position simply stays,
+ * and the equity curve still starts at the first decision point. This is mechanics only: the result
+ * lists that decision as `failed`, never as a HOLD, and its metrics say how many failed.
+ */
 export function toTimedDecisions(rows: readonly BacktestDecisionRow[]): TimedDecision[] {
   return rows.map((r) => ({
     decisionTime: r.decisionTime,

@@ -75,8 +75,38 @@ function BacktestBody({ b, estimate }: { b: BacktestDto; estimate: CostEstimate 
           <div className="mono small muted">{b.error.code}</div>
         </div>
       )}
+      {b.result && <DecisionClasses r={b.result} />}
       {b.result && <Results b={b} r={b.result} />}
       {settled && !b.result && !b.error && <Empty>The backtest finished without a result.</Empty>}
+    </>
+  );
+}
+
+/** The decision classes, and the degraded banner when any decision failed (never shown as a HOLD). */
+function DecisionClasses({ r }: { r: Result }) {
+  const c = r.decisionCounts;
+  return (
+    <>
+      {r.degraded && (
+        <div className="notice warn" role="status" data-testid="backtest-degraded">
+          <div className="notice-title">
+            Degraded: {fmtInt(c.failed)} of {fmtInt(c.decided + c.abstained + c.failed)} decisions failed
+          </div>
+          {r.firstError && (
+            <div>
+              First error: <span className="mono">{r.firstError.code}</span> {r.firstError.message}
+            </div>
+          )}
+          <div className="small">
+            {r.comparable
+              ? 'The metrics hold over the decisions that were made; failed decisions made no choice.'
+              : 'Too many decisions failed: this partial result is not the firm’s performance and is not compared with buy-and-hold. Resume the backtest once the provider recovers.'}
+          </div>
+        </div>
+      )}
+      <div className="muted small" data-testid="backtest-classes">
+        Decisions: {fmtInt(c.decided)} decided · {fmtInt(c.abstained)} abstained · {fmtInt(c.failed)} failed
+      </div>
     </>
   );
 }
@@ -113,7 +143,7 @@ function Progress({ b }: { b: BacktestDto }) {
 function Results({ b, r }: { b: BacktestDto; r: Result }) {
   const m = r.metrics;
   const beat =
-    m.totalReturn != null && r.buyAndHold.totalReturn != null
+    r.comparable && m.totalReturn != null && r.buyAndHold.totalReturn != null
       ? m.totalReturn - r.buyAndHold.totalReturn
       : null;
   return (
@@ -126,16 +156,18 @@ function Results({ b, r }: { b: BacktestDto; r: Result }) {
           testId="metric-return"
           sub={`final equity ${fmtUsd(m.finalEquity)}`}
         />
-        <Stat
-          label="Buy and hold"
-          value={fmtFraction(r.buyAndHold.totalReturn)}
-          tone={tone(r.buyAndHold.totalReturn)}
-          sub={
-            beat == null
-              ? 'same span, same fees'
-              : `strategy ${beat >= 0 ? 'beat' : 'trailed'} it by ${fmtFraction(Math.abs(beat), { signed: false })}`
-          }
-        />
+        {r.comparable && (
+          <Stat
+            label="Buy and hold"
+            value={fmtFraction(r.buyAndHold.totalReturn)}
+            tone={tone(r.buyAndHold.totalReturn)}
+            sub={
+              beat == null
+                ? 'same span, same fees'
+                : `strategy ${beat >= 0 ? 'beat' : 'trailed'} it by ${fmtFraction(Math.abs(beat), { signed: false })}`
+            }
+          />
+        )}
         <Stat
           label="Max drawdown"
           value={fmtFraction(m.maxDrawdown == null ? null : -Math.abs(m.maxDrawdown))}
@@ -360,10 +392,9 @@ function Decisions({ r }: { r: Result }) {
               <td className="time">{fmtTime(d.decisionTime)}</td>
               <td>
                 <StatusBadge status={d.status} />
+                {d.class === 'failed' && d.error && <span className="mono small muted"> {d.error.code}</span>}
               </td>
-              <td>
-                <ActionTag action={d.action} />
-              </td>
+              <td>{d.class === 'failed' ? 'failed' : <ActionTag action={d.action} />}</td>
               <td className="num">{d.sizePct != null && d.action !== 'HOLD' ? `${d.sizePct}%` : '—'}</td>
               <td>
                 <Link to={`/analyses/${d.id}`}>open agents →</Link>
