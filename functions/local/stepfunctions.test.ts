@@ -356,7 +356,7 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
     expect(a.agents.technical?.status).toBe('ok');
   });
 
-  it('a researcher failure ends in "no trade" with the error recorded, not a failed execution', async () => {
+  it('a researcher failure ends the decision failed with the error recorded, not a failed execution', async () => {
     const w = workflows({
       steps: {
         agent: {
@@ -403,7 +403,7 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
     });
   });
 
-  it('a model provider down for every analyst is "no trade" naming the provider failure, as in process', async () => {
+  it('a model provider down for every analyst is a failed decision naming the provider failure, as in process', async () => {
     const down = async () => {
       throw new LlmCallError('LlmUpstreamError', '500 The server had an error');
     };
@@ -412,13 +412,14 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
     const exec = await w.awaitExecution((await w.startAnalysis({ decisionId })).executionId);
     expect(exec.status).toBe('SUCCEEDED');
     const a = await getAnalysis(deps, decisionId);
-    expect(a.status).toBe('no_trade');
+    expect(a.status).toBe('failed');
+    expect(a.decisionClass).toBe('failed');
     expect(a.error).toEqual({
       code: 'UPSTREAM_LLM',
       message: 'no analyst could answer: technical: 500 The server had an error',
     });
     expect(a.agents.technical).toMatchObject({ status: 'unavailable' });
-    expect(a.final).toMatchObject({ action: 'HOLD', sizePct: 0 });
+    expect(a.final).toBeNull();
 
     const { decisionId: inProcessId } = await newDecision();
     await runDecisionChain({ ...deps, llm: { ...deps.llm, call: down } }, inProcessId);

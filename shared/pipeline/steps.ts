@@ -87,7 +87,7 @@ export const LIVE_RUN_ID = 'live';
 /** The run label of backtest_step decisions: no book behind it (see header). */
 export const SCRATCH_RUN_ID = 'scratch';
 /** Bars fetched beyond the indicator warm-up, for the summary's return windows. */
-const EXTRA_BARS = 40;
+export const SNAPSHOT_EXTRA_BARS = 40;
 
 export interface CreateDecisionInput {
   symbol: string;
@@ -310,7 +310,7 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
     const { candles } = await deps.candles.getCandles({
       symbol: row.symbol,
       timeframe: tf,
-      startMs: decisionTime - (WARMUP_BARS + EXTRA_BARS) * tfMs,
+      startMs: decisionTime - (WARMUP_BARS + SNAPSHOT_EXTRA_BARS) * tfMs,
       endMs: decisionTime - 1,
     });
     const series = computeIndicators(candles, tf);

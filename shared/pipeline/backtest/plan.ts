@@ -34,6 +34,7 @@ import { assertSymbol } from '../../market/candle-store';
 import { type Candle, TIMEFRAME_MS, type Timeframe } from '../../market/types';
 import { AppError } from '../../util/errors';
 import type { PipelineDeps } from '../deps';
+import { SNAPSHOT_EXTRA_BARS } from '../steps';
 import { type BacktestSettingsJson, DEFAULT_INPUT_TOKENS_PER_CALL, gapJson } from './settings';
 
 /** How many bars can carry a decision: in range, warm, with a later bar to fill on. */
@@ -137,7 +138,9 @@ export async function createBacktest(
   const tfMs = TIMEFRAME_MS[tf];
   const startMs = parseDateInput(req.start_date);
   const endMs = parseDateInput(req.end_date);
-  const warmStart = Math.floor(startMs / tfMs) * tfMs - WARMUP_BARS * tfMs;
+  // Every bar a decision's snapshot reads (its warm-up and the summary's extra bars), so no decision
+  // point has to reach Binance again.
+  const warmStart = Math.floor(startMs / tfMs) * tfMs - (WARMUP_BARS + SNAPSHOT_EXTRA_BARS) * tfMs;
   // Bars whose close is at or before end_date; one more is needed to fill the last decision.
   const lastOpen = Math.ceil(endMs / tfMs) * tfMs;
   const { candles, gaps } = await deps.candles.getCandles({
