@@ -626,6 +626,10 @@ export const costsResponseSchema = z.object({
     remaining: z.number().int(),
     refusedCalls: z.number().int(),
   }),
+  /** The dollar budget (DAILY_USD_BUDGET) and today's spend against it; null when none is set. */
+  usdBudget: z
+    .object({ usd: z.number(), used: z.number(), reserved: z.number(), remaining: z.number() })
+    .nullable(),
   costUsd: z.number(),
   byAgent: z.array(
     z.object({
@@ -654,3 +658,38 @@ export const costsResponseSchema = z.object({
   ),
 });
 export type CostsDto = z.infer<typeof costsResponseSchema>;
+
+export const dailyCostsQuerySchema = z.object({ days: wholeNumberQuery('days', 1, 90).default(30) });
+const agentDaySchema = z.object({
+  agent: z.string(),
+  calls: z.number().int(),
+  tokensIn: z.number().int(),
+  tokensOut: z.number().int(),
+  costUsd: z.number(),
+  latencyMeanMs: z.number().nullable(),
+  latencyP95Ms: z.number().nullable(),
+  errors: z.number().int(),
+  abstentions: z.number().int(),
+  cacheHits: z.number().int(),
+  refused: z.number().int(),
+});
+export const dailyCostsResponseSchema = z.object({
+  days: z.number().int(),
+  provider: z.enum(['openai', 'offline']),
+  /** DAILY_USD_BUDGET now (null: none); each day also says the one in force that day. */
+  usdBudget: z.number().nullable(),
+  tokenBudget: z.number().int(),
+  agents: z.array(z.string()),
+  series: z.array(
+    z.object({
+      day: z.string(),
+      usdBudget: z.number().nullable(),
+      costUsd: z.number(),
+      calls: z.number().int(),
+      tokensIn: z.number().int(),
+      tokensOut: z.number().int(),
+      byAgent: z.array(agentDaySchema),
+    }),
+  ),
+});
+export type DailyCostsDto = z.infer<typeof dailyCostsResponseSchema>;

@@ -18,7 +18,8 @@ import type { DbOrTx } from '../db/client';
 import { agentLogs, llmCache } from '../db/schema';
 import { createTokenBudget, utcDay } from '../llm/budget';
 import { type MODEL_PRICES, OFFLINE_MODEL, priceFor } from '../llm/prices';
-import type { CostsDto } from './contract';
+import { dailyMetrics } from '../spend/daily';
+import type { CostsDto, DailyCostsDto } from './contract';
 
 const DAY_MS = 86_400_000;
 const USD_DECIMALS = 6;
@@ -27,12 +28,41 @@ function roundUsd(x: number): number {
   return Number(x.toFixed(USD_DECIMALS));
 }
 
+/** `GET /costs/daily`: the last `days` UTC days of per-agent metrics (shared/spend/daily.ts), as the API shows them. */
+export async function getDailyCosts(
+  db: DbOrTx,
+  settings: Settings,
+  nowMs: number,
+  days: number,
+): Promise<DailyCostsDto> {
+  const series = await dailyMetrics(db, { days, nowMs });
+  const agents = [...new Set(series.flatMap((d) => d.byAgent.map((a) => a.agent)))].sort();
+  return {
+    days,
+    provider: selectedProvider(settings),
+    usdBudget: settings.DAILY_USD_BUDGET ?? null,
+    tokenBudget: settings.DAILY_TOKEN_BUDGET,
+    agents,
+    series: series.map((d) => ({
+      ...d,
+      costUsd: roundUsd(d.costUsd),
+      byAgent: d.byAgent.map((a) => ({
+        ...a,
+        costUsd: roundUsd(a.costUsd),
+        latencyMeanMs: a.latencyMeanMs === null ? null : Math.round(a.latencyMeanMs),
+        latencyP95Ms: a.latencyP95Ms === null ? null : Math.round(a.latencyP95Ms),
+      })),
+    })),
+  };
+}
+
 export async function getCosts(db: DbOrTx, settings: Settings, nowMs: number): Promise<CostsDto> {
   const day = utcDay(nowMs);
   const dayStart = new Date(`${day}T00:00:00.000Z`);
   const dayEnd = new Date(dayStart.getTime() + DAY_MS);
   const budget = await createTokenBudget(db, {
     dailyTokens: settings.DAILY_TOKEN_BUDGET,
+    dailyUsd: settings.DAILY_USD_BUDGET ?? null,
     now: () => nowMs,
   }).status(day);
 
@@ -118,6 +148,14 @@ export async function getCosts(db: DbOrTx, settings: Settings, nowMs: number): P
       remaining: Math.max(0, budget.remaining),
       refusedCalls: budget.refused,
     },
+    usdBudget: budget.usd
+      ? {
+          usd: budget.usd.budget,
+          used: roundUsd(budget.usd.used),
+          reserved: roundUsd(budget.usd.reserved),
+          remaining: roundUsd(budget.usd.remaining),
+        }
+      : null,
     costUsd: roundUsd(Math.max(totalUsd, budget.costUsd)),
     byAgent,
     byModel: [...models.entries()].map(([model, m]) => ({ model, ...m, costUsd: roundUsd(m.costUsd) })),

@@ -17,6 +17,8 @@ import {
   candlesQuerySchema,
   candlesResponseSchema,
   costsResponseSchema,
+  dailyCostsQuerySchema,
+  dailyCostsResponseSchema,
   healthResponseSchema,
   latestQuerySchema,
   latestResponseSchema,
@@ -182,6 +184,15 @@ export const API_ROUTES: RouteSpec[] = [
     path: '/costs',
     summary: "Today's LLM tokens and USD against the daily budget, by agent and model, and cache savings.",
     responses: { 200: { description: 'cost report', schema: costsResponseSchema } },
+  },
+  {
+    group: 'costs',
+    method: 'GET',
+    path: '/costs/daily',
+    summary:
+      'The last `days` (default 30, at most 90) UTC days per agent: calls, tokens in/out, USD, mean and p95 latency, errors, abstentions, cache hits, refusals; with the dollar budget in force each day.',
+    query: dailyCostsQuerySchema,
+    responses: { 200: { description: 'daily metrics', schema: dailyCostsResponseSchema } },
   },
   {
     group: 'docs',

@@ -88,6 +88,8 @@ export const settingsSchema = z.object({
   // Models that get JSON mode even when LLM_STRUCTURED_OUTPUT is json_schema.
   LLM_JSON_MODE_MODELS: csv.default([]),
   DAILY_TOKEN_BUDGET: positiveInt.default(2_000_000),
+  /** USD per UTC day across every agent (unset: no dollar cap), enforced beside the token budget. */
+  DAILY_USD_BUDGET: z.coerce.number().positive().optional(),
   RESEARCHER_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.55),
 
   // Consensus voting (shared/consensus): how the firm decides whether the trader is called.

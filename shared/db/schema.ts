@@ -268,6 +268,9 @@ export const tokenLedger = pgTable('token_ledger', {
   reserved: bigint('reserved', { mode: 'number' }).notNull().default(0),
   used: bigint('used', { mode: 'number' }).notNull().default(0),
   costUsd: usd('cost_usd').notNull().default('0'),
+  /** The dollar budget in force (DAILY_USD_BUDGET; null: none), and the worst-case USD of calls in flight. */
+  usdBudget: usd('usd_budget'),
+  usdReserved: usd('usd_reserved').notNull().default('0'),
   refused: integer('refused').notNull().default(0),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });

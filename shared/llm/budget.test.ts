@@ -18,7 +18,7 @@ describe.each(testDrivers())('token budget on %s', (driver) => {
   it('reserves, settles and releases exactly; refuses what does not fit and counts the refusal', async () => {
     const budget = createTokenBudget(t.db, { dailyTokens: 1_000, now: () => NOW });
     const a = await budget.reserve(600);
-    expect(a).toEqual({ day: DAY, tokens: 600 });
+    expect(a).toEqual({ day: DAY, tokens: 600, usd: 0 });
     expect(await budget.reserve(500)).toBeNull();
     const b = await budget.reserve(400);
     expect(b).not.toBeNull();

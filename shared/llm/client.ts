@@ -36,7 +36,7 @@ import { cacheKey, createResponseCache, type ResponseCache } from './cache';
 import { LlmCallError } from './errors';
 import { createOfflineProvider } from './offline';
 import { createOpenAIProvider } from './openai-provider';
-import { costUsd, OFFLINE_MODEL } from './prices';
+import { costUsd, OFFLINE_MODEL, worstCaseUsd } from './prices';
 import { type ChatProvider, ProviderError, type ProviderName, type ProviderResponse } from './provider';
 import { parseReply, type StructuredMode, toStrictJsonSchema, withSchemaInstruction } from './structured';
 import { type ChatMessage, estimateInputTokens } from './tokens';
@@ -143,7 +143,11 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
     ((model: string): StructuredMode =>
       settings.LLM_JSON_MODE_MODELS.includes(model) ? 'json_object' : settings.LLM_STRUCTURED_OUTPUT);
   const seed = opts.seed ?? DEFAULT_SEED;
-  const budget = createTokenBudget(db, { dailyTokens: settings.DAILY_TOKEN_BUDGET, now });
+  const budget = createTokenBudget(db, {
+    dailyTokens: settings.DAILY_TOKEN_BUDGET,
+    dailyUsd: settings.DAILY_USD_BUDGET ?? null,
+    now,
+  });
   const cache: ResponseCache = createResponseCache(db);
   const useCache = provider.billable && settings.LLM_CACHE;
   /** Cache keys of the calls in flight in this process (see call()). */
@@ -294,9 +298,20 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
       for (let attempt = 0; attempt < 2; attempt++) {
         let reservation: Reservation | null = null;
         if (provider.billable) {
-          reservation = await budget.reserve(estimateInputTokens(messages, schemaText) + maxTokens);
-          if (!reservation) {
-            const reason = `BUDGET_EXCEEDED: the daily token budget (${settings.DAILY_TOKEN_BUDGET} tokens, UTC day) cannot fit this call`;
+          const inputEstimate = estimateInputTokens(messages, schemaText);
+          // Under a dollar budget the call reserves its worst-case price too; a model without a listed
+          // price cannot be priced, so it is refused by name rather than guessed.
+          const worstUsd = budget.dailyUsd === null ? 0 : worstCaseUsd(model, inputEstimate, maxTokens);
+          const outcome =
+            worstUsd === null
+              ? ({
+                  ok: false,
+                  message: `model ${model} has no listed price (shared/llm/prices.ts), so it cannot be called under DAILY_USD_BUDGET ($${budget.dailyUsd}); list its price or unset DAILY_USD_BUDGET`,
+                } as const)
+              : await budget.tryReserve({ tokens: inputEstimate + maxTokens, usd: worstUsd });
+          if (outcome.ok) reservation = outcome.reservation;
+          else {
+            const reason = `BUDGET_EXCEEDED: ${outcome.message}`;
             finish();
             await log({
               ctx: req.context,
@@ -379,7 +394,8 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
             await budget.settle(
               reservation,
               reported ? usage.promptTokens + usage.completionTokens : reservation.tokens,
-              cost ?? 0,
+              // Unreported usage under a dollar budget is charged its worst-case price, like its tokens.
+              reported ? (cost ?? 0) : reservation.usd,
             );
           }
         } finally {

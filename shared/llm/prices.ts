@@ -113,6 +113,22 @@ export function costUsd(model: string, usage: TokenUsage): number | null {
   );
 }
 
+/**
+ * The most a call can cost: every input token at the uncached input price plus `maxTokens` of output at
+ * the output price (a dollar budget reserves this before the call). Null when the model has no listed
+ * price: under a dollar budget such a model cannot be called (never a guessed price). The offline model
+ * costs 0.
+ */
+export function worstCaseUsd(model: string, inputTokens: number, maxTokens: number): number | null {
+  if (model === OFFLINE_MODEL) return 0;
+  const p = priceFor(model);
+  if (!p) return null;
+  return (
+    (Math.max(0, inputTokens) * p.inputPerMTok + Math.max(0, maxTokens) * p.outputPerMTok) /
+    TOKENS_PER_PRICE_UNIT
+  );
+}
+
 export type SampleLabel = 'in_sample' | 'out_of_sample' | 'mixed' | 'not_applicable';
 
 /**

@@ -110,12 +110,16 @@ export function combineFinal(a: FinalInputs, limits: { maxPositionPct: number })
   const analystRefused = analysts.some((r) => r?.status === 'budget_exceeded');
   if (refused || (noAnalyst && analystRefused)) {
     const who = refused ?? 'the analysts';
+    const refusal = refused ? a[refused] : analysts.find((r) => r?.status === 'budget_exceeded');
+    // Which budget refused (tokens or dollars, or an unpriced model under a dollar budget) is in the reason.
+    const why = (refusal?.reason ?? '').replace(/^BUDGET_EXCEEDED: /, '');
+    const byUsd = /DAILY_USD_BUDGET/.test(why);
     return {
       status: 'budget_exceeded',
       final: null,
       error: {
         code: 'BUDGET_EXCEEDED',
-        message: `the daily token budget refused ${who}: no decision was made`,
+        message: `the daily ${byUsd ? 'dollar' : 'token'} budget refused ${who}: no decision was made${why ? ` (${why})` : ''}`,
       },
     };
   }

@@ -9,6 +9,7 @@ import {
   backtestAcceptedSchema,
   candlesResponseSchema,
   costsResponseSchema,
+  dailyCostsResponseSchema,
   latestResponseSchema,
 } from '../../shared/api/contract';
 import { HAS_DATA, type Harness, SKIP_REASON, startHarness, TEST_NOW } from './harness';
@@ -195,6 +196,22 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       expect(c.provider).toBe('offline');
       expect(c.budget.tokens).toBe(2_000_000);
       expect(c.byAgent.map((a) => a.agent)).toContain('technical');
+      expect(c.usdBudget).toBeNull();
+    });
+
+    it('GET /costs/daily answers 30 UTC days by agent by default; days is bounded', async () => {
+      const r = await h.get('/costs/daily');
+      expect(r.status).toBe(200);
+      const d = dailyCostsResponseSchema.parse(r.body);
+      expect(d.series).toHaveLength(30);
+      expect(d.usdBudget).toBeNull();
+      const today = d.series.at(-1)!;
+      expect(today.byAgent.map((a) => a.agent)).toContain('technical');
+      expect(today.calls).toBeGreaterThan(0);
+      expect((await h.get('/costs/daily?days=7')).body.series).toHaveLength(7);
+      const bad = await h.get('/costs/daily?days=91');
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toBe('days must be a whole number from 1 to 90');
     });
 
     it('POST /backtest answers 202 with the estimate; the backtest completes with metrics and its own trades', async () => {

@@ -9,6 +9,11 @@ export function formatCosts(c: CostsDto): string {
   return [
     `${c.day} (UTC), provider ${c.provider}`,
     `budget: ${c.budget.used} used + ${c.budget.reserved} reserved of ${c.budget.tokens} tokens (${c.budget.remaining} left, ${c.budget.refusedCalls} calls refused)`,
+    ...(c.usdBudget
+      ? [
+          `dollar budget: $${c.usdBudget.used.toFixed(6)} spent + $${c.usdBudget.reserved.toFixed(6)} reserved of $${c.usdBudget.usd} ($${c.usdBudget.remaining.toFixed(6)} left)`,
+        ]
+      : []),
     `spend: $${c.costUsd.toFixed(6)}; cache: ${c.cache.hits} hits saved ~${c.cache.tokensSaved} tokens, ~$${c.cache.usdSaved.toFixed(6)}`,
     '',
     table(c.byAgent),

@@ -20,6 +20,7 @@ import {
   backtestsListSchema,
   candlesResponseSchema,
   costsResponseSchema,
+  dailyCostsResponseSchema,
   errorBodySchema,
   healthResponseSchema,
   latestResponseSchema,
@@ -235,6 +236,8 @@ export function createApiClient(options: ApiClientOptions) {
       get(backtestsListSchema, '/backtests', { ...q }, signal),
 
     costs: (signal?: AbortSignal) => get(costsResponseSchema, '/costs', undefined, signal),
+    dailyCosts: (days: number, signal?: AbortSignal) =>
+      get(dailyCostsResponseSchema, '/costs/daily', { days }, signal),
   };
 }
 

@@ -19,7 +19,7 @@ const STATUS_MEANING: Record<Exclude<AgentStatus, 'ok'>, string> = {
     'The answer stayed invalid after one repair attempt, so the agent abstained. No output is invented.',
   unavailable: 'This analyst failed (error, timeout or no data); the pipeline went on without it.',
   error: 'This step failed, so the decision is no trade.',
-  budget_exceeded: 'The daily token budget refused this call. Nothing was sent to the model.',
+  budget_exceeded: 'The daily budget (tokens or dollars) refused this call. Nothing was sent to the model.',
   gated: "Not called: the researcher's confidence was under the threshold, so the decision is HOLD.",
   skipped: 'Not called, because an earlier step did not complete.',
 };

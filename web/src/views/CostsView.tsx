@@ -1,15 +1,20 @@
 /**
- * What the agents cost today (UTC day): tokens against the daily budget, by agent and by model, what
- * the response cache saved, and the dated price table the USD figures come from.
+ * What the agents cost today (UTC day): tokens (and dollars, when DAILY_USD_BUDGET is set) against the
+ * daily budgets, by agent and by model, what the response cache saved, the last 30 days as a chart by
+ * agent, and the dated price table the USD figures come from.
  */
 import type { CostsDto } from '../../../shared/api/contract';
 import { useApi } from '../api/use-api';
 import { OFFLINE_LABEL } from '../components/AgentCard';
+import { DailySpendChart } from '../components/DailySpend';
 import { Async, Badge, DataTable, Empty, Panel, Stat } from '../components/ui';
 import { fmtCost, fmtDate, fmtInt, fmtUsd } from '../format';
 
+const DAILY_DAYS = 30;
+
 export default function CostsView() {
   const costs = useApi('costs', (api, signal) => api.costs(signal));
+  const daily = useApi(`costs-daily:${DAILY_DAYS}`, (api, signal) => api.dailyCosts(DAILY_DAYS, signal));
   return (
     <div className="stack">
       <div className="page-head">
@@ -21,7 +26,45 @@ export default function CostsView() {
       <Async value={costs} label="Loading costs…">
         {(c) => <CostsBody c={c} />}
       </Async>
+      <Panel title={`Last ${DAILY_DAYS} days by agent (UTC)`}>
+        <Async value={daily} label="Loading daily spend…">
+          {(d) => <DailySpendChart d={d} />}
+        </Async>
+      </Panel>
     </div>
+  );
+}
+
+function UsdBudget({ u }: { u: NonNullable<CostsDto['usdBudget']> }) {
+  const usedPct = u.usd > 0 ? Math.min(100, (u.used / u.usd) * 100) : 0;
+  const reservedPct = u.usd > 0 ? Math.min(100 - usedPct, (u.reserved / u.usd) * 100) : 0;
+  return (
+    <Panel title="Daily dollar budget" testId="usd-budget">
+      {/* biome-ignore lint/a11y/useSemanticElements: two stacked segments (spent, reserved) that <meter> cannot draw */}
+      <div
+        className="budget-bar"
+        role="meter"
+        aria-label="Dollars spent today"
+        aria-valuemin={0}
+        aria-valuemax={u.usd}
+        aria-valuenow={u.used}
+      >
+        <div className="budget-used" style={{ width: `${usedPct}%` }} />
+        <div className="budget-reserved" style={{ width: `${reservedPct}%` }} />
+      </div>
+      <div className="budget-legend small">
+        <span>
+          <span className="swatch used" /> spent {fmtCost(u.used)}
+        </span>
+        <span>
+          <span className="swatch reserved" /> reserved at worst-case prices {fmtCost(u.reserved)}
+        </span>
+        <span>remaining {fmtCost(u.remaining)}</span>
+        <span className="num">
+          {usedPct.toFixed(1)}% of {fmtUsd(u.usd)}
+        </span>
+      </div>
+    </Panel>
   );
 }
 
@@ -77,6 +120,7 @@ function CostsBody({ c }: { c: CostsDto }) {
           </div>
         )}
       </Panel>
+      {c.usdBudget && <UsdBudget u={c.usdBudget} />}
       <div className="stats">
         <Stat label="Spend today" value={fmtCost(c.costUsd)} />
         <Stat label="Calls" value={fmtInt(c.byAgent.reduce((s, a) => s + a.calls, 0))} />
