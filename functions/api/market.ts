@@ -40,6 +40,7 @@ import {
   TIMEFRAMES,
   type Timeframe,
 } from '../../shared/market/types';
+import { detectRegime } from '../../shared/regime/detector';
 import { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
 
@@ -102,6 +103,12 @@ function round(x: number, d = PRICE_DECIMALS): number {
   return Number(x.toFixed(d));
 }
 
+/** The detector's reading at the last closed bar (the candles here all closed before now). */
+function regimeAt(candles: readonly Candle[], timeframe: Timeframe) {
+  const r = detectRegime(candles, timeframe);
+  return r.ok ? r.reading : null;
+}
+
 export async function latestMarket(
   container: MarketHandlerDeps['container'],
   symbol: string,
@@ -151,6 +158,7 @@ export async function latestMarket(
       bbLower: at(series.bbLower, 'bollinger'),
       volatility: at(series.realizedVol, 'realizedVol'),
     },
+    regime: regimeAt(candles, timeframe),
     // Only the holes inside the shown window matter to a chart; older ones only thin the warm-up.
     gaps: gaps.filter((g) => g.nextOpenTime >= shownStart).map(gapDto),
   };

@@ -12,6 +12,7 @@
  */
 import type { MarketSummary } from '../indicators/market-view';
 import type { Timeframe } from '../market/types';
+import type { RegimeReading } from '../regime/detector';
 import type {
   ResearcherOutput,
   SentimentOutput,
@@ -54,6 +55,8 @@ export interface DecisionSnapshot {
   priceSource: 'last_close' | 'ticker';
   portfolio: PortfolioView;
   limits: { maxPositionPct: number; maxTotalExposurePct: number };
+  /** The regime detector's reading at the decision time (shared/regime), null when it had too few bars. */
+  regime?: RegimeReading | null;
 }
 
 /**
@@ -66,6 +69,19 @@ export const STATIC_SUPPLY_SOURCE = 'static file compiled by hand, facts known a
 
 const r = (x: number) => Number(x.toFixed(DECIMALS));
 const rn = (x: number | null) => (x === null ? null : r(x));
+
+/**
+ * The regime detector's reading as every agent sees it (`market_regime`), absent from snapshots taken
+ * before the detector existed (so their prompts, and cache keys, are unchanged).
+ */
+function regimeOf(s: DecisionSnapshot): {
+  market_regime?: { regime: string; confidence: number; rule: string };
+} {
+  if (s.regime === undefined) return {};
+  return s.regime === null
+    ? {}
+    : { market_regime: { regime: s.regime.regime, confidence: s.regime.confidence, rule: s.regime.rule } };
+}
 
 function identity(s: DecisionSnapshot) {
   return {
@@ -84,6 +100,7 @@ export function technicalInput(s: DecisionSnapshot) {
     asset,
     timeframe: s.timeframe,
     as_of,
+    ...regimeOf(s),
     close: level(m.lastClose),
     returns_pct: {
       bars_1: rn(m.returnsPct.bars1),
@@ -125,6 +142,7 @@ export function sentimentInput(s: DecisionSnapshot): Available<SentimentInput> {
     data: {
       asset: s.symbol,
       as_of: s.market.asOf,
+      ...regimeOf(s),
       source: STATIC_NEWS_SOURCE,
       items: d.data.items.map((i) => ({
         days_ago: i.daysAgo,
@@ -138,6 +156,7 @@ export function sentimentInput(s: DecisionSnapshot): Available<SentimentInput> {
 export interface SentimentInput {
   asset: string;
   as_of: string;
+  market_regime?: { regime: string; confidence: number; rule: string };
   source: string;
   items: { days_ago: number; headline: string; tone: number; theme: string }[];
 }
@@ -151,6 +170,7 @@ export function tokenomicsInput(s: DecisionSnapshot): Available<TokenomicsInput>
     data: {
       asset: s.symbol,
       as_of: s.market.asOf,
+      ...regimeOf(s),
       source: STATIC_SUPPLY_SOURCE,
       category: d.data.category,
       max_supply: d.data.maxSupply,
@@ -164,6 +184,7 @@ export function tokenomicsInput(s: DecisionSnapshot): Available<TokenomicsInput>
 export interface TokenomicsInput {
   asset: string;
   as_of: string;
+  market_regime?: { regime: string; confidence: number; rule: string };
   source: string;
   category: string;
   max_supply: number | null;
@@ -187,6 +208,7 @@ export function researcherInput(s: DecisionSnapshot, analysts: AnalystOutputs) {
   return {
     asset,
     as_of,
+    ...regimeOf(s),
     analysts,
     market: {
       returns_pct_7_bars: rn(s.market.returnsPct.bars7),
@@ -220,6 +242,7 @@ export function traderInput(s: DecisionSnapshot, researcher: ResearcherOutput, c
   const { asset } = identity(s);
   return {
     asset,
+    ...regimeOf(s),
     researcher: {
       stance: researcher.stance,
       confidence: researcher.confidence,
@@ -247,6 +270,7 @@ export function riskInput(s: DecisionSnapshot, researcher: ResearcherOutput, tra
   const { asset } = identity(s);
   return {
     asset,
+    ...regimeOf(s),
     proposal: {
       action: trader.action,
       size_pct: trader.size_pct,

@@ -144,6 +144,24 @@ export const latestQuerySchema = z.object({
   timeframe: timeframeSchema.default('1h'),
   limit: wholeNumberQuery('limit', 1, MAX_CANDLES_PER_REQUEST).default(200),
 });
+/** The regime detector's reading (shared/regime/detector.ts: deterministic rules, no model call). */
+export const regimeReadingSchema = z.object({
+  regime: z.enum(['BULL', 'BEAR', 'SIDEWAYS', 'HIGH_VOL', 'LOW_VOL']),
+  confidence: z.number(),
+  rule: z.string(),
+  figures: z.object({
+    close: z.number(),
+    ema50: z.number(),
+    ema200: z.number(),
+    ema50SlopePct: z.number(),
+    adx: z.number(),
+    atrPct: z.number(),
+    atrPercentile: z.number(),
+    atrHistory: z.number().int(),
+  }),
+});
+export type RegimeReadingDto = z.infer<typeof regimeReadingSchema>;
+
 export const latestResponseSchema = z.object({
   symbol: z.string(),
   timeframe: z.string(),
@@ -152,6 +170,8 @@ export const latestResponseSchema = z.object({
   asOf: z.string(),
   candles: z.array(candleDtoSchema),
   indicators: indicatorValuesSchema,
+  /** The regime at the last closed bar; null with too little history. */
+  regime: regimeReadingSchema.nullable(),
   gaps: z.array(z.object({ after: z.string(), next: z.string(), missingBars: z.number() })),
 });
 export type LatestResponse = z.infer<typeof latestResponseSchema>;
@@ -377,6 +397,15 @@ export const analysisSchema = z.object({
   decisionMode: z.enum(['pipeline', 'consensus']),
   /** The vote of a consensus-mode decision; null in pipeline mode or before the researcher answered. */
   consensus: consensusSchema.nullable(),
+  /**
+   * The regime detector's reading at the decision time and the technical analyst's regime label, and
+   * whether they agree (null when either is missing).
+   */
+  regime: z.object({
+    detector: regimeReadingSchema.nullable(),
+    technical: z.string().nullable(),
+    agree: z.boolean().nullable(),
+  }),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),

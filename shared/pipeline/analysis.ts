@@ -13,6 +13,8 @@ import { eq, sql } from 'drizzle-orm';
 import { AGENT_NAMES, type AgentName, type AgentResult, ANALYSTS } from '../agents/schemas';
 import { type AnalysisDto, analysisSchema } from '../api/contract';
 import { agentLogs, decisions } from '../db/schema';
+import { technicalRegime } from '../outcomes/context';
+import type { RegimeReading } from '../regime/detector';
 import { AppError } from '../util/errors';
 import { decisionClassOf } from './decision-class';
 import type { PipelineDeps } from './deps';
@@ -107,6 +109,19 @@ export async function runAnalysis(deps: PipelineDeps, input: CreateDecisionInput
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
+/** The detector's reading (in the snapshot), the technical analyst's label, and whether they agree. */
+function regimeOfDecision(
+  snapshot: unknown,
+  outputs: Partial<Record<AgentName, AgentResult>>,
+): AnalysisDto['regime'] {
+  const detector = ((snapshot as { regime?: RegimeReading | null } | null)?.regime ??
+    null) as RegimeReading | null;
+  const t = outputs.technical;
+  const technical = t?.status === 'ok' ? ((t.output as { regime?: string } | null)?.regime ?? null) : null;
+  const mapped = technicalRegime(technical);
+  return { detector, technical, agree: detector && mapped ? detector.regime === mapped : null };
+}
+
 /** The stored decision as the API shows it (shape: analysisSchema in shared/api/contract.ts). */
 export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promise<AnalysisDto> {
   if (!/^[0-9a-f-]{36}$/i.test(decisionId))
@@ -159,6 +174,7 @@ export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promi
     promptVersions: (row.promptVersions ?? {}) as Record<string, string>,
     decisionMode: row.decisionMode,
     consensus: (row.consensus ?? null) as AnalysisDto['consensus'],
+    regime: regimeOfDecision(row.snapshot, outputs),
     error: (row.error as AnalysisDto['error']) ?? null,
     createdAt: row.createdAt.toISOString(),
     completedAt: iso(row.completedAt),

@@ -66,6 +66,7 @@ import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
 import { createMarketView, summarizeForAgents } from '../indicators/market-view';
 import { isLlmCallError, llmProviderErrorCode } from '../llm/errors';
 import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market/types';
+import { detectRegime } from '../regime/detector';
 import type { DecisionMode as StrategyDecisionMode } from '../strategy/params';
 import { AppError, isAppError } from '../util/errors';
 import type { PipelineDeps } from './deps';
@@ -341,7 +342,10 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
             positionPct: 0,
             exposurePct: 0,
           };
+    // The regime detector reads the same clock-gated view the agents' summary comes from.
+    const detected = detectRegime(view.recentCandles(view.length), tf);
     const snapshot: DecisionSnapshot = {
+      regime: detected.ok ? detected.reading : null,
       symbol: row.symbol,
       baseAsset: filtersFor(row.symbol).baseAsset,
       timeframe: tf,

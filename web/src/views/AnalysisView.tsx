@@ -51,6 +51,15 @@ function AnalysisBody({ a }: { a: AnalysisDto }) {
         <span>{a.mode === 'live' ? 'live' : a.mode.replace('_', ' ')}</span>
         <span>decision at {fmtTime(a.decisionTime)}</span>
         {a.decisionMode === 'consensus' && <Badge kind="info">consensus mode</Badge>}
+        {a.regime.detector && (
+          <span data-testid="regime" title={a.regime.detector.rule}>
+            regime {a.regime.detector.regime} ({a.regime.detector.confidence.toFixed(2)})
+            {a.regime.technical !== null &&
+              (a.regime.agree
+                ? ', technical analyst agrees'
+                : `, technical analyst says ${a.regime.technical}`)}
+          </span>
+        )}
         <StatusBadge status={a.status} />
         {a.provider === 'offline' ? (
           <Badge kind="warn">{OFFLINE_LABEL}</Badge>

@@ -111,6 +111,16 @@ function MarketPanels({ m }: { m: LatestResponse }) {
         />
         <Stat label="24h change" value={fmtPct(m.changePct24h)} tone={tone(m.changePct24h)} />
         <Stat
+          label="Regime (rules)"
+          value={m.regime ? m.regime.regime : NO_VALUE}
+          testId="regime"
+          sub={
+            m.regime
+              ? `confidence ${fmtRatio(m.regime.confidence, 2)}: ${m.regime.rule}`
+              : 'too little history for the regime rules'
+          }
+        />
+        <Stat
           label="RSI 14"
           value={fmtRatio(ind.rsi14, 1)}
           sub={
