@@ -34,6 +34,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const analysis = {
   id: 'a1',
   status: 'completed',
+  decisionClass: 'decided',
   symbol: 'BTCUSDT',
   timeframe: '1h',
   mode: 'live',
@@ -49,6 +50,7 @@ const analysis = {
   promptVersions: {},
   decisionMode: 'pipeline',
   consensus: null,
+  regime: { detector: null, technical: null, agree: null },
   error: null,
   createdAt: '2025-01-01T00:00:00.000Z',
   completedAt: null,
