@@ -37,6 +37,9 @@
 import { createHash } from 'node:crypto';
 import { barKnownAt } from '../indicators/market-view';
 import { type Candle, filtersFor, type SymbolFilters, TIMEFRAME_MS, type Timeframe } from '../market/types';
+import { FifoLots } from '../outcomes/ledger';
+import { type SizingSettings, sizeBuy } from '../outcomes/sizing';
+import type { OutcomeLike } from '../outcomes/stats';
 import {
   type Action,
   applyFill,
@@ -100,6 +103,12 @@ export interface SimulationSettings {
   /** Exchange filters; default `filtersFor(symbol)`. */
   filters?: SymbolFilters;
   fillAt?: FillTiming;
+  /**
+   * SIZING for BUYs (shared/outcomes/sizing.ts): Kelly from this simulation's own outcomes (FIFO lots,
+   * shared/outcomes/ledger.ts) closed strictly before each decision's time. Absent or 'trader': the
+   * decisions' sizes, and no outcome is tracked here (the hot path stays as it was).
+   */
+  sizing?: SizingSettings;
 }
 
 export interface SimulationInput {
@@ -320,6 +329,11 @@ export function simulate(input: SimulationInput): SimulationResult {
   const trips: RoundTrip[] = [];
   let trip: OpenTrip | null = null;
   let tradedNotional = 0;
+  const sizing = settings.sizing && settings.sizing.mode !== 'trader' ? settings.sizing : null;
+  const stepFx = parseFixed(filters.stepSize);
+  const lots = sizing ? new FifoLots(() => stepFx) : null;
+  /** Outcomes closed so far, in exit order (only with Kelly sizing). */
+  const closed: OutcomeLike[] = [];
 
   /** Record a fill (and its round trip); returns the quantity held after it, as a string. */
   const record = (
@@ -330,6 +344,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     reason: string,
     bar: number,
     d: TimedDecision | null,
+    extraClamps: Clamp[] | null,
   ): string => {
     // Strings once (as Decimal#toFixed); the float statistics parse those strings.
     const quantity = fixedString(plan.quantity);
@@ -355,8 +370,24 @@ export function simulate(input: SimulationInput): SimulationResult {
       feeUsd: feeUsdStr,
       realizedPnl: realizedStr,
       quantityAfter,
-      clamps: plan.clamps,
+      clamps: extraClamps ? [...extraClamps, ...plan.clamps] : plan.clamps,
     });
+    if (lots) {
+      for (const o of lots.apply({
+        tradeId: null,
+        decisionId: d?.decisionId ?? null,
+        symbol: settings.symbol,
+        side,
+        reason,
+        quantity: plan.quantity,
+        price: plan.price,
+        notional: trade.notional,
+        fee: trade.fee,
+        feeUsd: trade.feeUsd,
+        executedAt: time,
+      }))
+        closed.push({ exitTime: o.exitTime, pnlUsdt: o.pnlUsdt, pnlPct: o.pnlPct, exitReason: o.exitReason });
+    }
     const notional = Number(notionalStr);
     const feeUsd = Number(feeUsdStr);
     tradedNotional += notional;
@@ -421,6 +452,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     reason: string,
     d: TimedDecision | null,
     closeAll = false,
+    extraClamps: Clamp[] | null = null,
   ) => {
     if (typeof ref === 'number' && !(Number.isFinite(ref) && ref > 0)) {
       throw new AppError('VALIDATION_ERROR', `referencePrice must be positive (got ${ref})`, {
@@ -450,7 +482,7 @@ export function simulate(input: SimulationInput): SimulationResult {
         side: plan.side,
         reason: plan.reason,
         rule: plan.rule,
-        clamps: plan.clamps,
+        clamps: extraClamps ? [...extraClamps, ...plan.clamps] : plan.clamps,
       });
       if (closeAll) clearStops(); // an exit with nothing sellable: nothing left to protect
       return;
@@ -466,7 +498,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     ledger = filled.ledger;
     traded = true;
     cashF = fixedToNumber(ledger.cash);
-    qtyF = Number(record(filled.trade, plan, refFx, time, reason, bar, d));
+    qtyF = Number(record(filled.trade, plan, refFx, time, reason, bar, d, extraClamps));
     if (plan.side === 'BUY' && d) {
       if (d.stopLossPct !== undefined) {
         stopFx = mul(plan.price, sub(ONE_FX, mul(parseFixed(d.stopLossPct), PER_PCT_FX)));
@@ -489,6 +521,38 @@ export function simulate(input: SimulationInput): SimulationResult {
   const runDecision = (k: number, ref: number, time: number, bar: number) => {
     const d = decisions[k] as TimedDecision;
     if (d.action === 'HOLD') return;
+    if (d.action === 'BUY' && sizing) {
+      // Walk-forward: only outcomes closed strictly before the decision time (exits are in time order).
+      let end = closed.length;
+      while (end > 0 && (closed[end - 1] as OutcomeLike).exitTime >= d.decisionTime) end--;
+      const sized = sizeBuy(d.sizePct, closed.slice(Math.max(0, end - sizing.lookback), end), sizing);
+      const note = sized.note;
+      const clamp: Clamp[] | null = note
+        ? [
+            {
+              rule: 'KELLY_SIZING',
+              requested: String(note.requested),
+              allowed: String(note.allowed),
+              unit: '%',
+              reason: note.reason,
+            },
+          ]
+        : null;
+      if (sized.sizePct <= 0) {
+        rejections.push({
+          decisionId: d.decisionId ?? null,
+          decisionTime: d.decisionTime,
+          executedAt: time,
+          side: 'BUY',
+          reason: `Kelly sized the buy at 0% of equity (${note?.reason ?? ''})`,
+          rule: 'KELLY_SIZING',
+          clamps: clamp ?? [],
+        });
+        return;
+      }
+      execute('BUY', sized.sizePct, ref, time, bar, 'signal', d, false, clamp);
+      return;
+    }
     execute(d.action, d.sizePct, ref, time, bar, 'signal', d);
   };
 
@@ -643,6 +707,9 @@ export function simulate(input: SimulationInput): SimulationResult {
       `Initial cash ${book.initialCash.toFixed()} ${filters.quoteAsset}. Equity is marked to market at every bar close (float64 for statistics; the ledger itself is exact decimal).`,
       'Buy and hold: 100% of the initial cash bought at the first decision fill with the same fees, slippage and filters, marked at every bar close.',
       'Sharpe (headline) on daily UTC returns x sqrt(365), sample stdev, risk-free 0; per-bar Sharpe x sqrt(periods per year) also given. CAGR withheld under 30 days.',
+      sizing
+        ? `Sizing: SIZING=${sizing.mode}: a BUY's size is ${sizing.mode === 'kelly' ? 'the fractional Kelly size' : "the smaller of the decision's and the fractional Kelly size"} (f* = W - (1 - W) / R over the last ${sizing.lookback} outcomes closed strictly before the decision, x ${sizing.fraction}, floored at 0), when at least ${sizing.minTrades} exist; then the hard limits.`
+        : "Sizing: the decisions' own sizes (SIZING=trader).",
       gaps > 0
         ? `The candles have ${gaps} gap(s) after the first decision: a fill due on a missing bar happens at the next bar present.`
         : 'The candles have no gaps after the first decision.',

@@ -116,6 +116,21 @@ export const settingsSchema = z.object({
   MAX_TOTAL_EXPOSURE_PCT: pct.default(80),
   FEE_BPS: z.coerce.number().min(0).max(1000).default(10),
   SLIPPAGE_BPS: z.coerce.number().min(0).max(1000).default(5),
+  /**
+   * The BUY size executed: the trader's (after the risk manager), fractional Kelly from the book's own
+   * outcomes, or the smaller of the two (shared/outcomes/sizing.ts). Hard limits apply after it.
+   */
+  SIZING: z.enum(['trader', 'kelly', 'min']).default('min'),
+  /** Outcomes (the most recent closed before the decision) Kelly is computed over. */
+  KELLY_LOOKBACK: positiveInt.default(50),
+  /** Fraction of full Kelly (0-1; 0.5 = half Kelly). */
+  KELLY_FRACTION: z.coerce
+    .number()
+    .min(0, 'must be between 0 and 1')
+    .max(1, 'must be between 0 and 1')
+    .default(0.5),
+  /** Fewer outcomes than this: Kelly does not apply (the trader's size stands, and the fill says so). */
+  KELLY_MIN_TRADES: positiveInt.default(10),
 
   // Workflows
   ANALYZE_WAIT_MS: z.coerce.number().int().min(0).max(28_000).default(20_000),

@@ -60,12 +60,16 @@ import {
   type ResearcherOutput,
   type TraderOutput,
 } from '../agents/schemas';
+import { CLAMP_UNIT_PCT } from '../api/contract';
 import { type ConsensusResult, tallyVotes } from '../consensus/votes';
 import { backtests, decisions } from '../db/schema';
 import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
 import { createMarketView, summarizeForAgents } from '../indicators/market-view';
 import { isLlmCallError, llmProviderErrorCode } from '../llm/errors';
 import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market/types';
+import { listOutcomes } from '../outcomes/repository';
+import { sizeBuy } from '../outcomes/sizing';
+import type { KellyResult } from '../outcomes/stats';
 import { detectRegime } from '../regime/detector';
 import type { DecisionMode as StrategyDecisionMode } from '../strategy/params';
 import { AppError, isAppError } from '../util/errors';
@@ -110,6 +114,8 @@ export interface StoredExecution {
   final: FinalDecision | null;
   fill: { trade: unknown | null; rejected: string | null; price: number } | null;
   portfolio: unknown | null;
+  /** The Kelly computation at the fill (SIZING kelly or min, BUYs only). */
+  kelly?: KellyResult | null;
 }
 
 // ---------- helpers ----------
@@ -586,6 +592,8 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
   const final = outcome.final;
   if (row.mode === 'live' && outcome.status === 'completed' && final) {
     const snap = snapshotOf(row);
+    if (final.action === 'BUY')
+      execution.kelly = await kellySizeLive(deps, row.decisionTime.getTime(), final);
     const live = await executeLive(deps, {
       decisionId,
       symbol: row.symbol,
@@ -627,6 +635,41 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
  * carries it, and there is no final action (a failed decision is not a HOLD). The name is historic (the
  * state machine's Catch state calls it); before the decision classes it recorded "no trade".
  */
+/**
+ * SIZING at the live fill (shared/outcomes/sizing.ts): Kelly from the live book's outcomes closed
+ * strictly before the decision time; the size change (or why Kelly did not apply) is a KELLY_SIZING
+ * clamp on the final decision. A Kelly size of 0 turns the BUY into a HOLD.
+ */
+async function kellySizeLive(deps: PipelineDeps, decisionTime: number, final: FinalDecision) {
+  const s = deps.settings;
+  if (s.SIZING === 'trader') return null;
+  const sample = await listOutcomes(deps.db, {
+    runId: LIVE_RUN_ID,
+    closedBefore: decisionTime,
+    limit: s.KELLY_LOOKBACK,
+  });
+  const sized = sizeBuy(final.sizePct, sample, {
+    mode: s.SIZING,
+    lookback: s.KELLY_LOOKBACK,
+    fraction: s.KELLY_FRACTION,
+    minTrades: s.KELLY_MIN_TRADES,
+  });
+  if (sized.note)
+    final.clamps.push({
+      rule: 'KELLY_SIZING',
+      requested: sized.note.requested,
+      allowed: sized.note.allowed,
+      unit: CLAMP_UNIT_PCT,
+      reason: sized.note.reason,
+    });
+  final.sizePct = sized.sizePct;
+  if (sized.sizePct <= 0) {
+    final.action = 'HOLD';
+    final.reason = `${final.reason}; Kelly sized it at 0% of equity`;
+  }
+  return sized.kelly;
+}
+
 export async function recordNoTrade(
   deps: PipelineDeps,
   input: { decisionId: string; error: { code: string; message: string } | string },

@@ -70,7 +70,9 @@ export type ClampRule =
   | 'MIN_QTY'
   | 'MIN_NOTIONAL'
   | 'LONG_ONLY'
-  | 'DUST';
+  | 'DUST'
+  /** The SIZING rule (shared/outcomes/sizing.ts): fractional Kelly changed the size, or did not apply. */
+  | 'KELLY_SIZING';
 
 /** A recorded clamp: what was asked, what the rule allowed, and why (amounts as decimal strings). */
 export interface Clamp {

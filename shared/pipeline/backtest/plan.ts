@@ -192,6 +192,12 @@ export async function createBacktest(
       maxPositionPct: settings.MAX_POSITION_SIZE_PCT,
       maxTotalExposurePct: settings.MAX_TOTAL_EXPOSURE_PCT,
     },
+    sizing: {
+      mode: settings.SIZING,
+      lookback: settings.KELLY_LOOKBACK,
+      fraction: settings.KELLY_FRACTION,
+      minTrades: settings.KELLY_MIN_TRADES,
+    },
     decisionSpacing: { source: req.decision_interval === undefined ? 'spread' : 'requested', barsInRange },
     decisionTimes: points,
     simulateFromMs: firstDecision - tfMs,

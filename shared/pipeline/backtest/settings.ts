@@ -2,8 +2,10 @@
  * What a backtest stores at creation (its request, limits, decision points and simulation range) and
  * the small helpers every backtest module shares.
  */
+
 import type { backtests } from '../../db/schema';
 import type { Gap, Timeframe } from '../../market/types';
+import type { SizingSettings } from '../../outcomes/sizing';
 
 /** A stated default when no real call of an agent was logged yet (a compact numeric prompt). */
 export const DEFAULT_INPUT_TOKENS_PER_CALL = 900;
@@ -29,6 +31,8 @@ export interface BacktestSettingsJson {
   };
   initialCash: number;
   limits: { maxPositionPct: number; maxTotalExposurePct: number };
+  /** SIZING and the Kelly settings at creation (absent on backtests stored before Kelly: trader). */
+  sizing?: SizingSettings;
   /** How decision_interval was chosen (absent on backtests stored before it could be spread). */
   decisionSpacing?: { source: 'requested' | 'spread'; barsInRange: number };
   decisionTimes: number[];

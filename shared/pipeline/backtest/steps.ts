@@ -128,6 +128,7 @@ export async function simulateRecorded(deps: PipelineDeps, backtestId: string) {
       slippageBps: s.request.slippage_bps,
       limits: s.limits,
       fillAt: s.request.fill,
+      sizing: s.sizing,
     },
   });
   return { row, settings: s, rows, result };
