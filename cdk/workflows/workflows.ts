@@ -35,10 +35,14 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { acknowledgeIamFindings } from '../nag';
 import { buildAgentChain, invokeStep } from './agent-chain';
+import { childExecutionsMap } from './distributed-map';
 
 export const ANALYSIS_TIMEOUT = Duration.minutes(15);
 export const BACKTEST_TIMEOUT = Duration.hours(12);
+/** The error a decision point's child execution fails with when its decision failed. */
+export const DECISION_FAILED_ERROR = 'DecisionFailed';
 
 export interface WorkflowsProps {
   /** Serves every step of the agent chain (both machines invoke it). */
@@ -126,6 +130,15 @@ export class Workflows extends Construct {
             },
           ]),
     );
+    // A Distributed Map's run: CDK grants StartExecution on this machine (its children) and
+    // Describe/Stop/Redrive on this machine's executions (the children are named after the machine and
+    // the Map's label); nothing on any other machine.
+    const mapRunPolicy = machine.node.tryFindChild('DistributedMapPolicy');
+    if (mapRunPolicy)
+      acknowledgeIamFindings(
+        mapRunPolicy,
+        'Distributed Map run: Describe/Stop/Redrive of this machine’s own executions (its child executions); the ARN wildcard is the execution name, no other machine.',
+      );
     return machine;
   }
 }
@@ -167,10 +180,8 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
 
   const plan = step('Plan backtest', 'planBacktest', '$.plan');
 
-  // Each iteration starts from `{ backtestId, decisionTime }` only; the decision row is created first
-  // (answering `{ backtestId, decisionId }`), then the same agent chain runs, and every path of the chain
-  // ends by recounting the backtest's progress (a small, idempotent UPDATE), whose tiny answer is the
-  // iteration's whole output.
+  // Each child execution starts from `{ backtestId, decisionTime }` only; the decision row is created
+  // first (answering `{ backtestId, decisionId }`), then the same agent chain runs.
   const startDecision = invokeStep(scope, 'Start decision', {
     fn: props.backtestSteps,
     step: 'startBacktestDecision',
@@ -181,14 +192,34 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
     outputPath: '$.created',
     taskTimeout: props.backtestTaskTimeout,
   });
+  // Every path of the chain ends by recounting the backtest's progress; the step also says whether THIS
+  // decision failed (provider, Binance or budget error). A failed decision fails its child execution, so
+  // the Map Run counts it against the tolerated failure percentage (BACKTEST_MAX_FAILED_PCT, carried by
+  // the plan): past it the Map Run stops and the backtest is marked failed, resumable, instead of
+  // spending the rest of the range. A child's output is that flag only.
   const recordProgress = invokeStep(scope, 'Record progress', {
     fn: props.backtestSteps,
     step: 'recordBacktestProgress',
-    fields: { backtestId: '$.backtestId' },
+    fields: { backtestId: '$.backtestId', decisionId: '$.decisionId' },
     resultPath: '$.progress',
-    outputPath: '$.progress',
     taskTimeout: props.backtestTaskTimeout,
   });
+  const decisionFailed = new sfn.Fail(scope, 'Decision failed', {
+    error: DECISION_FAILED_ERROR,
+    cause: 'The decision failed; its error is recorded with the decision.',
+  });
+  const recorded = new sfn.Succeed(scope, 'Decision recorded', { outputPath: '$.progress' });
+  recordProgress.next(
+    new sfn.Choice(scope, 'Decision failed?')
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.progress.decisionFailed'),
+          sfn.Condition.booleanEquals('$.progress.decisionFailed', true),
+        ),
+        decisionFailed,
+      )
+      .otherwise(recorded),
+  );
   const chain = buildAgentChain(scope, {
     agentSteps: props.agentSteps,
     taskTimeout: props.agentTaskTimeout,
@@ -196,17 +227,22 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
   });
   startDecision.next(chain.start);
 
-  const decisionPoints = new sfn.Map(scope, 'Decision points', {
-    itemsPath: '$.plan.items',
-    itemSelector: {
-      backtestId: sfn.JsonPath.stringAt('$$.Map.Item.Value.backtestId'),
-      decisionTime: sfn.JsonPath.stringAt('$$.Map.Item.Value.decisionTime'),
+  const decisionPoints = childExecutionsMap(
+    scope,
+    'Decision points',
+    {
+      itemsPath: '$.plan.items',
+      itemSelector: {
+        backtestId: sfn.JsonPath.stringAt('$$.Map.Item.Value.backtestId'),
+        decisionTime: sfn.JsonPath.stringAt('$$.Map.Item.Value.decisionTime'),
+      },
+      maxConcurrency: props.mapConcurrency,
+      toleratedFailurePercentagePath: '$.plan.maxFailedPct',
+      label: 'decisions',
+      comment: 'One child execution per decision point (its own history); results stay in the database.',
     },
-    maxConcurrency: props.mapConcurrency,
-    // Results are in the database; collecting 1000 outcomes here would only eat into the 256 KiB cap.
-    resultPath: sfn.JsonPath.DISCARD,
-  });
-  decisionPoints.itemProcessor(startDecision);
+    startDecision,
+  );
 
   const simulate = step('Simulate backtest', 'simulateBacktest', '$.simulated');
   // The run's status as simulate recorded it: succeeded, or failed past BACKTEST_MAX_FAILED_PCT (its

@@ -28,6 +28,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { historyEventsOfLog } from '../../cdk/workflows/history';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { AppError } from '../../shared/util/errors';
@@ -39,6 +40,12 @@ import {
   createBacktestStepsHandler,
   type TaskHandler,
 } from '../workflow/tasks';
+import {
+  type DistributedMapSpec,
+  LOCAL_ITEM_SELECTOR_STATE,
+  prepareDistributedMaps,
+  runMapRun,
+} from './distributed-map';
 
 export type WorkflowKind = 'analysis' | 'backtest';
 /** The two Lambdas every Task of either machine invokes. */
@@ -48,6 +55,8 @@ export type TaskFunction = 'agentSteps' | 'backtestSteps';
 const LOCAL_PARTITION = 'aws';
 const LOCAL_REGION = 'us-east-1';
 const LOCAL_ACCOUNT = '000000000000';
+/** The Resource of the Task a DISTRIBUTED Map becomes locally (never invoked: a local handler runs it). */
+const LOCAL_MAP_RUN_FUNCTION = 'LocalMapRun';
 export const DEFAULT_MAP_CONCURRENCY = 10;
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -316,8 +325,15 @@ export interface LocalExecution {
   retries: Record<string, number>;
   /** Errors caught, by state name. */
   caught: Record<string, number>;
-  /** How many states were entered (Map iterations and Parallel branches included). */
+  /** How many states were entered (Map iterations, Parallel branches and child executions included). */
   statesEntered: number;
+  /**
+   * The events this execution's own history would hold on AWS (history.ts's weights over the local event
+   * log); a Distributed Map's children are not in it, as on AWS.
+   */
+  historyEvents: number;
+  /** The child executions of its Distributed Maps: how they ended, and the largest child history. */
+  children: { succeeded: number; failed: number; aborted: number; maxHistoryEvents: number };
 }
 
 export interface LocalWorkflowsOptions {
@@ -403,9 +419,14 @@ export function createLocalWorkflowsFrom(
     agentSteps: createAgentStepsHandler(getDeps, { ...agentStepFns, ...options.steps?.agent }),
     backtestSteps: createBacktestStepsHandler(getDeps, { ...backtestStepFns, ...options.steps?.backtest }),
   };
+  // A DISTRIBUTED Map runs as a Task whose local handler runs the Map Run (see distributed-map.ts).
+  const prepared = {
+    analysis: prepareDistributedMaps(definitions.analysis, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
+    backtest: prepareDistributedMaps(definitions.backtest, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
+  };
   const machines: Record<WorkflowKind, StateMachine> = {
-    analysis: new StateMachine(definitions.analysis),
-    backtest: new StateMachine(definitions.backtest),
+    analysis: new StateMachine(prepared.analysis.definition),
+    backtest: new StateMachine(prepared.backtest.definition),
   };
   const executions = new Map<string, Running>();
   /** Like Step Functions' execution names: one live execution per decision or backtest. */
@@ -416,24 +437,6 @@ export function createLocalWorkflowsFrom(
     const existing = byName.get(name);
     if (existing && executions.get(existing)?.record.status === 'RUNNING') return { executionId: existing };
     const executionId = `local:${name}:${randomUUID()}`;
-    const overrides = {
-      taskResourceLocalHandlers: Object.fromEntries(
-        Object.entries(definitions.taskFunctions[kind]).map(([state, fn]) => [
-          state,
-          (payload: unknown) => handlers[fn](payload) as Promise<Json>,
-        ]),
-      ),
-      ...(options.retryDelayMs !== undefined
-        ? {
-            retryIntervalOverrides: Object.fromEntries(
-              Object.keys(definitions.taskFunctions[kind]).map((state) => [
-                state,
-                options.retryDelayMs as number,
-              ]),
-            ),
-          }
-        : {}),
-    };
     const record: LocalExecution = {
       executionId,
       kind,
@@ -443,22 +446,75 @@ export function createLocalWorkflowsFrom(
       retries: {},
       caught: {},
       statesEntered: 0,
+      historyEvents: 0,
+      children: { succeeded: 0, failed: 0, aborted: 0, maxHistoryEvents: 0 },
+    };
+    const childAborts = new Set<() => void>();
+    const taskHandlers: Record<string, (payload: unknown) => Promise<Json>> = Object.fromEntries(
+      Object.entries(definitions.taskFunctions[kind]).map(([state, fn]) => [
+        state,
+        (payload: unknown) => handlers[fn](payload) as Promise<Json>,
+      ]),
+    );
+    const retryIntervalOverrides =
+      options.retryDelayMs !== undefined
+        ? Object.fromEntries(
+            Object.keys(definitions.taskFunctions[kind]).map((state) => [
+              state,
+              options.retryDelayMs as number,
+            ]),
+          )
+        : undefined;
+    const childRunOptions = {
+      overrides: { taskResourceLocalHandlers: taskHandlers, retryIntervalOverrides },
+    };
+    const mapSpecs = prepared[kind].maps;
+    for (const spec of Object.values(mapSpecs) as DistributedMapSpec[])
+      taskHandlers[spec.stateName] = (mapInput: unknown) =>
+        runMapRun(spec, mapInput, {
+          runOptions: childRunOptions as never,
+          parentName: name,
+          onAbortable: (abort) => {
+            childAborts.add(abort);
+            return () => childAborts.delete(abort);
+          },
+          onChildEvents: (_index, events) => watch(events, { child: true }).catch(() => undefined),
+          onChildEnd: (end) => {
+            if (end.status === 'SUCCEEDED') record.children.succeeded++;
+            else if (end.status === 'FAILED') record.children.failed++;
+            else record.children.aborted++;
+          },
+        });
+    const overrides = {
+      taskResourceLocalHandlers: taskHandlers,
+      ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}),
     };
     const execution = machines[kind].run(input, {
-      overrides,
+      overrides: overrides as never,
       context: {
         Execution: { Id: executionId, Name: name, Input: input, StartTime: new Date().toISOString() },
       },
     });
-    const watchEvents = (async () => {
-      for await (const ev of execution.eventLogs) {
-        if ('state' in ev && ev.state) {
+    /** Statistics over one event log (the execution's own, or a child's: its history is its own). */
+    const watch = async (events: AsyncIterable<unknown>, o: { child: boolean }) => {
+      const log: { type: string; state?: { name: string; type: string } }[] = [];
+      for await (const raw of events) {
+        const ev = raw as {
+          type: string;
+          state?: { name: string; type: string; input?: unknown; output?: unknown };
+        };
+        log.push({
+          type: ev.type,
+          ...(ev.state ? { state: { name: ev.state.name, type: ev.state.type } } : {}),
+        });
+        if (ev.state) {
           const size = (v: unknown) => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
           record.maxPayloadBytes = Math.max(
             record.maxPayloadBytes,
             size(ev.state.input),
             size(ev.state.output),
           );
+          if (ev.state.name === LOCAL_ITEM_SELECTOR_STATE) continue;
           if (ev.type === 'StateEntered') record.statesEntered++;
           if (ev.type === 'StateRetried')
             record.retries[ev.state.name] = (record.retries[ev.state.name] ?? 0) + 1;
@@ -466,7 +522,14 @@ export function createLocalWorkflowsFrom(
             record.caught[ev.state.name] = (record.caught[ev.state.name] ?? 0) + 1;
         }
       }
-    })().catch(() => undefined); // the result promise reports failures; the log is statistics only
+      const events_ = historyEventsOfLog(log, {
+        typeOf: (n) => (n in mapSpecs ? 'DistributedMap' : undefined),
+        skip: (n) => n === LOCAL_ITEM_SELECTOR_STATE,
+      });
+      if (o.child) record.children.maxHistoryEvents = Math.max(record.children.maxHistoryEvents, events_);
+      else record.historyEvents = events_;
+    };
+    const watchEvents = watch(execution.eventLogs, { child: false }).catch(() => undefined); // statistics only
     const done = execution.result.then(
       (output) => {
         record.status = 'SUCCEEDED';
@@ -481,7 +544,11 @@ export function createLocalWorkflowsFrom(
       },
     );
     const settled = Promise.all([done, watchEvents]).then(() => record);
-    executions.set(executionId, { record, done: settled, abort: execution.abort });
+    const abort = () => {
+      for (const a of [...childAborts]) a();
+      execution.abort();
+    };
+    executions.set(executionId, { record, done: settled, abort });
     byName.set(name, executionId);
     return { executionId };
   };
