@@ -403,6 +403,23 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     }
   });
 
+  it('lets the backtest machine start only its own child executions, and stop or describe only its own', () => {
+    const [id, machine] = ofType(s.api, 'AWS::StepFunctions::StateMachine').find(([i]) =>
+      i.startsWith('WorkflowsBacktest'),
+    )!;
+    const statements = statementsOfRole(s.api, roleOf(machine, 'RoleArn')).filter((st) =>
+      asArray<string>(st.Action).some((a) => a.startsWith('states:')),
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    for (const st of statements) {
+      // Every states: grant names this machine (itself, or executions under its name), nothing else.
+      expect(referenced(st.Resource), JSON.stringify(st.Action)).toEqual([id]);
+      expect(asArray(st.Resource)).not.toContain('*');
+    }
+    const start = statements.filter((st) => asArray(st.Action).includes('states:StartExecution'));
+    expect(start.map((st) => st.Resource)).toEqual([{ Ref: id }]);
+  });
+
   it('reaches the internet through a NAT instance by default', () => {
     expect(ofType(s.data, 'AWS::EC2::Instance')).toHaveLength(1);
     expect(ofType(s.data, 'AWS::EC2::NatGateway')).toHaveLength(0);
@@ -477,6 +494,33 @@ describe('security headers and the write key', () => {
     ]);
     expect(environmentLeaks(k.api)).toEqual([]);
     expect(Object.keys(k.api.Outputs ?? {})).toContain('WriteKeySecretArn');
+  });
+});
+
+describe('CDK context for the decision Map', () => {
+  it('refuses more than 40 decision points at once without enough reserved agent-steps concurrency', () => {
+    expect(() => synth({ mapConcurrency: 100 }, false)).toThrow(
+      /agentStepsReservedConcurrency \(at least 300\)/,
+    );
+    expect(() => synth({ mapConcurrency: 100, agentStepsReservedConcurrency: 200 }, false)).toThrow(
+      /below 300/,
+    );
+  });
+
+  it('reserves the agent-steps concurrency and raises the Map above the inline cap', () => {
+    const { api } = synth({ mapConcurrency: 100, agentStepsReservedConcurrency: 300 }, false);
+    const fns = functionsByPrefix(api);
+    expect(api.Resources[fns.AgentSteps!.id]!.Properties?.ReservedConcurrentExecutions).toBe(300);
+    const [, machine] = ofType(api, 'AWS::StepFunctions::StateMachine').find(([i]) =>
+      i.startsWith('WorkflowsBacktest'),
+    )!;
+    const asl = JSON.parse(
+      resolveIntrinsics(machine.Properties?.DefinitionString, {
+        [fns.AgentSteps!.id]: 'a',
+        [fns.BacktestSteps!.id]: 'b',
+      }),
+    );
+    expect(asl.States['Decision points'].MaxConcurrency).toBe(100);
   });
 });
 

@@ -10,7 +10,15 @@
  * - `deletionProtection`   RDS deletion protection and snapshot-on-delete (default false, so `cdk destroy`
  *                          leaves nothing billable behind; set true for data you want to keep).
  * - `dbInstanceType`       default t4g.micro (Graviton, free-tier eligible for a year).
- * - `mapConcurrency`       the backtest Map's maxConcurrency (inline Map allows at most 40).
+ * - `mapConcurrency`       decision points of a backtest at once (BACKTEST_MAP_CONCURRENCY on AWS), 1 to
+ *                          1,000: each is a child execution of the decision Map (a Distributed Map, so
+ *                          the inline cap of 40 does not apply). Above 40 it needs
+ *                          `agentStepsReservedConcurrency`.
+ * - `agentStepsReservedConcurrency`  reserved concurrency of the agent-steps function (default none). A
+ *                          decision point runs up to 3 agent steps at once (the analysts), so it must be at
+ *                          least 3 x mapConcurrency or the analysts get throttled. Reserving costs nothing
+ *                          by itself; it takes that many from the account's concurrency (1,000 by
+ *                          default, of which 100 must stay unreserved), so other functions get fewer.
  * - `logRetentionDays`     CloudWatch Logs retention for functions, API access logs and state machines.
  * - `tracing=true`         X-Ray tracing on functions, API and state machines (off: it costs per trace).
  * - `alarmEmail`           an address subscribed to the alarm topic (unset: alarms only show in the console).
@@ -19,6 +27,8 @@
  *                          the X-Write-Key header; reads stay public. Off by default (see README).
  */
 import type { Node } from 'constructs';
+import { ANALYSTS } from '../functions/workflow/steps';
+import { DISTRIBUTED_MAP_MAX_CONCURRENCY, INLINE_MAP_MAX_CONCURRENCY } from './workflows/distributed-map';
 
 export interface AppConfig {
   natGateway: boolean;
@@ -26,6 +36,7 @@ export interface AppConfig {
   deletionProtection: boolean;
   dbInstanceType: string;
   mapConcurrency: number;
+  agentStepsReservedConcurrency: number | undefined;
   logRetentionDays: number;
   tracing: boolean;
   alarmEmail: string | undefined;
@@ -33,9 +44,9 @@ export interface AppConfig {
   writeKey: boolean;
 }
 
-/** Inline Map runs at most 40 iterations at once; past that, Distributed Map (see workflows/backtest.ts). */
-export const INLINE_MAP_MAX_CONCURRENCY = 40;
 const DEFAULT_MAP_CONCURRENCY = 10;
+/** Agent steps one decision point runs at once (the analysts' Parallel). */
+export const AGENT_STEPS_PER_DECISION_AT_ONCE = ANALYSTS.length;
 const DEFAULT_LOG_RETENTION_DAYS = 30;
 
 function flag(node: Node, key: string, fallback: boolean): boolean {
@@ -63,12 +74,34 @@ function str(node: Node, key: string): string | undefined {
 }
 
 export function readAppConfig(node: Node): AppConfig {
+  const mapConcurrency = int(
+    node,
+    'mapConcurrency',
+    DEFAULT_MAP_CONCURRENCY,
+    1,
+    DISTRIBUTED_MAP_MAX_CONCURRENCY,
+  );
+  const reserved = node.tryGetContext('agentStepsReservedConcurrency');
+  const agentStepsReservedConcurrency =
+    reserved === undefined || reserved === null || reserved === ''
+      ? undefined
+      : int(node, 'agentStepsReservedConcurrency', 0, 1, 10_000);
+  const needed = mapConcurrency * AGENT_STEPS_PER_DECISION_AT_ONCE;
+  if (mapConcurrency > INLINE_MAP_MAX_CONCURRENCY && agentStepsReservedConcurrency === undefined)
+    throw new Error(
+      `context mapConcurrency=${mapConcurrency} is above ${INLINE_MAP_MAX_CONCURRENCY}: set agentStepsReservedConcurrency (at least ${needed}) so the agent steps have the capacity and bound the load`,
+    );
+  if (agentStepsReservedConcurrency !== undefined && agentStepsReservedConcurrency < needed)
+    throw new Error(
+      `context agentStepsReservedConcurrency=${agentStepsReservedConcurrency} is below ${needed}: ${mapConcurrency} decision points at once run up to ${needed} agent steps at once`,
+    );
   return {
     natGateway: flag(node, 'natGateway', false),
     bundling: flag(node, 'bundling', true),
     deletionProtection: flag(node, 'deletionProtection', false),
     dbInstanceType: str(node, 'dbInstanceType') ?? 't4g.micro',
-    mapConcurrency: int(node, 'mapConcurrency', DEFAULT_MAP_CONCURRENCY, 1, INLINE_MAP_MAX_CONCURRENCY),
+    mapConcurrency,
+    agentStepsReservedConcurrency,
     logRetentionDays: int(node, 'logRetentionDays', DEFAULT_LOG_RETENTION_DAYS, 1, 3653),
     tracing: flag(node, 'tracing', false),
     alarmEmail: str(node, 'alarmEmail'),

@@ -120,6 +120,8 @@ export interface AppFunctionProps {
   copyMigrations?: boolean;
   /** Default true. A function that reaches neither the database nor the internet stays out of the VPC. */
   inVpc?: boolean;
+  /** Reserved concurrency (default none: the account's unreserved pool). */
+  reservedConcurrentExecutions?: number;
 }
 
 export class AppFunction extends Construct {
@@ -175,6 +177,9 @@ export class AppFunction extends Construct {
       architecture: ARCHITECTURE,
       timeout: props.timeout ?? DEFAULT_TIMEOUT,
       memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       environment: {
         ...(defaults.bundling ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         // The Lambda runtime ships RDS's CA bundle here; with it the database certificate is verified.

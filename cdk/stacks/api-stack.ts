@@ -138,6 +138,10 @@ export class ApiStack extends Stack {
       description: 'Workflow tasks: snapshot, analysts, researcher, trader, risk, finalize, no-trade',
       timeout: AGENT_STEP_TIMEOUT,
       environment: configEnv(stepNeeds),
+      // Bounds the decision points' fan-out (context agentStepsReservedConcurrency, see cdk/config.ts).
+      ...(config.agentStepsReservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: config.agentStepsReservedConcurrency }
+        : {}),
     });
     grantConfig(this.agentSteps, stepNeeds);
     this.backtestSteps = new AppFunction(this, 'BacktestSteps', {

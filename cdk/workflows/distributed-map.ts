@@ -14,8 +14,8 @@
  *   it at least once: an agent chain's worst case (a 3-minute task timeout per step, LLM retries waiting
  *   up to a minute) is far over 5 minutes unless a decision deadline bounds it, and a cut child leaves
  *   its decision `running` with nothing recorded. Standard children run exactly once, up to a year, with
- *   their own history in the console. Their price is per state transition ($0.025 per 1,000): about 15
- *   for a decision, so $0.75 for a 2,000-decision backtest, next to the LLM calls it makes.
+ *   their own history in the console. Their price is per state transition ($0.025 per 1,000): about 18
+ *   for a decision, so $0.90 for a 2,000-decision backtest, next to the LLM calls it makes.
  * - Items from the state input (`itemsPath`), which holds ids and timestamps only; `itemReader` (S3) is
  *   there for a caller whose items do not fit a state's 256 KiB.
  * - Results are not collected into the parent (`resultPath` DISCARD): every child persists its outcome

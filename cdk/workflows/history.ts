@@ -167,3 +167,50 @@ export function historyEventsOfLog(
   }
   return n;
 }
+
+/**
+ * The longest an execution of `graph` can run by its definition: every Task at its TimeoutSeconds for
+ * every attempt, every retry wait at its full (un-jittered, capped) length, a Parallel as its slowest
+ * branch. Wait states and inline Maps are not used by these machines and are refused.
+ */
+export function worstCaseSeconds(graph: Graph): number {
+  const memo = new Map<string, number>();
+  const from = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const state = graph.States[name];
+    if (!state) throw new Error(`duration: no state "${name}"`);
+    let own = 0;
+    if (state.Type === 'Task') {
+      const attempts = maxAttempts(state);
+      own = attempts * Number(state.TimeoutSeconds ?? 60) + retryWaits(state);
+    } else if (state.Type === 'Parallel') {
+      own = Math.max(...(state.Branches as Graph[]).map(worstCaseSeconds)) * maxAttempts(state);
+    } else if (state.Type === 'Map' || state.Type === 'Wait') {
+      throw new Error(`duration: ${state.Type} "${name}" is not counted`);
+    }
+    const next: string[] = [];
+    if (typeof state.Next === 'string') next.push(state.Next);
+    if (state.Type === 'Choice') {
+      for (const c of state.Choices as { Next: string }[]) next.push(c.Next);
+      if (typeof state.Default === 'string') next.push(state.Default);
+    }
+    for (const c of (state.Catch as { Next: string }[] | undefined) ?? []) next.push(c.Next);
+    const total = own + Math.max(0, ...next.map(from));
+    memo.set(name, total);
+    return total;
+  };
+  return from(graph.StartAt);
+}
+
+function retryWaits(state: State): number {
+  let total = 0;
+  for (const r of (state.Retry as Record<string, number>[] | undefined) ?? []) {
+    const attempts = r.MaxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    for (let k = 0; k < attempts; k++) {
+      const wait = (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** k;
+      total += r.MaxDelaySeconds !== undefined ? Math.min(wait, r.MaxDelaySeconds) : wait;
+    }
+  }
+  return total;
+}

@@ -7,28 +7,27 @@
  * "no trade" with the error recorded, and the execution succeeds.
  *
  * Backtest: `{ backtestId }` ->
- *   Plan backtest -> Decision points (inline Map, maxConcurrency N over `{ backtestId, decisionTime }`:
- *   Start decision -> the same agent chain, whose finalize only records for backtest decisions
- *   -> Record progress)
+ *   Plan backtest (items `{ backtestId, decisionTime }`, and the tolerated failure percentage) ->
+ *   Decision points (a Distributed Map, distributed-map.ts: every item a STANDARD child execution of
+ *   Start decision -> the same agent chain, whose finalize only records for backtest decisions ->
+ *   Record progress -> Decision failed? (a failed decision fails its child))
  *   -> Simulate backtest (one deterministic sequential pass over the recorded decisions: fills, fees,
  *   limits, metrics) -> Persist (the result and the trades in the backtest's own book; done by the
  *   simulate step, which writes both in one transaction) -> Backtest finished (status succeeded, or
  *   failed past BACKTEST_MAX_FAILED_PCT with its partial result stored).
- *   Any failure of plan, the Map or simulate is caught -> Mark backtest failed -> Fail.
+ *   Any failure of plan, the Map (past its tolerated failures, BACKTEST_MAX_FAILED_PCT too:
+ *   States.ExceedToleratedFailureThreshold) or simulate is caught -> Mark backtest failed -> Fail.
  *
- * Limits and the way past them:
- * - Map items carry ids and timestamps only (~80 bytes each), never candles: a state's payload (input,
- *   output, and the Map's collected results) is capped at 256 KiB. The Map discards its results
- *   (ResultPath null) and each iteration ends with a tiny outcome, so 1000 decision points stay far under.
- * - Inline Map runs at most 40 iterations at once (maxConcurrency is clamped to that in cdk/config.ts) and
- *   the whole execution history is capped at 25,000 events (~12 events per decision point here, so about
- *   2,000 decision points). Past either limit the path is Distributed Map: `sfn.DistributedMap` with
- *   `itemReader: new sfn.S3JsonItemReader({ bucket, key })` over a JSON array the plan step writes to S3,
- *   `maxConcurrency` up to 10,000 child executions (each its own Express or Standard execution with its
- *   own history), `toleratedFailurePercentage`, and a `resultWriter` to S3 instead of collecting results.
- *   The chain inside stays the same construct. Distributed Map's S3 item reader cannot run locally
- *   (aws-local-stepfunctions runs inline Map only), which is why the inline Map is the default here and
- *   BACKTEST_MAX_DECISIONS keeps a backtest inside inline limits.
+ * Limits (counted from these definitions by history.ts; figures in the README):
+ * - Map items carry ids and timestamps only (~85 bytes each), never candles: a state's payload is capped
+ *   at 256 KiB, so BACKTEST_MAX_DECISIONS stops at 2,000. The Map discards its results (ResultPath null)
+ *   and each child ends with a one-flag output.
+ * - One execution's history is capped at 25,000 events. An inline Map wrote every decision point's
+ *   events into the backtest's history (81 on the longest path before any retry: about 300 decision
+ *   points); under the Distributed Map the parent writes a constant few and each child has its own.
+ * - Concurrency: the Map's MaxConcurrency is the CDK context `mapConcurrency` (locally
+ *   BACKTEST_MAP_CONCURRENCY), up to 1,000; above the inline cap of 40 the stack requires a reserved
+ *   concurrency on the agent-steps function (cdk/config.ts).
  */
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';

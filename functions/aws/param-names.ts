@@ -26,6 +26,7 @@ export const SSM_SETTING_KEYS = [
   'SLIPPAGE_BPS',
   'SYMBOLS',
   'BACKTEST_MAX_DECISIONS',
+  'BACKTEST_MAX_FAILED_PCT',
 ] as const;
 export type SsmSettingKey = (typeof SSM_SETTING_KEYS)[number];
 

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countHistoryEvents } from '../../cdk/workflows/history';
 import type { AnalysisDto } from '../../shared/api/contract';
 import { backtests, decisions } from '../../shared/db/schema';
 import { testDrivers, useTestDatabase } from '../../shared/db/testing';
@@ -560,6 +561,73 @@ describe.each(testDrivers())('local state machines on %s', (driver) => {
       .from(decisions)
       .where(and(eq(decisions.backtestId, viaSfn.backtestId), eq(decisions.mode, 'backtest')));
     expect(rows).toHaveLength(20);
+  });
+
+  const backtestRequest = (points: number) => ({
+    symbol: 'BTCUSDT',
+    start_date: new Date(barTime(1_900)).toISOString(),
+    end_date: new Date(barTime(1_900 + points * 10 + 20)).toISOString(),
+    timeframe: '4h',
+    max_decisions: points,
+    decision_interval: 10,
+  });
+  /** A snapshot step that throws on the calls `fail` picks (the decision is then recorded failed). */
+  const failingSnapshots = (fail: (call: number) => boolean) => {
+    let calls = 0;
+    return {
+      agent: {
+        prepareSnapshot: async (d: PipelineDeps, i: { decisionId: string }) => {
+          if (fail(++calls)) throw new AppError('UPSTREAM_BINANCE', 'Binance unreachable');
+          return agentStepFns.prepareSnapshot(d, i);
+        },
+      },
+    };
+  };
+
+  it('each decision point is a child execution; the parent history stays the same size at any item count', async () => {
+    const w = workflows({ mapConcurrency: 4 });
+    const run = async (points: number) => {
+      const { backtestId } = await createBacktest(deps, backtestRequest(points));
+      return w.awaitExecution((await w.startBacktest({ backtestId })).executionId);
+    };
+    const [small, large] = [await run(2), await run(12)];
+    for (const e of [small, large]) expect(e.status).toBe('SUCCEEDED');
+    expect(small.children).toMatchObject({ succeeded: 2, failed: 0 });
+    expect(large.children).toMatchObject({ succeeded: 12, failed: 0 });
+    // What the parent writes does not grow with the items; each child's history is its own.
+    expect(large.historyEvents).toBe(small.historyEvents);
+    const counted = countHistoryEvents(w.definitions.backtest as never);
+    expect(large.historyEvents).toBeLessThanOrEqual(counted.events);
+    expect(large.children.maxHistoryEvents).toBeGreaterThan(0);
+    expect(large.children.maxHistoryEvents).toBeLessThanOrEqual(counted.children['Decision points']!);
+  });
+
+  it('a failed decision under BACKTEST_MAX_FAILED_PCT fails its child only; the backtest succeeds', async () => {
+    const w = workflows({ mapConcurrency: 1, steps: failingSnapshots((call) => call === 2) });
+    const { backtestId } = await createBacktest(deps, backtestRequest(20));
+    const exec = await w.awaitExecution((await w.startBacktest({ backtestId })).executionId);
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(exec.children).toMatchObject({ succeeded: 19, failed: 1 }); // 5% <= 10%
+    const bt = await getBacktest(deps, backtestId);
+    expect(bt.status).toBe('succeeded');
+    expect(bt.result?.decisions.filter((d) => d.status === 'failed')).toHaveLength(1);
+  });
+
+  it('past BACKTEST_MAX_FAILED_PCT the Map Run stops early and the backtest ends failed', async () => {
+    const w = workflows({ mapConcurrency: 1, steps: failingSnapshots(() => true) });
+    const { backtestId } = await createBacktest(deps, backtestRequest(40));
+    const exec = await w.awaitExecution((await w.startBacktest({ backtestId })).executionId);
+    expect(exec.status).toBe('FAILED');
+    // 5 failed of 40 is past 10%: the 35 other decision points never started, nothing more was spent.
+    expect(exec.children).toMatchObject({ succeeded: 0, failed: 5 });
+    const bt = await getBacktest(deps, backtestId);
+    expect(bt.status).toBe('failed');
+    expect(bt.error?.code).toBe('States.ExceedToleratedFailureThreshold');
+    const rows = await t.db
+      .select({ id: decisions.id })
+      .from(decisions)
+      .where(eq(decisions.backtestId, backtestId));
+    expect(rows).toHaveLength(5);
   });
 
   it('a backtest whose plan fails is marked failed and the execution fails', async () => {

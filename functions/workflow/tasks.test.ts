@@ -152,9 +152,10 @@ describe('backtest steps dispatcher', () => {
     const fns: BacktestStepFns = {
       planBacktest: async () => ({
         items: [{ backtestId: BT, decisionTime: 1, candles: [1, 2, 3] } as never],
+        maxFailedPct: 7.5,
       }),
       startBacktestDecision: async () => ({ decisionId: ID }),
-      recordBacktestProgress: async () => undefined,
+      recordBacktestProgress: async (_d, i) => ({ decisionFailed: i.decisionId === ID }),
       simulateBacktest: async () => ({ huge: 'x'.repeat(10_000) }),
       markBacktestFailed: async () => undefined,
     };
@@ -162,6 +163,14 @@ describe('backtest steps dispatcher', () => {
     expect(await handler({ step: 'planBacktest', backtestId: BT })).toEqual({
       backtestId: BT,
       items: [{ backtestId: BT, decisionTime: 1 }],
+      maxFailedPct: 7.5,
+    });
+    // The decision point's child fails on this flag, and only a decision's progress carries it.
+    expect(await handler({ step: 'recordBacktestProgress', backtestId: BT, decisionId: ID })).toEqual({
+      decisionFailed: true,
+    });
+    expect(await handler({ step: 'recordBacktestProgress', backtestId: BT })).toEqual({
+      decisionFailed: false,
     });
     expect(await handler({ step: 'startBacktestDecision', backtestId: BT, decisionTime: 1 })).toEqual({
       backtestId: BT,

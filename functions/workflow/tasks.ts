@@ -75,6 +75,7 @@ const decisionPointInput = backtestInput.extend({
   decisionTime: z.union([z.number().int(), z.string().min(1)]),
 });
 const backtestCaughtInput = backtestInput.extend({ error: z.unknown() });
+const progressInput = backtestInput.extend({ decisionId: uuid.optional() });
 
 /**
  * Step Functions matches Retry and Catch on the error's `name`. The LLM layer's retryable errors carry
@@ -127,12 +128,15 @@ export interface BacktestStepFns {
   planBacktest(
     deps: PipelineDeps,
     i: { backtestId: string },
-  ): Promise<{ items: { backtestId: string; decisionTime: number | string }[] }>;
+  ): Promise<{ items: { backtestId: string; decisionTime: number | string }[]; maxFailedPct: number }>;
   startBacktestDecision(
     deps: PipelineDeps,
     i: { backtestId: string; decisionTime: number | string },
   ): Promise<{ decisionId: string }>;
-  recordBacktestProgress(deps: PipelineDeps, i: { backtestId: string }): Promise<unknown>;
+  recordBacktestProgress(
+    deps: PipelineDeps,
+    i: { backtestId: string; decisionId?: string },
+  ): Promise<{ decisionFailed: boolean }>;
   simulateBacktest(deps: PipelineDeps, i: { backtestId: string }): Promise<unknown>;
   markBacktestFailed(deps: PipelineDeps, i: { backtestId: string; error: StepError }): Promise<unknown>;
 }
@@ -246,10 +250,12 @@ export function createBacktestStepsHandler(getDeps: DepsProvider, fns: BacktestS
     planBacktest: async (deps, e) => {
       const { backtestId } = parse(backtestInput, e, 'planBacktest');
       const r = await fns.planBacktest(deps, { backtestId });
-      // Items carry ids and times only, whatever else a plan knows: the Map multiplies them.
+      // Items carry ids and times only, whatever else a plan knows: the Map multiplies them. The Map
+      // reads its tolerated failure percentage from here too.
       return {
         backtestId,
         items: r.items.map((i) => ({ backtestId: i.backtestId, decisionTime: i.decisionTime })),
+        maxFailedPct: r.maxFailedPct,
       };
     },
     startBacktestDecision: async (deps, e) => {
@@ -258,9 +264,10 @@ export function createBacktestStepsHandler(getDeps: DepsProvider, fns: BacktestS
       return { backtestId, decisionId: r.decisionId };
     },
     recordBacktestProgress: async (deps, e) => {
-      const { backtestId } = parse(backtestInput, e, 'recordBacktestProgress');
-      await fns.recordBacktestProgress(deps, { backtestId });
-      return { backtestId };
+      const { backtestId, decisionId } = parse(progressInput, e, 'recordBacktestProgress');
+      const r = await fns.recordBacktestProgress(deps, { backtestId, ...(decisionId ? { decisionId } : {}) });
+      // The decision point's child execution fails on `decisionFailed` (the decision Map counts it).
+      return { decisionFailed: r.decisionFailed };
     },
     simulateBacktest: async (deps, e) => {
       const { backtestId } = parse(backtestInput, e, 'simulateBacktest');

@@ -35,6 +35,8 @@ const corsOrigin = z.string().transform((value, ctx) => {
 });
 const positiveInt = z.coerce.number().int().positive();
 const pct = z.coerce.number().gt(0).max(100);
+/** The most decision points one backtest may have (the API accepts no more; see BACKTEST_MAX_DECISIONS). */
+export const BACKTEST_DECISIONS_CEILING = 2_000;
 
 export const settingsSchema = z.object({
   // Hosting
@@ -134,8 +136,11 @@ export const settingsSchema = z.object({
 
   // Workflows
   ANALYZE_WAIT_MS: z.coerce.number().int().min(0).max(28_000).default(20_000),
-  BACKTEST_MAP_CONCURRENCY: z.coerce.number().int().min(1).max(40).default(10),
-  BACKTEST_MAX_DECISIONS: positiveInt.default(500),
+  // Decision points at once. On AWS each is a child execution of a Distributed Map (no inline cap of 40);
+  // the deployed value is the CDK context `mapConcurrency`, bounded by the agent-steps reserved concurrency.
+  BACKTEST_MAP_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(10),
+  // The Map's items ride in the state (~85 bytes each, capped at 256 KiB): 2,000 leave room to spare.
+  BACKTEST_MAX_DECISIONS: positiveInt.max(BACKTEST_DECISIONS_CEILING).default(BACKTEST_DECISIONS_CEILING),
   /**
    * A backtest with more failed decisions than this share (%) ends `failed`: its partial result stays
    * readable but is not the firm's performance. Also the Distributed Map's tolerated failure percentage.

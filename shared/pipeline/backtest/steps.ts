@@ -34,7 +34,12 @@ import {
 export async function planBacktest(
   deps: PipelineDeps,
   { backtestId }: { backtestId: string },
-): Promise<{ backtestId: string; items: { backtestId: string; decisionTime: number }[] }> {
+): Promise<{
+  backtestId: string;
+  items: { backtestId: string; decisionTime: number }[];
+  /** The decision Map's tolerated failure percentage (BACKTEST_MAX_FAILED_PCT). */
+  maxFailedPct: number;
+}> {
   const row = await loadRow(deps, backtestId);
   if (row.status === 'pending') {
     await deps.db.update(backtests).set({ status: 'running' }).where(eq(backtests.id, backtestId));
@@ -42,6 +47,7 @@ export async function planBacktest(
   return {
     backtestId,
     items: settingsOf(row).decisionTimes.map((decisionTime) => ({ backtestId, decisionTime })),
+    maxFailedPct: deps.settings.BACKTEST_MAX_FAILED_PCT,
   };
 }
 

@@ -19,13 +19,29 @@ export async function loadRow(deps: PipelineDeps, backtestId: string) {
   return row;
 }
 
-/** Recount finished decision points into progress_done (one atomic, idempotent UPDATE). */
-export async function recordBacktestProgress(deps: PipelineDeps, { backtestId }: { backtestId: string }) {
+/** Decision statuses that count as a failed decision (the firm could not decide). */
+export const FAILED_DECISION_STATUSES = ['failed', 'budget_exceeded'] as const;
+
+/**
+ * Recount finished decision points into progress_done (one atomic, idempotent UPDATE). Given the
+ * decision a decision point just finished, also say whether it failed: the backtest machine fails that
+ * point's child execution, which the decision Map counts against its tolerated failure percentage.
+ */
+export async function recordBacktestProgress(
+  deps: PipelineDeps,
+  { backtestId, decisionId }: { backtestId: string; decisionId?: string },
+): Promise<{ decisionFailed: boolean }> {
   await deps.db.execute(sql`
     UPDATE backtests SET progress_done = (
       SELECT count(*)::int FROM decisions
       WHERE backtest_id = ${backtestId} AND status IN ('completed', 'no_trade', 'budget_exceeded', 'failed')
     ) WHERE id = ${backtestId}`);
+  if (!decisionId) return { decisionFailed: false };
+  const [d] = await deps.db
+    .select({ status: decisions.status })
+    .from(decisions)
+    .where(eq(decisions.id, decisionId));
+  return { decisionFailed: (FAILED_DECISION_STATUSES as readonly string[]).includes(d?.status ?? '') };
 }
 
 export async function markBacktestFailed(
