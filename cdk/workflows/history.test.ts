@@ -9,7 +9,7 @@ import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeLocalDefinitions } from '../../functions/local/stepfunctions';
 import type { LocalDefinitions } from '../../functions/local/stepfunctions-runtime';
-import { BACKTEST_DECISIONS_CEILING } from '../../shared/config/settings';
+import { BACKTEST_DECISIONS_CEILING } from '../../shared/backtest/limits';
 import { countHistoryEvents, HISTORY_EVENT_LIMIT, maxAttempts, worstCaseSeconds } from './history';
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL is untyped JSON, read by shape here.

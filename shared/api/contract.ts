@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { agentResultSchema } from '../agents/schemas';
+import { BACKTEST_DECISIONS_CEILING } from '../backtest/limits';
 import { SYMBOL_PATTERN, symbolFormatProblem, TIMEFRAME_MS, TIMEFRAMES } from '../market/types';
 
 // ---------- common ----------
@@ -493,12 +494,12 @@ export const backtestRequestSchema = z
       .number({
         error: (issue) =>
           issue.input === undefined
-            ? 'max_decisions is required (a whole number from 1 to 1000)'
+            ? `max_decisions is required (a whole number from 1 to ${BACKTEST_DECISIONS_CEILING})`
             : 'max_decisions must be a whole number',
       })
       .int('max_decisions must be a whole number')
       .min(1, 'max_decisions must be at least 1')
-      .max(1000, 'max_decisions must be at most 1000'),
+      .max(BACKTEST_DECISIONS_CEILING, `max_decisions must be at most ${BACKTEST_DECISIONS_CEILING}`),
     decision_interval: z
       .number({ error: 'decision_interval must be a whole number of candles' })
       .int('decision_interval must be a whole number of candles')

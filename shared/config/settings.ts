@@ -5,6 +5,7 @@
  * (functions/aws/params.ts); a Lambda's environment carries only parameter names and ARNs.
  */
 import { z } from 'zod';
+import { BACKTEST_DECISIONS_CEILING } from '../backtest/limits';
 
 const csv = z.string().transform((s) =>
   s
@@ -35,8 +36,6 @@ const corsOrigin = z.string().transform((value, ctx) => {
 });
 const positiveInt = z.coerce.number().int().positive();
 const pct = z.coerce.number().gt(0).max(100);
-/** The most decision points one backtest may have (the API accepts no more; see BACKTEST_MAX_DECISIONS). */
-export const BACKTEST_DECISIONS_CEILING = 2_000;
 
 export const settingsSchema = z.object({
   // Hosting

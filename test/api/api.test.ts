@@ -17,7 +17,12 @@ import { HAS_DATA, type Harness, SKIP_REASON, startHarness, TEST_NOW } from './h
 describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ workflows: 'inprocess', withHourly: 2000 });
+    // BACKTEST_MAX_DECISIONS below the API's ceiling, so a request between the two is refused by the setting.
+    h = await startHarness({
+      workflows: 'inprocess',
+      withHourly: 2000,
+      env: { BACKTEST_MAX_DECISIONS: '500' },
+    });
   });
   afterAll(async () => {
     await h?.close();
@@ -588,7 +593,7 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
         field: 'max_decisions',
       },
       {
-        name: 'backtest: max_decisions over 1000',
+        name: 'backtest: max_decisions over 2000',
         method: 'POST',
         path: '/backtest',
         body: { ...okBacktest, max_decisions: 5000 },

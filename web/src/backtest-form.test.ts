@@ -57,7 +57,7 @@ describe('validateBacktestForm (the contract schema, client-side)', () => {
     const text = validateBacktestForm({ ...valid, max_decisions: 'ten' });
     expect(text.ok || text.errors.max_decisions).toMatch(/whole number/);
     const big = validateBacktestForm({ ...valid, max_decisions: '5000' });
-    expect(big.ok || big.errors.max_decisions).toBe('max_decisions must be at most 1000');
+    expect(big.ok || big.errors.max_decisions).toBe('max_decisions must be at most 2000');
   });
 
   it('refuses malformed dates, future end dates and lower-case symbols', () => {

@@ -1,0 +1,7 @@
+/**
+ * The most decision points one backtest may have: what the API accepts (max_decisions) and the ceiling
+ * of BACKTEST_MAX_DECISIONS. The Map's items ride in the state machine's state, which Step Functions
+ * caps at 256 KiB: 2,000 items of `{ backtestId, decisionTime }` are about 170 KB (cdk/workflows/
+ * history.test.ts checks it). Pure constant: the web app imports it too.
+ */
+export const BACKTEST_DECISIONS_CEILING = 2_000;
