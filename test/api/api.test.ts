@@ -279,7 +279,7 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       const maxDecisions =
         r.body.paths['/backtest'].post.requestBody.content['application/json'].schema.properties
           .max_decisions;
-      expect(maxDecisions).toMatchObject({ type: 'integer', minimum: 1, maximum: 1000 });
+      expect(maxDecisions).toMatchObject({ type: 'integer', minimum: 1, maximum: 2000 });
       const backtestBody = r.body.paths['/backtest'].post.requestBody.content['application/json'].schema;
       // optional, and documented: omitted, the decisions are spread evenly over the range
       expect(backtestBody.required).not.toContain('decision_interval');
@@ -849,7 +849,7 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
         path: '/backtest',
         body: { ...okBacktest, max_decisions: undefined },
         field: 'max_decisions',
-        message: /^max_decisions is required \(a whole number from 1 to 1000\)$/,
+        message: /^max_decisions is required \(a whole number from 1 to 2000\)$/,
       },
       {
         name: 'backtest: unknown fill',
