@@ -69,7 +69,7 @@ describe('synthesized definitions', () => {
       for (const { state } of taskStates(def as never)) expect(String(state.Resource)).toMatch(/:function:/);
     expect(Object.values(defs.taskFunctions.analysis)).not.toContain('backtestSteps');
     expect(synthesizeLocalDefinitions(4)).toBe(defs); // cached: synthesis happens once per process
-  });
+  }, 180_000); // the first synthesis loads aws-cdk-lib in this worker, slow on a loaded machine
 });
 
 describe('definitions cache', () => {
