@@ -18,7 +18,14 @@ import {
 } from '../../shared/market/binance';
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
+import { createFuturesClient, futuresOptionsFromSettings } from '../../shared/sentiment/binance-futures';
+import { createFngClient, fngOptionsFromSettings } from '../../shared/sentiment/fng';
+import { createSentimentReader, type SentimentReader } from '../../shared/sentiment/reader';
+import { createSentimentStore, type SentimentStore } from '../../shared/sentiment/store';
 import { withCandleMemory } from './candle-memory';
+
+/** Retries of each sentiment client per request (a decision waits for them). */
+const SENTIMENT_MAX_RETRIES = 2;
 
 export interface ContainerOverrides {
   /** Use this database instead of opening one (not closed by `close()` unless `ownDatabase`). */
@@ -31,6 +38,11 @@ export interface ContainerOverrides {
   binanceFallbackUrl?: string | null;
   binanceMaxRetries?: number;
   binance?: BinanceClient;
+  /** Another Fear & Greed / Binance futures host (the local test servers). */
+  fngBaseUrl?: string;
+  futuresBaseUrl?: string;
+  /** Retries of the sentiment clients (default SENTIMENT_MAX_RETRIES). */
+  sentimentMaxRetries?: number;
   llmProvider?: LLMClientOptions['provider'];
   llm?: LLMClient;
   now?: () => number;
@@ -44,6 +56,8 @@ export interface Container {
   db: Db;
   binance: BinanceClient;
   candles: CandleRepository;
+  sentimentStore: SentimentStore;
+  sentiment: SentimentReader;
   llm: LLMClient;
   deps: PipelineDeps;
   close(): Promise<void>;
@@ -86,6 +100,23 @@ export async function createContainer(
     createCandleRepository({ db, source: binance, symbols: settings.SYMBOLS, now }),
     now,
   );
+  // Sentiment sources: a decision waits for them (in parallel with its candles), so they retry less than
+  // the candle client; a source that still fails is only missing for that decision.
+  const sentimentRetries = overrides.sentimentMaxRetries ?? SENTIMENT_MAX_RETRIES;
+  const fng = createFngClient({
+    ...fngOptionsFromSettings(settings),
+    ...(overrides.fngBaseUrl ? { baseUrl: overrides.fngBaseUrl } : {}),
+    maxRetries: sentimentRetries,
+    now,
+  });
+  const futures = createFuturesClient({
+    ...futuresOptionsFromSettings(settings),
+    ...(overrides.futuresBaseUrl ? { baseUrl: overrides.futuresBaseUrl } : {}),
+    maxRetries: sentimentRetries,
+    now,
+  });
+  const sentimentStore = createSentimentStore({ db, fng, futures, symbols: settings.SYMBOLS, now });
+  const sentiment = createSentimentReader(sentimentStore, settings.SENTIMENT_SOURCES);
   const llm =
     overrides.llm ??
     createLLMClient({
@@ -97,7 +128,7 @@ export async function createContainer(
   // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
   // the last closed bar's close, so a ticker hiccup never blocks a decision.
   const latestPrice = async (symbol: string) => binance.latestPrice(symbol).catch(() => null);
-  const deps: PipelineDeps = { db, settings, llm, candles, now, latestPrice };
+  const deps: PipelineDeps = { db, settings, llm, candles, now, latestPrice, sentiment };
 
   let closed = false;
   return {
@@ -106,6 +137,8 @@ export async function createContainer(
     db,
     binance,
     candles,
+    sentimentStore,
+    sentiment,
     llm,
     deps,
     async close() {

@@ -7,12 +7,14 @@
  * Blind mode (AGENTS.md "Look-ahead through the model itself"): the symbol becomes ASSET, every price
  * level is rebased so the last close is 100 (percentages are scale-free and stay), and dates become
  * relative (`t0` = the decision's last closed bar). The sentiment and tokenomics analysts are
- * unavailable in blind mode: headlines and supply facts name the asset, so there is no blind version
- * of them.
+ * unavailable in blind mode: headlines and supply facts name the asset, and the dated sentiment series
+ * (a Fear & Greed of 6 is June 2022) would reveal the period, so there is no blind version of them.
  */
 import type { MarketSummary } from '../indicators/market-view';
 import type { Timeframe } from '../market/types';
 import type { RegimeReading } from '../regime/detector';
+import { SERIES_LABEL, type SentimentSourceName } from '../sentiment/types';
+import type { SentimentSummary } from '../sentiment/view';
 import type {
   ResearcherOutput,
   SentimentOutput,
@@ -57,6 +59,8 @@ export interface DecisionSnapshot {
   limits: { maxPositionPct: number; maxTotalExposurePct: number };
   /** The regime detector's reading at the decision time (shared/regime), null when it had too few bars. */
   regime?: RegimeReading | null;
+  /** Market sentiment known at the decision time (shared/sentiment); absent on older decisions. */
+  sentiment?: SentimentSummary;
 }
 
 /**
@@ -133,23 +137,83 @@ export function technicalInput(s: DecisionSnapshot) {
 }
 export type TechnicalInput = ReturnType<typeof technicalInput>;
 
+/** A missing source's reason, as the prompt shows it: enough to say why, never a flood. */
+const MAX_REASON_CHARS = 200;
+const SOURCE_LABEL: Record<SentimentSourceName, string> = { ...SERIES_LABEL, static: STATIC_NEWS_SOURCE };
+
+/**
+ * The sentiment analyst's input: the numeric summary of the sources known at the decision time
+ * (snapshot.sentiment, read by the snapshot step) and the static notes dated within range. Unavailable
+ * only when every requested source is missing, with each one's reason. A snapshot without a
+ * `sentiment` part (decisions before the sources existed, a host without a reader) reads the static
+ * notes only.
+ */
 export function sentimentInput(s: DecisionSnapshot): Available<SentimentInput> {
-  if (s.blind) return { ok: false, reason: 'blind mode: static news names the asset' };
-  const d = sentimentDataAt(s.baseAsset, s.decisionTime);
-  if (!d.ok) return d;
+  if (s.blind)
+    return {
+      ok: false,
+      reason: 'blind mode: dated sentiment series and news could reveal the period and asset',
+    };
+  const sum = s.sentiment;
+  const requested: SentimentSourceName[] = sum?.requested ?? ['static'];
+  const missing: Record<string, string> = {};
+  for (const [k, v] of Object.entries(sum?.missing ?? {})) missing[k] = v.slice(0, MAX_REASON_CHARS);
+  let news: SentimentInput['news'] = [];
+  if (requested.includes('static')) {
+    const d = sentimentDataAt(s.baseAsset, s.decisionTime);
+    if (d.ok)
+      news = d.data.items.map((i) => ({
+        days_ago: i.daysAgo,
+        headline: i.headline,
+        tone: i.tone,
+        theme: i.theme,
+      }));
+    else missing.static = d.reason;
+  }
+  const have = requested.filter((x) => !(x in missing));
+  if (have.length === 0)
+    return {
+      ok: false,
+      reason:
+        requested.length === 0
+          ? 'no sentiment source is configured (SENTIMENT_SOURCES is empty)'
+          : `no sentiment source had data: ${Object.entries(missing)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('; ')}`,
+    };
+  const fg = sum?.fearGreed;
+  const f = sum?.funding;
   return {
     ok: true,
     data: {
       asset: s.symbol,
       as_of: s.market.asOf,
       ...regimeOf(s),
-      source: STATIC_NEWS_SOURCE,
-      items: d.data.items.map((i) => ({
-        days_ago: i.daysAgo,
-        headline: i.headline,
-        tone: i.tone,
-        theme: i.theme,
-      })),
+      sources: have.map((x) => SOURCE_LABEL[x]),
+      missing,
+      fear_greed: fg
+        ? {
+            value: fg.value,
+            classification: fg.classification,
+            age_days: fg.ageDays,
+            change_7d: fg.change7d,
+            change_30d: fg.change30d,
+            percentile_1y: fg.percentile1y,
+          }
+        : null,
+      funding: f
+        ? {
+            latest_pct: f.latestPct,
+            hours_ago: f.hoursAgo,
+            mean_7d_pct: f.mean7dPct,
+            percentile_1y: f.percentile1y,
+          }
+        : null,
+      open_interest: sum?.openInterest ? { change_24h_pct: sum.openInterest.change24hPct } : null,
+      long_short: sum?.longShort
+        ? { ratio: sum.longShort.ratio, long_account_pct: sum.longShort.longAccountPct }
+        : null,
+      news,
     },
   };
 }
@@ -157,8 +221,30 @@ export interface SentimentInput {
   asset: string;
   as_of: string;
   market_regime?: { regime: string; confidence: number; rule: string };
-  source: string;
-  items: { days_ago: number; headline: string; tone: number; theme: string }[];
+  /** Labels of the sources that had data at the decision time. */
+  sources: string[];
+  /** Requested sources without data, with the reason. */
+  missing: Record<string, string>;
+  /** Fear & Greed 0-100 (0 extreme fear), its changes in points, its trailing-year percentile. */
+  fear_greed: {
+    value: number;
+    classification: string;
+    age_days: number;
+    change_7d: number | null;
+    change_30d: number | null;
+    percentile_1y: number | null;
+  } | null;
+  /** Perpetual funding rate, % per funding interval (positive: longs pay shorts). */
+  funding: {
+    latest_pct: number;
+    hours_ago: number;
+    mean_7d_pct: number;
+    percentile_1y: number | null;
+  } | null;
+  open_interest: { change_24h_pct: number | null } | null;
+  long_short: { ratio: number; long_account_pct: number | null } | null;
+  /** Static dated notes within range (empty when none). */
+  news: { days_ago: number; headline: string; tone: number; theme: string }[];
 }
 
 export function tokenomicsInput(s: DecisionSnapshot): Available<TokenomicsInput> {

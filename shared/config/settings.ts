@@ -74,6 +74,15 @@ export const settingsSchema = z.object({
     .pipe(z.array(z.string().regex(/^[A-Z0-9]{5,20}$/, 'symbols are upper-case like BTCUSDT')).min(1))
     .default(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']),
 
+  // Market sentiment (shared/sentiment): which sources the sentiment analyst reads, and where from.
+  SENTIMENT_SOURCES: csv
+    .pipe(z.array(z.enum(['fng', 'funding', 'open_interest', 'long_short', 'static'])))
+    .default(['fng', 'funding', 'static']),
+  FNG_BASE_URL: z.string().url().default('https://api.alternative.me'),
+  BINANCE_FUTURES_BASE_URL: z.string().url().default('https://fapi.binance.com'),
+  /** Used when the futures host refuses (451/403) or is unreachable; unset: none (Binance offers no public mirror). */
+  BINANCE_FUTURES_FALLBACK_URL: z.string().url().optional(),
+
   // LLM
   LLM_PROVIDER: z.enum(['auto', 'openai', 'offline']).default('auto'),
   LLM_API_KEY: z.string().min(1).optional(),

@@ -117,4 +117,5 @@ export const ALL_TABLES = [
   'positions',
   'runs',
   'candles',
+  'sentiment_points',
 ] as const;

@@ -321,3 +321,27 @@ export const tradeOutcomes = pgTable(
     index('trade_outcomes_run_symbol_exit').on(t.runId, t.symbol, t.exitTime),
   ],
 );
+
+/**
+ * Market-sentiment cache (shared/sentiment): one row per published value of a series, keyed like candles
+ * by the series' own time. `series`: 'fng' (Fear & Greed, daily, market-wide: symbol '*'), 'funding'
+ * (Binance USD-M funding rate at its funding time), 'open_interest' and 'long_short' (Binance futures
+ * statistics, hourly). `known_at` is when the value became public (the point-in-time rule);
+ * `value` is the headline number as the provider wrote it, `value2` a companion (mark price, open-interest
+ * value in USDT, long-account share), `label` the F&G classification. `source`: 'api' | 'import'.
+ */
+export const sentimentPoints = pgTable(
+  'sentiment_points',
+  {
+    series: text('series').notNull(),
+    symbol: text('symbol').notNull(),
+    time: ts('time').notNull(),
+    knownAt: ts('known_at').notNull(),
+    value: numeric('value').notNull(),
+    value2: numeric('value2'),
+    label: text('label'),
+    source: text('source').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.series, t.symbol, t.time] })],
+);

@@ -2,7 +2,8 @@
  * Binance public REST client (no key): klines and the latest price. An adapter behind the `KlineSource`
  * port, so the candle store and tests never care where klines come from.
  *
- * Decisions:
+ * Decisions (the HTTP rules, shared with the futures and Fear & Greed clients, live in
+ * shared/util/http-json.ts):
  * - `fetch`, `sleep`, `now` and `random` are injected: tests drive every retry and wait without real time.
  * - Pagination follows Binance's own rule: next startTime = last open time + interval, 1000 rows a page.
  *   Stepping from the last *returned* bar (not the grid) keeps misaligned archive bars from looping.
@@ -17,7 +18,8 @@
  *   interval, -1100 illegal characters); anything else is UPSTREAM_BINANCE (502).
  */
 import type { Settings } from '../config/settings';
-import { AppError } from '../util/errors';
+import { AppError, type ErrorCode } from '../util/errors';
+import { type ClientErrorBody, createJsonHttp, type HttpLogger } from '../util/http-json';
 import { parseKlineFields } from './kline';
 import { isTimeframe, type Kline, TIMEFRAME_MS, type Timeframe } from './types';
 
@@ -41,9 +43,7 @@ export interface BinanceClient extends KlineSource {
   readonly activeBaseUrl: string;
 }
 
-export interface BinanceLogger {
-  warn(obj: Record<string, unknown>, msg: string): void;
-}
+export type BinanceLogger = HttpLogger;
 
 export interface BinanceClientOptions {
   baseUrl?: string;
@@ -68,12 +68,6 @@ export interface BinanceClientOptions {
 export const DEFAULT_BINANCE_URL = 'https://api.binance.com';
 export const DEFAULT_BINANCE_FALLBACK_URL = 'https://data-api.binance.vision';
 export const BINANCE_MAX_PAGE_LIMIT = 1000;
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_RETRIES = 4;
-const DEFAULT_BACKOFF_BASE_MS = 500;
-const DEFAULT_BACKOFF_MAX_MS = 8_000;
-/** A minute: Binance's weight window. Anything longer is a ban, not a hiccup. */
-const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 
 /** Binance error codes we map to user-facing errors (binance-spot-api-docs errors.md). */
 const BINANCE_INVALID_SYMBOL = -1121;
@@ -88,190 +82,59 @@ export function binanceOptionsFromSettings(s: Settings): BinanceClientOptions {
   };
 }
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
-function isTimeoutError(e: unknown): boolean {
-  const name = (e as { name?: string } | undefined)?.name;
-  return name === 'TimeoutError' || name === 'AbortError';
-}
-
-/** Retry-After in ms, or undefined when absent or unreadable (Binance sends whole seconds). */
-function retryAfterMs(res: Response): number | undefined {
-  const h = res.headers.get('retry-after');
-  if (h === null) return undefined;
-  const seconds = Number(h.trim());
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-}
-
-async function readBinanceError(res: Response): Promise<{ code?: number; msg?: string; text: string }> {
-  const text = await res.text().catch(() => '');
-  try {
-    const body = JSON.parse(text) as { code?: unknown; msg?: unknown };
-    return {
-      code: typeof body.code === 'number' ? body.code : undefined,
-      msg: typeof body.msg === 'string' ? body.msg : undefined,
-      text,
-    };
-  } catch {
-    return { text };
+/**
+ * Binance's `{code,msg}` 4xx answers as product errors (spot and USD-M futures share these codes):
+ * -1121 unknown symbol, -1120 bad interval, -1100 illegal characters; others stay upstream errors.
+ */
+export function binanceClientError(
+  status: number,
+  err: ClientErrorBody,
+  context: Record<string, unknown>,
+  upstream: ErrorCode = 'UPSTREAM_BINANCE',
+  service = 'Binance',
+): AppError {
+  const detail = { ...context, status, binanceCode: err.code ?? null, binanceMsg: err.msg ?? null };
+  switch (err.code) {
+    case BINANCE_INVALID_SYMBOL:
+      return new AppError(
+        'UNKNOWN_SYMBOL',
+        `symbol: ${service} does not list ${String(context.symbol)}`,
+        detail,
+      );
+    case BINANCE_INVALID_INTERVAL:
+      return new AppError(
+        'UNSUPPORTED_TIMEFRAME',
+        `interval: ${service} does not support ${String(context.interval ?? context.period)}`,
+        detail,
+      );
+    case BINANCE_ILLEGAL_CHARS:
+      return new AppError(
+        'VALIDATION_ERROR',
+        `${service} rejected a parameter: ${err.msg ?? err.text}`,
+        detail,
+      );
+    default:
+      return new AppError(
+        upstream,
+        `${service} ${String(context.path)} answered HTTP ${status}${err.code !== undefined ? ` (${err.code} ${err.msg ?? ''})` : ''}`,
+        detail,
+      );
   }
 }
 
 export function createBinanceClient(opts: BinanceClientOptions = {}): BinanceClient {
-  const primary = trimSlash(opts.baseUrl ?? DEFAULT_BINANCE_URL);
-  const fallbackOpt = opts.fallbackUrl === undefined ? DEFAULT_BINANCE_FALLBACK_URL : opts.fallbackUrl;
-  const fallback = fallbackOpt && trimSlash(fallbackOpt) !== primary ? trimSlash(fallbackOpt) : undefined;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const maxRetries = opts.maxRetries ?? DEFAULT_MAX_RETRIES;
-  const backoffBaseMs = opts.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
-  const backoffMaxMs = opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
-  const maxRetryAfterMs = opts.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const pageLimit = Math.min(opts.pageLimit ?? BINANCE_MAX_PAGE_LIMIT, BINANCE_MAX_PAGE_LIMIT);
-  const fetchImpl = opts.fetch ?? globalThis.fetch;
-  const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? Date.now;
-  const random = opts.random ?? Math.random;
-  let base = primary;
-
-  /** "Equal jitter": half the exponential delay fixed, half random, so retries of many callers spread. */
-  function backoff(attempt: number): number {
-    const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** attempt);
-    return Math.round(ceiling / 2 + random() * (ceiling / 2));
-  }
-
-  function switchToFallback(reason: string): boolean {
-    if (!fallback || base === fallback) return false;
-    opts.logger?.warn({ from: base, to: fallback, reason }, 'binance: switching to the fallback host');
-    base = fallback;
-    return true;
-  }
-
-  async function getJson(path: string, params: Record<string, string | number>): Promise<unknown> {
-    const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
-    let retries = 0;
-    const context = { path, ...params };
-    const retryOrFail = async (reason: string, cause?: unknown) => {
-      if (retries >= maxRetries) {
-        throw new AppError(
-          'UPSTREAM_BINANCE',
-          `Binance ${path} failed after ${retries + 1} attempts: ${reason}`,
-          { ...context, reason, attempts: retries + 1 },
-          { cause },
-        );
-      }
-      await sleep(backoff(retries));
-      retries++;
-    };
-
-    for (;;) {
-      const url = `${base}${path}?${query}`;
-      let res: Response;
-      try {
-        res = await fetchImpl(url, {
-          headers: { accept: 'application/json' },
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (e) {
-        if (isTimeoutError(e)) {
-          await retryOrFail(`timed out after ${timeoutMs} ms`, e);
-        } else if (!switchToFallback(`unreachable: ${(e as Error).message}`)) {
-          await retryOrFail(`network error: ${(e as Error).message}`, e);
-        }
-        continue;
-      }
-
-      if (res.ok) {
-        try {
-          return await res.json();
-        } catch (e) {
-          if (isTimeoutError(e)) {
-            await retryOrFail(`timed out reading the body after ${timeoutMs} ms`, e);
-            continue;
-          }
-          throw new AppError(
-            'UPSTREAM_BINANCE',
-            `Binance ${path} returned a body that is not JSON`,
-            context,
-            {
-              cause: e,
-            },
-          );
-        }
-      }
-
-      if (res.status === 451 || res.status === 403) {
-        await res.body?.cancel().catch(() => undefined);
-        if (switchToFallback(`HTTP ${res.status}`)) continue;
-        throw new AppError(
-          'UPSTREAM_BINANCE',
-          `Binance refused the request from this location (HTTP ${res.status}) at ${base}; set BINANCE_BASE_URL to a reachable host`,
-          { ...context, status: res.status, host: base },
-        );
-      }
-
-      if (res.status === 429 || res.status === 418) {
-        const wait = retryAfterMs(res);
-        const err = await readBinanceError(res);
-        const rateLimited = (why: string) =>
-          new AppError(
-            'UPSTREAM_BINANCE_RATE_LIMITED',
-            `Binance rate limit (HTTP ${res.status}${err.msg ? `: ${err.msg}` : ''}); ${why}`,
-            { ...context, status: res.status, retryAfterSeconds: wait === undefined ? null : wait / 1000 },
-          );
-        if (wait !== undefined && wait > maxRetryAfterMs) {
-          throw rateLimited(`retry after ${wait / 1000} s exceeds the ${maxRetryAfterMs / 1000} s we wait`);
-        }
-        if (retries >= maxRetries) throw rateLimited(`still limited after ${retries + 1} attempts`);
-        await sleep(wait ?? backoff(retries));
-        retries++;
-        continue;
-      }
-
-      if (res.status >= 500) {
-        await res.body?.cancel().catch(() => undefined);
-        await retryOrFail(`HTTP ${res.status}`);
-        continue;
-      }
-
-      const err = await readBinanceError(res);
-      const detail = {
-        ...context,
-        status: res.status,
-        binanceCode: err.code ?? null,
-        binanceMsg: err.msg ?? null,
-      };
-      switch (err.code) {
-        case BINANCE_INVALID_SYMBOL:
-          throw new AppError(
-            'UNKNOWN_SYMBOL',
-            `symbol: Binance does not list ${String(params.symbol)}`,
-            detail,
-          );
-        case BINANCE_INVALID_INTERVAL:
-          throw new AppError(
-            'UNSUPPORTED_TIMEFRAME',
-            `interval: Binance does not support ${String(params.interval)}`,
-            detail,
-          );
-        case BINANCE_ILLEGAL_CHARS:
-          throw new AppError(
-            'VALIDATION_ERROR',
-            `Binance rejected a parameter: ${err.msg ?? err.text}`,
-            detail,
-          );
-        default:
-          throw new AppError(
-            'UPSTREAM_BINANCE',
-            `Binance ${path} answered HTTP ${res.status}${err.code !== undefined ? ` (${err.code} ${err.msg ?? ''})` : ''}`,
-            detail,
-          );
-      }
-    }
-  }
+  const http = createJsonHttp({
+    ...opts,
+    service: 'Binance',
+    baseUrlSetting: 'BINANCE_BASE_URL',
+    baseUrl: opts.baseUrl ?? DEFAULT_BINANCE_URL,
+    fallbackUrl: opts.fallbackUrl === undefined ? DEFAULT_BINANCE_FALLBACK_URL : opts.fallbackUrl,
+    codes: { upstream: 'UPSTREAM_BINANCE', rateLimited: 'UPSTREAM_BINANCE_RATE_LIMITED' },
+    onClientError: (status, err, context) => binanceClientError(status, err, context),
+  });
+  const getJson = http.getJson;
 
   async function fetchKlines(req: KlineRequest): Promise<Kline[]> {
     const { symbol, timeframe, startTime, endTime } = req;
@@ -339,7 +202,7 @@ export function createBinanceClient(opts: BinanceClientOptions = {}): BinanceCli
     fetchKlines,
     latestPrice,
     get activeBaseUrl() {
-      return base;
+      return http.activeBaseUrl;
     },
   };
 }

@@ -311,7 +311,10 @@ describe.skipIf(!HAS_DATA)(realDataSuiteName('analysis pipeline', 'BTCUSDT-1h.cs
 
     it('a symbol without static data leaves sentiment and tokenomics unavailable, with the reason', async () => {
       const a = await runAnalysis(offlineDeps(), { ...step, symbol: 'DOGEUSDT' });
-      expect(a.agents.sentiment).toMatchObject({ status: 'unavailable', reason: 'no static data for DOGE' });
+      expect(a.agents.sentiment).toMatchObject({
+        status: 'unavailable',
+        reason: 'no sentiment source had data: static: no static data for DOGE',
+      });
       expect(a.agents.tokenomics).toMatchObject({ status: 'unavailable', reason: 'no static data for DOGE' });
       expect(a.agents.technical).toMatchObject({ status: 'ok' });
       expect(a.status).toBe('completed');

@@ -7,6 +7,7 @@ import type { Settings } from '../config/settings';
 import type { Db } from '../db/client';
 import type { LLMClient } from '../llm/client';
 import type { CandleSource } from '../market/candle-source';
+import type { SentimentReader } from '../sentiment/reader';
 
 export interface PipelineDeps {
   db: Db;
@@ -19,4 +20,9 @@ export interface PipelineDeps {
    * it (or when it answers null) a live decision fills at the last closed bar's close.
    */
   latestPrice?(symbol: string): Promise<number | null>;
+  /**
+   * Market sentiment known at a decision time (shared/sentiment), read by the snapshot step. Optional:
+   * without it the sentiment analyst reads the static notes only.
+   */
+  sentiment?: SentimentReader;
 }

@@ -314,12 +314,17 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
   const blind = (row.snapshot as { blind?: boolean } | null)?.blind === true;
   try {
     const tfMs = TIMEFRAME_MS[tf];
-    const { candles } = await deps.candles.getCandles({
-      symbol: row.symbol,
-      timeframe: tf,
-      startMs: decisionTime - (WARMUP_BARS + SNAPSHOT_EXTRA_BARS) * tfMs,
-      endMs: decisionTime - 1,
-    });
+    // Sentiment is read beside the candles (each of its sources fails on its own, never the snapshot);
+    // not in blind mode, where the sentiment analyst is unavailable.
+    const [{ candles }, sentiment] = await Promise.all([
+      deps.candles.getCandles({
+        symbol: row.symbol,
+        timeframe: tf,
+        startMs: decisionTime - (WARMUP_BARS + SNAPSHOT_EXTRA_BARS) * tfMs,
+        endMs: decisionTime - 1,
+      }),
+      blind ? undefined : deps.sentiment?.summaryAt(row.symbol, decisionTime),
+    ]);
     const series = computeIndicators(candles, tf);
     const view = createMarketView(candles, series, tf).at(decisionTime);
     const market = summarizeForAgents(view);
@@ -362,6 +367,7 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
       priceSource,
       portfolio,
       limits,
+      ...(sentiment ? { sentiment } : {}),
     };
     await deps.db.update(decisions).set({ snapshot, status: 'running' }).where(eq(decisions.id, decisionId));
     return { decisionId, ok: true };

@@ -13,6 +13,12 @@ import { loadSettings, type Settings } from '../../shared/config/settings';
 import type { Kline, Timeframe } from '../../shared/market/types';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { type BinanceServer, loadKlinesFromCsv, startBinanceServer } from '../helpers/binance-server';
+import {
+  generateFng,
+  generateFunding,
+  type SentimentServer,
+  startSentimentServer,
+} from '../helpers/sentiment-server';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const DATA_DIR = resolve(ROOT, '../shared/data/binance');
@@ -21,11 +27,15 @@ export const SKIP_REASON = '(skipped: ../shared/data/binance not present)';
 
 /** The data ends with the bar opening 2025-12-31 20:00 (4h); the clock sits at the next day's start. */
 export const TEST_NOW = Date.parse('2026-01-01T00:00:00Z');
+/** First day of the local sentiment server's synthetic series (a year and a half before TEST_NOW). */
+export const SENTIMENT_FROM = Date.parse('2024-06-01T00:00:00Z');
 
 export interface Harness {
   url: string;
   server: LocalServer;
   binance: BinanceServer;
+  /** Fear & Greed and Binance futures, with SYNTHETIC values (no real index history is on disk). */
+  sentiment: SentimentServer;
   settings: Settings;
   close(): Promise<void>;
   get(
@@ -76,10 +86,29 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     candles['BTCUSDT:1h'] = (await realKlines('BTCUSDT-1h.csv.gz', '1h')).slice(-opts.withHourly);
   }
   const binance = await startBinanceServer({ candles, now });
+  const sentiment = await startSentimentServer({
+    fng: generateFng({
+      startDay: SENTIMENT_FROM,
+      days: Math.ceil((TEST_NOW - SENTIMENT_FROM) / 86_400_000) + 1,
+    }),
+    funding: Object.fromEntries(
+      ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'].map((s, i) => [
+        s,
+        generateFunding({
+          start: SENTIMENT_FROM,
+          count: Math.ceil((TEST_NOW - SENTIMENT_FROM) / 28_800_000) + 3,
+          seed: 11 + i,
+        }),
+      ]),
+    ),
+    now,
+  });
   const settings = loadSettings({
     LLM_PROVIDER: 'offline',
     DATA_DIR: 'memory://',
     BINANCE_BASE_URL: binance.url,
+    FNG_BASE_URL: sentiment.url,
+    BINANCE_FUTURES_BASE_URL: sentiment.url,
     LOG_LEVEL: 'silent',
     ANALYZE_WAIT_MS: '20000',
     ...opts.env,
@@ -116,6 +145,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     url: server.url,
     server,
     binance,
+    sentiment,
     settings,
     get: async (path, headers) => parse(await raw('GET', path, undefined, headers)),
     post: async (path, body, headers) =>
@@ -124,6 +154,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       await server.close();
       await binance.close();
+      await sentiment.close();
     },
   };
 }

@@ -37,6 +37,8 @@ describe('local host', () => {
       LLM_PROVIDER: 'offline',
       DATA_DIR: 'memory://',
       BINANCE_BASE_URL: binance.url,
+      // No sentiment host here: the static notes only (the sentiment sources have their own suites).
+      SENTIMENT_SOURCES: 'static',
       LOG_LEVEL: 'silent',
     });
     server = await startLocalServer({
@@ -103,6 +105,8 @@ describe('local host', () => {
       LLM_PROVIDER: 'offline',
       DATA_DIR: 'memory://',
       BINANCE_BASE_URL: binance.url,
+      // No sentiment host here: the static notes only (the sentiment sources have their own suites).
+      SENTIMENT_SOURCES: 'static',
       LOG_LEVEL: 'silent',
       CORS_ORIGIN: `${EVIL}/, http://localhost:5173`,
     });

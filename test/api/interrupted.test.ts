@@ -35,7 +35,12 @@ describe('work left running by a stopped host', () => {
     await first.close();
 
     const host = await startLocalServer({
-      settings: loadSettings({ DATA_DIR: dir, LOG_LEVEL: 'silent', BINANCE_BASE_URL: 'http://127.0.0.1:9' }),
+      settings: loadSettings({
+        DATA_DIR: dir,
+        LOG_LEVEL: 'silent',
+        BINANCE_BASE_URL: 'http://127.0.0.1:9',
+        SENTIMENT_SOURCES: 'static',
+      }),
       port: 0,
     });
     try {

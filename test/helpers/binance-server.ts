@@ -57,7 +57,7 @@ export interface BinanceServerOptions {
   prices?: Record<string, string>;
 }
 
-type FaultSpec =
+export type FaultSpec =
   | { kind: 'rate-limit'; status?: 429 | 418; retryAfterSeconds?: number | null }
   | { kind: 'server-error'; status?: number }
   | { kind: 'slow'; delayMs: number }

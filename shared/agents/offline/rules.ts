@@ -4,7 +4,9 @@
  * - technical: trend = a vote of four EMA/MACD conditions; overbought/oversold from RSI14; regime from
  *   realized volatility first, then the EMA alignment; strength = the vote's margin, discounted when
  *   the RSI condition fights the trend.
- * - sentiment: recency-weighted mean tone of the visible static items (half-life NEWS_HALF_LIFE_DAYS).
+ * - sentiment: a weighted mood over the sources present: the Fear & Greed level and its 7-day change,
+ *   the 7-day mean funding rate against its neutral base, the long/short ratio, and the recency-weighted
+ *   tone of the static items (half-life NEWS_HALF_LIFE_DAYS).
  * - tokenomics: supply pressure from annual issuance (one level up while an unlock is active).
  * - researcher: a weighted vote (technical 0.6, sentiment 0.25, tokenomics 0.15) over the analysts
  *   that answered; confidence grows with the vote's margin and shrinks with missing analysts.
@@ -46,6 +48,19 @@ const LOW_VOL_PCT = 25;
 const COUNTER_CONDITION_DISCOUNT = 0.75;
 // ---- sentiment
 const NEWS_HALF_LIFE_DAYS = 60;
+/** Weights of the mood components (renormalized over the ones present). */
+const SENTIMENT_WEIGHTS = {
+  fngLevel: 0.35,
+  fngChange: 0.15,
+  funding: 0.2,
+  longShort: 0.1,
+  news: 0.3,
+} as const;
+/** A 7-day Fear & Greed move of this many points counts fully. */
+const FNG_CHANGE_FULL_SCALE = 20;
+/** Funding % per interval read as neutral (Binance's base rate) and the distance from it that counts fully. */
+const FUNDING_NEUTRAL_PCT = 0.01;
+const FUNDING_FULL_SCALE_PCT = 0.03;
 const STANCE_THRESHOLD = 0.15;
 const MAX_THEMES = 3;
 // ---- tokenomics
@@ -118,30 +133,95 @@ export function technicalRules(i: TechnicalInput): TechnicalOutput {
 }
 
 export function sentimentRules(i: SentimentInput): SentimentOutput {
-  let num = 0;
-  let den = 0;
-  const themeWeight = new Map<string, number>();
-  for (const item of i.items) {
-    const w = 0.5 ** (item.days_ago / NEWS_HALF_LIFE_DAYS);
-    num += w * item.tone;
-    den += w;
-    themeWeight.set(item.theme, (themeWeight.get(item.theme) ?? 0) + w);
+  const parts: { name: string; weight: number; value: number }[] = [];
+  const reasons: string[] = [];
+  const themes: string[] = [];
+  const fg = i.fear_greed;
+  if (fg) {
+    parts.push({ name: 'fear & greed', weight: SENTIMENT_WEIGHTS.fngLevel, value: (fg.value - 50) / 50 });
+    if (fg.change_7d !== null)
+      parts.push({
+        name: 'F&G 7-day change',
+        weight: SENTIMENT_WEIGHTS.fngChange,
+        value: clamp(fg.change_7d / FNG_CHANGE_FULL_SCALE, -1, 1),
+      });
+    themes.push(fg.classification.toLowerCase() || 'fear & greed');
+    reasons.push(
+      `Fear & Greed ${fg.value} (${fg.classification}), 7-day change ${fg.change_7d ?? 'n/a'}, 30-day ${fg.change_30d ?? 'n/a'}, trailing-year percentile ${fg.percentile_1y ?? 'n/a'}`,
+    );
   }
-  const score = den > 0 ? clamp(num / den, -1, 1) : 0;
-  const themes = [...themeWeight.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, MAX_THEMES)
-    .map(([t]) => t);
-  const newest = i.items[0];
+  const f = i.funding;
+  if (f) {
+    const v = clamp((f.mean_7d_pct - FUNDING_NEUTRAL_PCT) / FUNDING_FULL_SCALE_PCT, -1, 1);
+    parts.push({ name: 'funding', weight: SENTIMENT_WEIGHTS.funding, value: v });
+    themes.push(
+      f.mean_7d_pct < 0
+        ? 'negative funding'
+        : v > STANCE_THRESHOLD
+          ? 'rich funding (crowded longs)'
+          : 'neutral funding',
+    );
+    reasons.push(
+      `funding ${f.latest_pct}% per interval (${f.hours_ago} h ago), 7-day mean ${f.mean_7d_pct}%, trailing-year percentile ${f.percentile_1y ?? 'n/a'}`,
+    );
+  }
+  const ls = i.long_short;
+  if (ls) {
+    parts.push({
+      name: 'long/short ratio',
+      weight: SENTIMENT_WEIGHTS.longShort,
+      value: clamp(ls.ratio - 1, -1, 1),
+    });
+    reasons.push(
+      `long/short account ratio ${ls.ratio}${ls.long_account_pct === null ? '' : ` (${ls.long_account_pct}% long)`}`,
+    );
+  }
+  if (i.open_interest && i.open_interest.change_24h_pct !== null)
+    reasons.push(
+      `open interest ${i.open_interest.change_24h_pct > 0 ? '+' : ''}${i.open_interest.change_24h_pct}% over 24 h`,
+    );
+  if (i.news.length > 0) {
+    let num = 0;
+    let den = 0;
+    const themeWeight = new Map<string, number>();
+    for (const item of i.news) {
+      const w = 0.5 ** (item.days_ago / NEWS_HALF_LIFE_DAYS);
+      num += w * item.tone;
+      den += w;
+      themeWeight.set(item.theme, (themeWeight.get(item.theme) ?? 0) + w);
+    }
+    const tone = den > 0 ? clamp(num / den, -1, 1) : 0;
+    parts.push({ name: 'static news', weight: SENTIMENT_WEIGHTS.news, value: tone });
+    themes.push(
+      ...[...themeWeight.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, MAX_THEMES)
+        .map(([t]) => t),
+    );
+    const newest = i.news[0]!;
+    reasons.push(
+      `static notes: recency-weighted tone ${round(tone)} over ${i.news.length} items (half-life ${NEWS_HALF_LIFE_DAYS} days); latest "${newest.headline}" (${newest.days_ago} days ago)`.slice(
+        0,
+        400,
+      ),
+    );
+  }
+  const weight = parts.reduce((s, p) => s + p.weight, 0);
+  const score = weight > 0 ? clamp(parts.reduce((s, p) => s + p.weight * p.value, 0) / weight, -1, 1) : 0;
+  const missing = Object.keys(i.missing);
+  reasons.unshift(
+    `weighted mood ${round(score)} from ${parts.map((p) => `${p.name} ${round(p.value)}`).join(', ') || 'nothing'}`,
+  );
   return {
     sentiment: stanceOf(score),
     score: round(score),
-    key_themes: themes,
-    data_note: `${i.source}; ${i.items.length} items, newest ${newest ? `${newest.days_ago} days old` : 'none'}`,
-    reasons: [
-      `recency-weighted tone ${round(score)} over ${i.items.length} items (half-life ${NEWS_HALF_LIFE_DAYS} days)`,
-      ...(newest ? [`latest: "${newest.headline}" (${newest.days_ago} days ago, tone ${newest.tone})`] : []),
-    ],
+    key_themes: [...new Set(themes)].slice(0, 5),
+    data_note:
+      `sources: ${i.sources.join('; ')}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`.slice(
+        0,
+        300,
+      ),
+    reasons: reasons.slice(0, 5),
   };
 }
 
