@@ -1,6 +1,7 @@
 /**
  * Route group "market": `GET /health`, `GET /market/symbols`, `GET /market/{symbol}/latest`,
- * `GET /market/{symbol}/candles` (a past period, e.g. a backtest's range, at most 1000 bars).
+ * `GET /market/{symbol}/candles` (a past period, e.g. a backtest's range, at most 1000 bars),
+ * `GET /market/{symbol}/sentiment` (the sentiment series and the analyst's summary now).
  *
  * `latest` reads through the candle repository (cache first, Binance for the missing bars only) and
  * computes indicators over enough history to be warm: the last `limit` candles are returned, but the
@@ -25,6 +26,8 @@ import {
   latestQuerySchema,
   MAX_CANDLES_PER_REQUEST,
   parseDateInput,
+  type SentimentResponse,
+  sentimentQuerySchema,
   symbolsResponseSchema,
 } from '../../shared/api/contract';
 import { symbolParamSchema } from '../../shared/api/routes';
@@ -41,11 +44,21 @@ import {
   type Timeframe,
 } from '../../shared/market/types';
 import { detectRegime } from '../../shared/regime/detector';
+import type { SentimentReader } from '../../shared/sentiment/reader';
+import type { SentimentStore } from '../../shared/sentiment/store';
+import { SENTIMENT_SERIES, SERIES_LABEL } from '../../shared/sentiment/types';
 import { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseQuery, parseWith } from './http';
 
 export interface MarketHandlerDeps {
-  container: { settings: Settings; candles: CandleRepository; deps: { now(): number } };
+  container: {
+    settings: Settings;
+    candles: CandleRepository;
+    deps: { now(): number };
+    /** The sentiment cache and reader (GET /market/{symbol}/sentiment); absent: the route answers 501. */
+    sentimentStore?: SentimentStore;
+    sentiment?: SentimentReader;
+  };
 }
 
 const DAY_MS = 86_400_000;
@@ -206,6 +219,77 @@ export async function candlesInRange(
   };
 }
 
+/**
+ * The sentiment series over the span of the last `limit` bars of `timeframe` (at least a day, so the
+ * daily index always has a value), read through the cache like the analyst reads them, and the summary
+ * the analyst would get now. A source that fails is reported in its entry and in `summary.missing`.
+ */
+export async function sentimentMarket(
+  container: MarketHandlerDeps['container'],
+  symbol: string,
+  q: { timeframe: Timeframe; limit: number },
+): Promise<SentimentResponse> {
+  assertSymbol(symbol, container.settings.SYMBOLS);
+  const { sentimentStore: store, sentiment: reader } = container;
+  if (!store || !reader)
+    throw new AppError('NOT_IMPLEMENTED', 'market sentiment is not configured on this host');
+  const now = container.deps.now();
+  const interval = TIMEFRAME_MS[q.timeframe];
+  const endMs = now - 1;
+  const startMs = Math.max(
+    0,
+    Math.min(lastClosedOpenTime(now, interval) - (q.limit - 1) * interval, now - 2 * DAY_MS),
+  );
+  const configured = SENTIMENT_SERIES.filter((s) => reader.sources.includes(s));
+  const [summary, ...reads] = await Promise.all([
+    reader.summaryAt(symbol, now),
+    ...configured.map((s) =>
+      store.getSeries(s, symbol, startMs, endMs).then(
+        (r) => ({ ok: true as const, r }),
+        (e: unknown) => ({ ok: false as const, error: e instanceof Error ? e.message : String(e) }),
+      ),
+    ),
+  ]);
+  const series: SentimentResponse['series'] = {};
+  configured.forEach((s, i) => {
+    const read = reads[i]!;
+    series[s] = {
+      label: SERIES_LABEL[s],
+      points: read.ok
+        ? read.r.points.map((p) => ({
+            time: p.time,
+            knownAt: p.knownAt,
+            value: Number(p.value),
+            value2: p.value2 === null ? null : Number(p.value2),
+            label: p.label,
+          }))
+        : [],
+      gaps: read.ok
+        ? read.r.gaps.map((g) => ({
+            after: new Date(g.afterTime).toISOString(),
+            next: new Date(g.nextTime).toISOString(),
+            missingPoints: g.missingPoints,
+          }))
+        : [],
+      error: read.ok ? null : read.error,
+    };
+  });
+  return {
+    symbol,
+    timeframe: q.timeframe,
+    asOf: new Date(now).toISOString(),
+    sources: [...reader.sources],
+    summary: {
+      fearGreed: summary.fearGreed ?? null,
+      funding: summary.funding ?? null,
+      openInterest: summary.openInterest ?? null,
+      longShort: summary.longShort ?? null,
+      missing: { ...summary.missing },
+    },
+    series,
+  };
+}
+
 export function createMarketHandler({ container }: MarketHandlerDeps, options: HttpOptions = {}) {
   const cache = new Map<string, Promise<LatestResponse>>();
   const cachedLatest = (symbol: string, timeframe: Timeframe, limit: number) => {
@@ -253,6 +337,15 @@ export function createMarketHandler({ container }: MarketHandlerDeps, options: H
           const { symbol } = parseWith(symbolParamSchema, req.pathParams, 'path');
           const q = parseQuery(req, latestQuerySchema);
           return json(200, await cachedLatest(symbol, q.timeframe, q.limit));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/market/{symbol}/sentiment',
+        handler: async (req) => {
+          const { symbol } = parseWith(symbolParamSchema, req.pathParams, 'path');
+          const q = parseQuery(req, sentimentQuerySchema);
+          return json(200, await sentimentMarket(container, symbol, q));
         },
       },
       {

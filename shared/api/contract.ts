@@ -178,6 +178,63 @@ export const latestResponseSchema = z.object({
 export type LatestResponse = z.infer<typeof latestResponseSchema>;
 
 /**
+ * `GET /market/{symbol}/sentiment`: the sentiment series over the span of the last `limit` closed bars
+ * of `timeframe` (at least the last day), and the summary the sentiment analyst would get now.
+ */
+export const sentimentQuerySchema = z.object({
+  timeframe: timeframeSchema.default('1h'),
+  limit: wholeNumberQuery('limit', 1, MAX_CANDLES_PER_REQUEST).default(200),
+});
+const sentimentSeriesDtoSchema = z.object({
+  label: z.string(),
+  /** time: the value's own time (epoch ms; a F&G value: 00:00 UTC of its day); knownAt: when it became public. */
+  points: z.array(
+    z.object({
+      time: z.number().int(),
+      knownAt: z.number().int(),
+      value: z.number(),
+      value2: z.number().nullable(),
+      label: z.string().nullable(),
+    }),
+  ),
+  gaps: z.array(z.object({ after: z.string(), next: z.string(), missingPoints: z.number() })),
+  /** Why the series could not be read (the source failed), else null. */
+  error: z.string().nullable(),
+});
+export const sentimentResponseSchema = z.object({
+  symbol: z.string(),
+  timeframe: z.string(),
+  asOf: z.string(),
+  sources: z.array(z.string()),
+  summary: z.object({
+    fearGreed: z
+      .object({
+        value: z.number(),
+        classification: z.string(),
+        ageDays: z.number(),
+        change7d: z.number().nullable(),
+        change30d: z.number().nullable(),
+        percentile1y: z.number().nullable(),
+      })
+      .nullable(),
+    funding: z
+      .object({
+        latestPct: z.number(),
+        hoursAgo: z.number(),
+        mean7dPct: z.number(),
+        percentile1y: z.number().nullable(),
+      })
+      .nullable(),
+    openInterest: z.object({ latest: z.number(), change24hPct: z.number().nullable() }).nullable(),
+    longShort: z.object({ ratio: z.number(), longAccountPct: z.number().nullable() }).nullable(),
+    missing: z.record(z.string(), z.string()),
+  }),
+  /** Per configured series (fng, funding, open_interest, long_short); static notes are not a series. */
+  series: z.record(z.string(), sentimentSeriesDtoSchema),
+});
+export type SentimentResponse = z.infer<typeof sentimentResponseSchema>;
+
+/**
  * A past period's candles: `start` (required) to `end` (default: as many bars as allowed from start),
  * open times inclusive, at most MAX_CANDLES_PER_REQUEST bars of the timeframe. The end is clipped to
  * the last closed bar.

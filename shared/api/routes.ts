@@ -25,6 +25,8 @@ import {
   listQuerySchema,
   portfolioHistorySchema,
   portfolioSchema,
+  sentimentQuerySchema,
+  sentimentResponseSchema,
   symbolSchema,
   symbolsResponseSchema,
   tradesPageSchema,
@@ -86,6 +88,16 @@ export const API_ROUTES: RouteSpec[] = [
     responses: { 200: { description: 'candles and indicators', schema: latestResponseSchema } },
     // 422: no closed candle of the symbol and timeframe at all (none stored, none from Binance).
     errors: [422, 502, 503],
+  },
+  {
+    group: 'market',
+    method: 'GET',
+    path: '/market/{symbol}/sentiment',
+    summary:
+      'Market-sentiment series (Fear & Greed Index, Binance funding rate; open interest and long/short ratio when enabled) over the span of the last `limit` bars of `timeframe`, and the summary the sentiment analyst would get now. A source that fails is reported in the answer (its `error`, `summary.missing`), not as an HTTP error.',
+    params: symbolParamSchema,
+    query: sentimentQuerySchema,
+    responses: { 200: { description: 'sentiment series and summary', schema: sentimentResponseSchema } },
   },
   {
     group: 'market',
