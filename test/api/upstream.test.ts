@@ -153,22 +153,23 @@ describe.skipIf(!HAS_DATA).each(HOSTS)(
         const record = await h.get(r.body.error.details.poll);
         expect(record.status).toBe(200);
         expect(record.body).toMatchObject({
-          status: 'no_trade',
+          status: 'failed',
+          decisionClass: 'failed',
           error: { code: 'UPSTREAM_LLM' },
-          final: { action: 'HOLD', sizePct: 0 },
+          final: null,
         });
         for (const analyst of ['technical', 'sentiment', 'tokenomics'])
           expect(record.body.agents[analyst].status).toBe('unavailable');
 
         // Live, on the market of the first analysis: the analysts' and the researcher's answers come from
         // the LLM cache, and the trader (whose input carries the book, changed by the first trade) is the
-        // call that fails. Still the provider's failure, still no trade.
+        // call that fails. Still the provider's failure: a failed decision, never a HOLD, and no trade.
         const live = await h.post('/analyze', { symbol: 'SOLUSDT', timeframe: '4h' });
         expect(live.status).toBe(502);
         expect(live.body.error.code).toBe('UPSTREAM_LLM');
         expect(live.body.error.message).toMatch(/^The model provider failed: /);
         const liveRecord = (await h.get(live.body.error.details.poll)).body;
-        expect(liveRecord).toMatchObject({ status: 'no_trade', execution: null });
+        expect(liveRecord).toMatchObject({ status: 'failed', decisionClass: 'failed', execution: null });
         expect(liveRecord.agents.researcher.status).toBe('ok');
         expect(liveRecord.agents.trader.status).toBe('error');
 
