@@ -1,8 +1,10 @@
 /**
  * Route group "portfolio": `GET /portfolio` (the live book marked to the latest prices),
- * `GET /portfolio/history` (equity snapshots) and `GET /trades` (paginated, newest first).
+ * `GET /portfolio/history` (equity snapshots), `GET /trades` (paginated, newest first) and
+ * `GET /outcomes` (closed round trips with their aggregates; live book unless run_id is given).
  */
-import { tradesQuerySchema } from '../../shared/api/contract';
+import { outcomesQuerySchema, tradesQuerySchema } from '../../shared/api/contract';
+import { outcomesPage } from '../../shared/api/outcomes';
 import { livePortfolio, portfolioHistory, tradesPage } from '../../shared/api/portfolio';
 import { portfolioHistoryQuerySchema } from '../../shared/api/routes';
 import type { Settings } from '../../shared/config/settings';
@@ -47,6 +49,14 @@ export function createPortfolioHandler({ container }: PortfolioHandlerDeps, opti
         handler: async (req) => {
           const q = parseQuery(req, tradesQuerySchema);
           return json(200, await tradesPage(db, q));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/outcomes',
+        handler: async (req) => {
+          const q = parseQuery(req, outcomesQuerySchema);
+          return json(200, await outcomesPage(db, q));
         },
       },
     ],

@@ -15,6 +15,7 @@ import { registerAnalyzeCommand } from './commands/analyze';
 import { registerBacktestCommand } from './commands/backtest';
 import { registerCostsCommand } from './commands/costs';
 import { registerImportCommand } from './commands/import';
+import { registerOutcomesCommand } from './commands/outcomes';
 import { registerPortfolioCommand, registerTradesCommand } from './commands/portfolio';
 import { CommandExit } from './commands/support';
 import { type CliContext, type CliDeps, type CliIo, createCliContext } from './context';
@@ -28,6 +29,7 @@ const COMMANDS: CommandRegistrar[] = [
   registerBacktestCommand,
   registerPortfolioCommand,
   registerTradesCommand,
+  registerOutcomesCommand,
   registerCostsCommand,
 ];
 

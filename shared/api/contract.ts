@@ -516,6 +516,53 @@ export const tradesQuerySchema = listQuerySchema.extend({
     .optional(),
   symbol: symbolSchema.optional(),
 });
+/** `GET /outcomes`: run_id absent = the live book. */
+export const outcomesQuerySchema = tradesQuerySchema;
+const outcomeStatsSchema = z.object({
+  count: z.number().int(),
+  wins: z.number().int(),
+  losses: z.number().int(),
+  winRate: z.number().nullable(),
+  meanPnlPct: z.number().nullable(),
+  payoffRatio: z.number().nullable(),
+  totalPnlUsdt: z.number(),
+});
+export const outcomeDtoSchema = z.object({
+  id: z.string(),
+  runId: z.string(),
+  backtestId: z.string().nullable(),
+  symbol: z.string(),
+  entryDecisionId: z.string().nullable(),
+  exitDecisionId: z.string().nullable(),
+  entryTradeId: z.string().nullable(),
+  exitTradeId: z.string().nullable(),
+  entryTime: z.string(),
+  exitTime: z.string(),
+  entryPrice: z.number(),
+  exitPrice: z.number(),
+  quantity: z.number(),
+  pnlUsdt: z.number(),
+  pnlPct: z.number(),
+  fees: z.number(),
+  holdingMs: z.number(),
+  exitReason: z.enum(['signal', 'stop_loss', 'take_profit', 'end_of_backtest', 'risk_reduction']),
+  /** The entry context (shared/outcomes/types.ts EntryContext). */
+  context: z.record(z.string(), z.unknown()),
+});
+export type OutcomeDto = z.infer<typeof outcomeDtoSchema>;
+export const outcomesPageSchema = z.object({
+  runId: z.string(),
+  items: z.array(outcomeDtoSchema),
+  nextCursor: z.string().nullable(),
+  /** Over every outcome of the book (and symbol, when given), not only this page. */
+  aggregates: outcomeStatsSchema.extend({
+    byRegime: z.record(z.string(), outcomeStatsSchema),
+    byExitReason: z.record(z.string(), outcomeStatsSchema),
+    byConfidence: z.record(z.string(), outcomeStatsSchema),
+  }),
+});
+export type OutcomesPageDto = z.infer<typeof outcomesPageSchema>;
+
 export const tradesPageSchema = z.object({
   items: z.array(tradeDtoSchema),
   nextCursor: z.string().nullable(),

@@ -23,6 +23,8 @@ import {
   latestQuerySchema,
   latestResponseSchema,
   listQuerySchema,
+  outcomesPageSchema,
+  outcomesQuerySchema,
   portfolioHistorySchema,
   portfolioSchema,
   sentimentQuerySchema,
@@ -162,6 +164,15 @@ export const API_ROUTES: RouteSpec[] = [
     summary: 'Trades, newest first (cursor paginated; live book unless run_id is given).',
     query: tradesQuerySchema,
     responses: { 200: { description: 'a page of trades', schema: tradesPageSchema } },
+  },
+  {
+    group: 'portfolio',
+    method: 'GET',
+    path: '/outcomes',
+    summary:
+      'Trade outcomes (closed round trips, FIFO lots), newest first, with aggregates: win rate, mean PnL %, payoff ratio, by regime, exit reason and researcher confidence (live book unless run_id is given).',
+    query: outcomesQuerySchema,
+    responses: { 200: { description: 'a page of outcomes and the aggregates', schema: outcomesPageSchema } },
   },
   {
     group: 'backtests',

@@ -260,6 +260,22 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       expect(own.body.items.length).toBe(b.result.trades.length);
       const live = await h.get('/trades?limit=200');
       expect(live.body.items.every((t: { runId: string }) => t.runId === 'live')).toBe(true);
+      // Its outcomes: one per closed lot of its own book, with the aggregates over all of them.
+      const out = await h.get(`/outcomes?run_id=${accepted.id}&limit=2`);
+      expect(out.status).toBe(200);
+      expect(out.body.runId).toBe(accepted.id);
+      expect(out.body.items.length).toBeLessThanOrEqual(2);
+      expect(out.body.aggregates.count).toBeGreaterThanOrEqual(out.body.items.length);
+      for (const o of out.body.items) expect(o.runId).toBe(accepted.id);
+      if (out.body.aggregates.count > 2) {
+        const next = await h.get(`/outcomes?run_id=${accepted.id}&limit=2&cursor=${out.body.nextCursor}`);
+        expect(next.status).toBe(200);
+        expect(next.body.items[0].id).not.toBe(out.body.items[0].id);
+      }
+      expect((await h.get('/outcomes?run_id=nope')).status).toBe(404);
+      const bad = await h.get('/outcomes?cursor=xyz');
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.details.field).toBe('cursor');
     });
 
     it('serves /openapi.json (3.1, every route) and a self-contained /docs page', async () => {

@@ -24,6 +24,7 @@ import {
   errorBodySchema,
   healthResponseSchema,
   latestResponseSchema,
+  outcomesPageSchema,
   portfolioHistorySchema,
   portfolioSchema,
   symbolsResponseSchema,
@@ -225,6 +226,8 @@ export function createApiClient(options: ApiClientOptions) {
       get(portfolioHistorySchema, '/portfolio/history', undefined, signal),
     trades: (q: PageQuery & { run_id?: string } = {}, signal?: AbortSignal) =>
       get(tradesPageSchema, '/trades', { ...q }, signal),
+    outcomes: (q: PageQuery & { run_id?: string } = {}, signal?: AbortSignal) =>
+      get(outcomesPageSchema, '/outcomes', { ...q }, signal),
 
     async startBacktest(req: BacktestRequest, signal?: AbortSignal) {
       const { status, json } = await send('POST', '/backtest', { body: req, signal });

@@ -10,6 +10,7 @@ import { isBacktestSettled } from '../api/client';
 import { useApi } from '../api/use-api';
 import type { ChartMarker, ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
+import { OutcomesPanel } from '../components/Outcomes';
 import { TradesTable } from '../components/TradesTable';
 import { ActionTag, Async, Badge, DataTable, Empty, Panel, Stat, StatusBadge } from '../components/ui';
 import { fmtCost, fmtDate, fmtFraction, fmtInt, fmtPct, fmtRatio, fmtTime, fmtUsd, tone } from '../format';
@@ -204,6 +205,7 @@ function Results({ b, r }: { b: BacktestDto; r: Result }) {
           <TradesTable trades={r.trades} testId="backtest-trades" />
         )}
       </Panel>
+      <OutcomesPanel runId={b.id} />
       <Decisions r={r} />
       <Panel title="Assumptions">
         <div className="small">

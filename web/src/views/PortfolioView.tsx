@@ -8,6 +8,7 @@ import type { PortfolioDto } from '../../../shared/api/contract';
 import { useApi } from '../api/use-api';
 import type { ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
+import { OutcomesPanel } from '../components/Outcomes';
 import { Paged } from '../components/Paged';
 import { TradesTable } from '../components/TradesTable';
 import { Async, DataTable, Empty, Panel, Stat } from '../components/ui';
@@ -28,6 +29,7 @@ export default function PortfolioView() {
       </Async>
       <EquityHistory />
       <TradeHistory />
+      <OutcomesPanel />
     </div>
   );
 }
