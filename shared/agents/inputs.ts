@@ -10,11 +10,13 @@
  * unavailable in blind mode: headlines and supply facts name the asset, and the dated sentiment series
  * (a Fear & Greed of 6 is June 2022) would reveal the period, so there is no blind version of them.
  */
+
 import type { MarketSummary } from '../indicators/market-view';
 import type { Timeframe } from '../market/types';
 import type { RegimeReading } from '../regime/detector';
 import { SERIES_LABEL, type SentimentSourceName } from '../sentiment/types';
 import type { SentimentSummary } from '../sentiment/view';
+import type { StrategyParams } from '../strategy/params';
 import type {
   ResearcherOutput,
   SentimentOutput,
@@ -61,6 +63,8 @@ export interface DecisionSnapshot {
   regime?: RegimeReading | null;
   /** Market sentiment known at the decision time (shared/sentiment); absent on older decisions. */
   sentiment?: SentimentSummary;
+  /** The strategy version (strategy_versions.id) in force at the decision time, its seq and parameters (shared/strategy/store.ts); absent on old rows. */
+  strategy?: { version: string; seq: number; params: StrategyParams };
 }
 
 /**

@@ -23,6 +23,20 @@ export const AGENT_TIER: Record<AgentName, Tier> = {
   risk: 'strong',
 };
 
+/**
+ * The learning loop's two agents (shared/learning): not part of a decision, but called through the same
+ * LLM client, on the strong tier, under their own names (logs, budget, cache).
+ */
+export const LEARNING_AGENT_NAMES = ['learning', 'strategy_builder'] as const;
+export type LearningAgentName = (typeof LEARNING_AGENT_NAMES)[number];
+/** Every name the LLM client calls for. */
+export type ModelAgentName = AgentName | LearningAgentName;
+export const MODEL_AGENT_TIER: Record<ModelAgentName, Tier> = {
+  ...AGENT_TIER,
+  learning: 'strong',
+  strategy_builder: 'strong',
+};
+
 export const AGENT_LABEL: Record<AgentName, string> = {
   technical: 'Technical analyst',
   sentiment: 'Sentiment/news analyst',

@@ -142,6 +142,25 @@ export const settingsSchema = z.object({
   /** Fewer outcomes than this: Kelly does not apply (the trader's size stands, and the fill says so). */
   KELLY_MIN_TRADES: positiveInt.default(10),
 
+  // Self-learning (shared/learning): cycles read closed outcomes, propose changes, apply or queue them.
+  /** Off: cycles still run on request, and nothing applies itself. */
+  SELF_LEARNING_ENABLED: bool.default(false),
+  /** Fewer closed outcomes in the lookback window than this: the cycle ends insufficient_history. */
+  SELF_LEARNING_MIN_TRADES: positiveInt.default(10),
+  /** A valid proposal with at least this confidence (0-100), risk LOW and priority HIGH applies itself. */
+  SELF_LEARNING_AUTO_APPLY_THRESHOLD: z.coerce.number().min(0).max(100).default(80),
+  SELF_LEARNING_LOOKBACK_DAYS: positiveInt.default(30),
+  /** Trades a proposal's patterns must rest on (counted in code from the summary), else it is invalid. */
+  SELF_LEARNING_MIN_EVIDENCE: positiveInt.default(5),
+  /**
+   * EventBridge Scheduler expression for the nightly cycle on AWS, e.g. `cron(0 2 * * ? *)`; unset: no
+   * schedule (cycles run on request only).
+   */
+  SELF_LEARNING_SCHEDULE: z
+    .string()
+    .regex(/^(cron|rate)\(.+\)$/, 'a schedule is cron(...) or rate(...), as EventBridge Scheduler writes it')
+    .optional(),
+
   // Workflows
   ANALYZE_WAIT_MS: z.coerce.number().int().min(0).max(28_000).default(20_000),
   // Decision points at once. On AWS each is a child execution of a Distributed Map (no inline cap of 40);

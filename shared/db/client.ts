@@ -107,6 +107,9 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 /** Every table, children first: the order TRUNCATE and resets use. */
 export const ALL_TABLES = [
   'trade_outcomes',
+  'strategy_adjustments',
+  'learning_cycles',
+  'strategy_versions',
   'agent_logs',
   'llm_cache',
   'token_ledger',

@@ -198,6 +198,8 @@ export const decisions = pgTable(
       .default('pipeline'),
     /** The votes, tally and outcome of a consensus decision (null in pipeline mode, or before the vote). */
     consensus: jsonb('consensus'),
+    /** The strategy version (strategy_versions.id) the decision ran under; null before versions existed. */
+    strategyVersionId: uuid('strategy_version_id'),
     snapshot: jsonb('snapshot'),
     execution: jsonb('execution'),
     error: jsonb('error'),
@@ -344,4 +346,110 @@ export const sentimentPoints = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.series, t.symbol, t.time] })],
+);
+
+/**
+ * The strategy parameters in force, versioned (shared/strategy/store.ts). One sequence per run: the live
+ * book's ('live'), and a walk-forward backtest's own. Every applied change, approval or rollback is a new
+ * row; nothing is updated in place. `effectiveAt` is wall-clock time for the live book and market time
+ * for a backtest (when a segment's cycle applied it).
+ */
+export const strategyVersions = pgTable(
+  'strategy_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: text('run_id').notNull(),
+    seq: integer('seq').notNull(),
+    params: jsonb('params').notNull(),
+    /** What changed from the previous version (null for a base version). */
+    change: jsonb('change'),
+    /** 'settings' (the base, from the settings), 'learning' (auto-applied), 'person' (approved), 'rollback', 'inherited' (a backtest's base). */
+    appliedBy: text('applied_by').notNull(),
+    adjustmentId: uuid('adjustment_id'),
+    reason: text('reason'),
+    /** On 'settings' versions: the parameters the settings gave, to notice when a setting changes. */
+    settingsDefaults: jsonb('settings_defaults'),
+    effectiveAt: ts('effective_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('strategy_versions_run_seq').on(t.runId, t.seq),
+    index('strategy_versions_run_effective').on(t.runId, t.effectiveAt),
+  ],
+);
+
+/** One learning cycle: what it read (summary), what the learning agent saw (patterns), its cost. */
+export const learningCycles = pgTable(
+  'learning_cycles',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: text('run_id').notNull(),
+    backtestId: uuid('backtest_id'),
+    trigger: text('trigger', { enum: ['api', 'cli', 'schedule', 'backtest'] }).notNull(),
+    status: text('status', {
+      enum: ['pending', 'running', 'succeeded', 'insufficient_history', 'failed'],
+    })
+      .notNull()
+      .default('pending'),
+    /** The cycle's time: it reads only outcomes closed strictly before it. */
+    asOf: ts('as_of').notNull(),
+    lookbackFrom: ts('lookback_from').notNull(),
+    /** Auto-apply allowed (SELF_LEARNING_ENABLED, or a walk-forward backtest that asked for learning). */
+    autoApply: boolean('auto_apply').notNull(),
+    strategyVersionId: uuid('strategy_version_id'),
+    summary: jsonb('summary'),
+    patterns: jsonb('patterns'),
+    /** Per agent (learning, strategy_builder): status, provider, model, tokens, cost, latency, reason. */
+    agents: jsonb('agents').notNull().default(sql`'{}'::jsonb`),
+    tokensIn: integer('tokens_in').notNull().default(0),
+    tokensOut: integer('tokens_out').notNull().default(0),
+    costUsd: usd('cost_usd').notNull().default('0'),
+    error: jsonb('error'),
+    executionId: text('execution_id'),
+    createdAt: createdAt(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    index('learning_cycles_run_created').on(t.runId, t.createdAt),
+    index('learning_cycles_backtest').on(t.backtestId, t.asOf),
+  ],
+);
+
+/** A proposed change (seed 003 strategy_adjustments): a parameter's new value, or a prompt lesson. */
+export const strategyAdjustments = pgTable(
+  'strategy_adjustments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    cycleId: uuid('cycle_id').notNull(),
+    runId: text('run_id').notNull(),
+    kind: text('kind', { enum: ['parameter', 'lesson'] }).notNull(),
+    /** A strategy parameter (kind parameter) as the strategy builder named it, valid or not. */
+    parameter: text('parameter'),
+    /** The agent whose prompt a lesson is for (kind lesson). */
+    agent: text('agent'),
+    oldValue: jsonb('old_value'),
+    newValue: jsonb('new_value'),
+    confidence: integer('confidence').notNull(),
+    riskLevel: text('risk_level').notNull(),
+    priority: text('priority').notNull(),
+    reasoning: text('reasoning').notNull(),
+    patterns: jsonb('patterns').notNull(),
+    evidence: integer('evidence').notNull().default(0),
+    status: text('status', {
+      enum: ['invalid', 'pending', 'applied', 'rejected', 'rolled_back', 'would_need_review'],
+    }).notNull(),
+    invalidReason: text('invalid_reason'),
+    /** The version in force when it was proposed, and the one its application made. */
+    baseVersionId: uuid('base_version_id'),
+    appliedVersionId: uuid('applied_version_id'),
+    /** Lessons: the prompt version the lesson made. */
+    promptVersion: text('prompt_version'),
+    decidedBy: text('decided_by'),
+    decidedAt: ts('decided_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('strategy_adjustments_status').on(t.runId, t.status, t.createdAt),
+    index('strategy_adjustments_cycle').on(t.cycleId),
+  ],
 );

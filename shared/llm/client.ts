@@ -27,7 +27,7 @@
  *   `llm_cache` (hits x the stored tokens and cost).
  */
 import type { z } from 'zod';
-import { AGENT_TIER, type AgentName, type Tier } from '../agents/schemas';
+import { MODEL_AGENT_TIER, type ModelAgentName, type Tier } from '../agents/schemas';
 import { type Settings, selectedProvider } from '../config/settings';
 import type { DbOrTx } from '../db/client';
 import { agentLogs } from '../db/schema';
@@ -42,13 +42,16 @@ import { parseReply, type StructuredMode, toStrictJsonSchema, withSchemaInstruct
 import { type ChatMessage, estimateInputTokens } from './tokens';
 
 /** Output caps per role: the analysts answer in a few fields, the researcher writes a short thesis. */
-export const ROLE_MAX_TOKENS: Record<AgentName, number> = {
+export const ROLE_MAX_TOKENS: Record<ModelAgentName, number> = {
   technical: 350,
   sentiment: 350,
   tokenomics: 300,
   researcher: 500,
   trader: 300,
   risk: 300,
+  // The learning loop's agents list patterns and proposals: longer answers, once per cycle.
+  learning: 1200,
+  strategy_builder: 1200,
 };
 
 /** Passed where the provider supports it, so repeated calls vary less. */
@@ -66,7 +69,7 @@ export interface LlmCallContext {
 }
 
 export interface LlmCallRequest<T> {
-  agent: AgentName;
+  agent: ModelAgentName;
   promptVersion: string;
   messages: ChatMessage[];
   schemaName: string;
@@ -102,7 +105,7 @@ export type LlmCallOutcome<T> =
 
 export interface LLMClient {
   readonly provider: ProviderName;
-  route(agent: AgentName): { tier: Tier; model: string; maxTokens: number };
+  route(agent: ModelAgentName): { tier: Tier; model: string; maxTokens: number };
   /**
    * One agent call. Returns ok / abstained / budget_exceeded; throws LlmCallError (name LlmRateLimited,
    * LlmTimeout, LlmUpstreamError or LlmRequestError) when the provider failed after bounded retries.
@@ -153,8 +156,8 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
   /** Cache keys of the calls in flight in this process (see call()). */
   const inflight = new Map<string, Promise<void>>();
 
-  function route(agent: AgentName) {
-    const tier = AGENT_TIER[agent];
+  function route(agent: ModelAgentName) {
+    const tier = MODEL_AGENT_TIER[agent];
     const model =
       provider.name === 'offline'
         ? OFFLINE_MODEL
@@ -189,7 +192,7 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
 
   async function log(row: {
     ctx: LlmCallContext | undefined;
-    agent: AgentName;
+    agent: ModelAgentName;
     meta: LlmCallMeta;
     status: 'ok' | 'repaired' | 'abstained' | 'error' | 'budget_exceeded';
     input: unknown;

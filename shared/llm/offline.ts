@@ -1,5 +1,6 @@
 /**
- * The offline provider: the six agents as deterministic rules (shared/agents/offline/rules.ts) behind
+ * The offline provider: the six agents as deterministic rules (shared/agents/offline/rules.ts), and the
+ * learning loop's two (shared/learning/offline-rules.ts), behind
  * the same ChatProvider port as the models, so the pipeline, validation and logging run the same code.
  * The default when no key is configured: the whole product runs with no account and no cost.
  *
@@ -9,6 +10,7 @@
  * estimates made offline stay meaningful.
  */
 import { OFFLINE_RULES } from '../agents/offline/rules';
+import { learningRules, strategyBuilderRules } from '../learning/offline-rules';
 import type { ChatProvider, ProviderRequest, ProviderResponse } from './provider';
 import { countChatTokens, countTextTokens } from './tokens';
 
@@ -17,7 +19,8 @@ export function createOfflineProvider(): ChatProvider {
     name: 'offline',
     billable: false,
     async complete(req: ProviderRequest): Promise<ProviderResponse> {
-      const rule = OFFLINE_RULES[req.agent] as (input: unknown) => unknown;
+      const rules = { ...OFFLINE_RULES, learning: learningRules, strategy_builder: strategyBuilderRules };
+      const rule = rules[req.agent] as (input: unknown) => unknown;
       const content = JSON.stringify(rule(req.input));
       return {
         content,

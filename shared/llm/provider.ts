@@ -3,7 +3,7 @@
  * budget (the client does those once for every provider). Two adapters: the `openai` SDK (OpenAI,
  * OpenRouter, any OpenAI-compatible server by base URL) and the offline rules (offline.ts).
  */
-import type { AgentName } from '../agents/schemas';
+import type { ModelAgentName } from '../agents/schemas';
 import type { TokenUsage } from './prices';
 import type { StructuredMode } from './structured';
 import type { ChatMessage } from './tokens';
@@ -11,7 +11,7 @@ import type { ChatMessage } from './tokens';
 export type ProviderName = 'openai' | 'offline';
 
 export interface ProviderRequest {
-  agent: AgentName;
+  agent: ModelAgentName;
   model: string;
   messages: ChatMessage[];
   maxTokens: number;

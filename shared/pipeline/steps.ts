@@ -34,8 +34,12 @@
  * - Recorded error codes are the product's (shared/util/errors.ts): an LLM error caught by its name
  *   (LlmRateLimited, LlmTimeout, LlmUpstreamError) is recorded as UPSTREAM_LLM_RATE_LIMITED,
  *   LLM_TIMEOUT, UPSTREAM_LLM, so the API can say the model provider failed.
- * - Gating: a researcher confidence under RESEARCHER_MIN_CONFIDENCE records trader and risk as `gated`
- *   and the decision is HOLD without calling them. A trader HOLD skips the risk manager (nothing to review).
+ * - Gating: a researcher confidence under the strategy's researcherMinConfidence (RESEARCHER_MIN_CONFIDENCE
+ *   until the learning loop changes it) records trader and risk as `gated` and the decision is HOLD
+ *   without calling them.
+ * - Strategy version: prepareSnapshot records the strategy version in force at the decision time
+ *   (shared/strategy/store.ts: the live book's at "now", a backtest's at its decision time) on the row and
+ *   in the snapshot; the gate and the position cap read its parameters, never above the hard ceilings. A trader HOLD skips the risk manager (nothing to review).
  * - finalizeDecision is idempotent: a decision already final is returned as stored, so a retried
  *   finalize cannot fill twice.
  */
@@ -71,7 +75,8 @@ import { listOutcomes } from '../outcomes/repository';
 import { sizeBuy } from '../outcomes/sizing';
 import type { KellyResult } from '../outcomes/stats';
 import { detectRegime } from '../regime/detector';
-import type { DecisionMode as StrategyDecisionMode } from '../strategy/params';
+import type { DecisionMode as StrategyDecisionMode, StrategyParams } from '../strategy/params';
+import { getStrategyVersion, strategyInForce } from '../strategy/store';
 import { AppError, isAppError } from '../util/errors';
 import type { PipelineDeps } from './deps';
 import { combineFinal, type FinalDecision } from './final';
@@ -200,6 +205,12 @@ async function callAgentAccounted<A extends AgentName>(
   }
 }
 
+/** The strategy's position cap, never above the configured hard ceiling MAX_POSITION_SIZE_PCT. */
+function positionCap(deps: PipelineDeps, params: StrategyParams | undefined): number {
+  const ceiling = deps.settings.MAX_POSITION_SIZE_PCT;
+  return params ? Math.min(ceiling, params.maxPositionSizePct) : ceiling;
+}
+
 function parseTime(t: string | number | undefined): number | undefined {
   if (t === undefined) return undefined;
   const ms = typeof t === 'number' ? t : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t);
@@ -264,6 +275,14 @@ export async function createDecision(
     blind ??= request?.blind === true;
     decisionMode ??= request?.decision_mode;
   }
+  // The strategy version in force: the live book's versions are in wall-clock time (a backtest_step is
+  // the firm as it is now, looking at the past); a walk-forward backtest's own versions in market time.
+  const strategyRun = input.mode === 'live' || runId === SCRATCH_RUN_ID ? LIVE_RUN_ID : runId;
+  const strategy = await strategyInForce(deps.db, {
+    settings: deps.settings,
+    runId: strategyRun,
+    at: strategyRun === LIVE_RUN_ID ? now : decisionTime,
+  });
   const [row] = await deps.db
     .insert(decisions)
     .values({
@@ -275,7 +294,8 @@ export async function createDecision(
       decisionTime: new Date(decisionTime),
       status: 'pending',
       provider: deps.llm.provider,
-      decisionMode: decisionMode ?? deps.settings.DECISION_MODE,
+      strategyVersionId: strategy.id,
+      decisionMode: decisionMode ?? strategy.params.decisionMode,
       snapshot: { blind: blind === true },
     })
     .returning({ id: decisions.id });
@@ -337,8 +357,11 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
         priceSource = 'ticker';
       }
     }
+    const strategy =
+      (row.strategyVersionId ? await getStrategyVersion(deps.db, row.strategyVersionId) : null) ??
+      (await strategyInForce(deps.db, { settings: deps.settings }));
     const limits = {
-      maxPositionPct: deps.settings.MAX_POSITION_SIZE_PCT,
+      maxPositionPct: positionCap(deps, strategy.params),
       maxTotalExposurePct: deps.settings.MAX_TOTAL_EXPOSURE_PCT,
     };
     const portfolio =
@@ -368,8 +391,12 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
       portfolio,
       limits,
       ...(sentiment ? { sentiment } : {}),
+      strategy: { version: strategy.id, seq: strategy.seq, params: strategy.params },
     };
-    await deps.db.update(decisions).set({ snapshot, status: 'running' }).where(eq(decisions.id, decisionId));
+    await deps.db
+      .update(decisions)
+      .set({ snapshot, status: 'running', strategyVersionId: strategy.id })
+      .where(eq(decisions.id, decisionId));
     return { decisionId, ok: true };
   } catch (e) {
     if (isAppError(e) && SNAPSHOT_FAILURES.has(e.code)) {
@@ -481,7 +508,10 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
     // manager are not called, like the gate, and the decision is HOLD with reason no_consensus.
     consensus = tallyVotes(
       { ...outputs, researcher: result },
-      { voters: deps.settings.CONSENSUS_VOTERS, minAgreement: deps.settings.MIN_AGREEMENT },
+      {
+        voters: deps.settings.CONSENSUS_VOTERS,
+        minAgreement: snap.strategy?.params.minAgreement ?? deps.settings.MIN_AGREEMENT,
+      },
     );
     if (result.status === 'ok' && !consensus.reached) {
       noConsensus = true;
@@ -493,10 +523,14 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
   }
   if (result.status === 'ok' && !noConsensus) {
     const confidence = (result.output as ResearcherOutput).confidence;
-    const min = deps.settings.RESEARCHER_MIN_CONFIDENCE;
+    const learned = snap.strategy?.params.researcherMinConfidence;
+    const min = learned ?? deps.settings.RESEARCHER_MIN_CONFIDENCE;
     if (confidence < min) {
       gated = true;
-      const why = `researcher confidence ${confidence} is below RESEARCHER_MIN_CONFIDENCE ${min}`;
+      const why =
+        learned === undefined
+          ? `researcher confidence ${confidence} is below RESEARCHER_MIN_CONFIDENCE ${min}`
+          : `researcher confidence ${confidence} is below RESEARCHER_MIN_CONFIDENCE ${min} (strategy version ${snap.strategy!.seq})`;
       results.push(
         resultWithoutCall(deps.llm, 'trader', 'gated', why),
         resultWithoutCall(deps.llm, 'risk', 'gated', why),
@@ -590,9 +624,10 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
     };
   }
   const outputs = outputsOf(row);
+  const strategy = (row.snapshot as Partial<DecisionSnapshot> | null)?.strategy;
   const outcome = combineFinal(
     { ...outputs, consensus: (row.consensus as ConsensusResult | null) ?? null },
-    { maxPositionPct: deps.settings.MAX_POSITION_SIZE_PCT },
+    { maxPositionPct: positionCap(deps, strategy?.params) },
   );
   const execution: StoredExecution = { final: outcome.final, fill: null, portfolio: null };
   const final = outcome.final;
