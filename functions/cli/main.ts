@@ -15,6 +15,7 @@ import { registerAnalyzeCommand } from './commands/analyze';
 import { registerBacktestCommand } from './commands/backtest';
 import { registerCostsCommand } from './commands/costs';
 import { registerImportCommand } from './commands/import';
+import { registerLearningCommands } from './commands/learning';
 import { registerOutcomesCommand } from './commands/outcomes';
 import { registerPortfolioCommand, registerTradesCommand } from './commands/portfolio';
 import { CommandExit } from './commands/support';
@@ -31,6 +32,7 @@ const COMMANDS: CommandRegistrar[] = [
   registerTradesCommand,
   registerOutcomesCommand,
   registerCostsCommand,
+  registerLearningCommands,
 ];
 
 export function buildProgram(ctx: CliContext): Command {
