@@ -421,6 +421,55 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     expect(start.map((st) => st.Resource)).toEqual([{ Ref: id }]);
   });
 
+  it('deploys the local Study definition except the cell Map: Distributed over S3 items on AWS, inline locally', () => {
+    const fns = functionsByPrefix(s.api);
+    const byId = { [fns.AgentSteps!.id]: 'agentSteps', [fns.BacktestSteps!.id]: 'backtestSteps' };
+    const machines = ofType(s.api, 'AWS::StepFunctions::StateMachine');
+    // Refs to resolve: the machines (the nested Backtest) and the items bucket (stripped below).
+    const machineIds = Object.fromEntries(
+      [...machines, ...ofType(s.api, 'AWS::S3::Bucket')].map(([id]) => [id, 'stateMachine']),
+    );
+    const [, machine] = machines.find(([id]) => id.startsWith('WorkflowsStudy'))!;
+    const deployed = JSON.parse(
+      resolveIntrinsics(machine.Properties?.DefinitionString, byId, machineIds).replace(
+        /arn:aws:lambda:[^"]+:function:(AgentSteps|BacktestSteps)\w*/g,
+        'fn:$1',
+      ),
+    ) as { States: Record<string, Record<string, unknown>> };
+    const local = JSON.parse(
+      JSON.stringify(synthesizeLocalDefinitions(s.built.config.mapConcurrency).study).replace(
+        /arn:aws:lambda:[^"]+:function:(AgentSteps|BacktestSteps)\w*/g,
+        'fn:$1',
+      ),
+    ) as { States: Record<string, Record<string, unknown>> };
+    const awsCells = deployed.States.Cells as Record<string, unknown> & {
+      ItemProcessor: { ProcessorConfig: Record<string, unknown> };
+      ItemReader: { Resource: string; Parameters: Record<string, unknown> };
+    };
+    expect(awsCells.ItemProcessor.ProcessorConfig).toEqual({
+      Mode: 'DISTRIBUTED',
+      ExecutionType: 'STANDARD',
+    });
+    expect(awsCells.ItemReader.Resource).toMatch(/states:::s3:getObject/);
+    expect(awsCells.ItemReader.Parameters['Key.$']).toBe('$.plan.itemsKey');
+    expect(awsCells).toHaveProperty('ResultWriter');
+    // Strip what a Distributed Map adds and what the inline one has instead: the rest is identical.
+    const strip = (def: { States: Record<string, Record<string, unknown>> }) => {
+      const cells = { ...(def.States.Cells as Record<string, unknown>) };
+      for (const k of ['ItemReader', 'ResultWriter', 'Label', 'ItemsPath']) delete cells[k];
+      const proc = { ...(cells.ItemProcessor as Record<string, unknown>) };
+      delete proc.ProcessorConfig;
+      cells.ItemProcessor = proc;
+      // The nested Backtest's ARN: the deployed machine's logical id vs the local stand-in's.
+      return JSON.stringify({ ...def, States: { ...def.States, Cells: cells } }).replace(
+        /stateMachine:[\w]+/g,
+        'stateMachine:Backtest',
+      );
+    };
+    expect(strip(deployed)).toBe(strip(local));
+    expect(local.States.Cells?.ItemsPath).toBe('$.plan.items');
+  });
+
   it('reaches the internet through a NAT instance by default', () => {
     expect(ofType(s.data, 'AWS::EC2::Instance')).toHaveLength(1);
     expect(ofType(s.data, 'AWS::EC2::NatGateway')).toHaveLength(0);

@@ -29,6 +29,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -155,6 +156,32 @@ export class ApiStack extends Stack {
     });
     grantConfig(this.backtestSteps, stepNeeds);
 
+    // A study's cell items (written by its plan step) and its Map Run's results: small JSON, kept 30 days.
+    const studyItems = new s3.Bucket(this, 'StudyItems', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      lifecycleRules: [{ expiration: Duration.days(30) }],
+    });
+    Validations.of(studyItems).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Transient Map items and results written only by this stack; access logs would outgrow them.',
+    });
+    this.backtestSteps.function.addEnvironment(ENV.studyItemsBucket, studyItems.bucketName);
+    studyItems.grantPut(this.backtestSteps.function, 'study-items/*');
+    const studyItemsId = Stack.of(this).getLogicalId(studyItems.node.defaultChild as s3.CfnBucket);
+    Validations.of(this.backtestSteps).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Action::s3:Abort*]',
+        reason: 'grantPut: abort its own multipart uploads only.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${studyItemsId}.Arn>/study-items/*]`,
+        reason: 'The plan step writes one items file per study run under study-items/ of this bucket only.',
+      },
+    );
+
     this.workflows = new Workflows(this, 'Workflows', {
       agentSteps: this.agentSteps.function,
       backtestSteps: this.backtestSteps.function,
@@ -163,7 +190,12 @@ export class ApiStack extends Stack {
       mapConcurrency: config.mapConcurrency,
       logRetention,
       tracing: config.tracing,
+      studyCellItems: studyItems,
     });
+    acknowledgeIamFindings(
+      this.workflows.study,
+      'Study machine: child executions of its own Distributed Map and nested executions of the Backtest machine (execution ids are only known at run time), and the items/results objects of its own bucket.',
+    );
 
     // ---- API ----
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
@@ -212,7 +244,10 @@ export class ApiStack extends Stack {
       const needsWriteKey = this.writeKeySecret !== undefined && writeGroups.has(group);
       if (needsWriteKey && this.writeKeySecret) env[ENV.writeKeySecretArn] = this.writeKeySecret.secretArn;
       if (group === 'analysis') env[ENV.analysisStateMachineArn] = this.workflows.analysis.stateMachineArn;
-      if (group === 'backtests') env[ENV.backtestStateMachineArn] = this.workflows.backtest.stateMachineArn;
+      if (group === 'backtests') {
+        env[ENV.backtestStateMachineArn] = this.workflows.backtest.stateMachineArn;
+        env[ENV.studyStateMachineArn] = this.workflows.study.stateMachineArn;
+      }
       const fn = new AppFunction(this, `Api${group[0]!.toUpperCase()}${group.slice(1)}`, {
         defaults,
         entry: `functions/aws/api-${group}.ts`,
@@ -227,6 +262,7 @@ export class ApiStack extends Stack {
     }
     this.workflows.analysis.grantStartExecution(routeFunctions.analysis.function);
     this.workflows.backtest.grantStartExecution(routeFunctions.backtests.function);
+    this.workflows.study.grantStartExecution(routeFunctions.backtests.function);
     this.routeFunctions = routeFunctions;
 
     const integrations = new Map<RouteGroup, apigw.LambdaIntegration>();
@@ -248,6 +284,7 @@ export class ApiStack extends Stack {
     });
     new CfnOutput(this, 'AnalysisStateMachineArn', { value: this.workflows.analysis.stateMachineArn });
     new CfnOutput(this, 'BacktestStateMachineArn', { value: this.workflows.backtest.stateMachineArn });
+    new CfnOutput(this, 'StudyStateMachineArn', { value: this.workflows.study.stateMachineArn });
     new CfnOutput(this, 'LlmApiKeySecretArn', {
       value: data.llmKeySecret.secretArn,
       description:

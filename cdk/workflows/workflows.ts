@@ -32,11 +32,13 @@
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledgeIamFindings } from '../nag';
 import { buildAgentChain, invokeStep } from './agent-chain';
 import { childExecutionsMap } from './distributed-map';
+import { STUDY_TIMEOUT, studyDefinition } from './study';
 
 export const ANALYSIS_TIMEOUT = Duration.minutes(15);
 export const BACKTEST_TIMEOUT = Duration.hours(12);
@@ -53,11 +55,17 @@ export interface WorkflowsProps {
   mapConcurrency: number;
   logRetention: logs.RetentionDays;
   tracing: boolean;
+  /**
+   * Where the study machine's cell items go (AWS): given, the cell Map is a Distributed Map reading them
+   * from S3; absent (the local host), an inline Map over the same items (cdk/workflows/study.ts).
+   */
+  studyCellItems?: s3.IBucket;
 }
 
 export class Workflows extends Construct {
   readonly analysis: sfn.StateMachine;
   readonly backtest: sfn.StateMachine;
+  readonly study: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: WorkflowsProps) {
     super(scope, id);
@@ -78,6 +86,21 @@ export class Workflows extends Construct {
         timeout: BACKTEST_TIMEOUT,
         comment: 'A backtest: plan, the agent chain over every decision point (Map), simulate, persist.',
         invokes: [props.agentSteps, props.backtestSteps],
+        ...props,
+      },
+    );
+    this.study = this.machine(
+      'Study',
+      studyDefinition(new Construct(this, 'StudyStates'), {
+        studySteps: props.backtestSteps,
+        backtest: this.backtest,
+        taskTimeout: props.backtestTaskTimeout,
+        ...(props.studyCellItems ? { cellItems: props.studyCellItems } : {}),
+      }),
+      {
+        timeout: STUDY_TIMEOUT,
+        comment: 'A study: plan its cells, one Backtest execution per cell (Map), report.',
+        invokes: [props.backtestSteps],
         ...props,
       },
     );

@@ -5,9 +5,13 @@
  * with its pre-flight cost estimate (shared/pipeline/backtest.ts createBacktest) and starts the
  * backtest workflow; it answers 202 at once with the estimate and the URL to poll. If the workflow
  * cannot be started, the backtest is marked failed (never left "pending" forever) and the error returned.
+ *
+ * Studies (`POST /studies`, `GET /studies`, `GET /studies/{id}`, `GET /studies/{id}/cells.csv`) live in
+ * this group too: a study is many backtests, served by the same function and the same deps.
  */
 import { listQuerySchema } from '../../shared/api/contract';
 import { idParamSchema } from '../../shared/api/routes';
+import { toStudyDto, toStudyListDto } from '../../shared/api/studies';
 import type { Settings } from '../../shared/config/settings';
 import {
   createBacktest,
@@ -17,6 +21,8 @@ import {
 } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
+import { createStudy, getStudy, listStudies, markStudyFailed, studyCellsCsv } from '../../shared/studies';
+import { AppError } from '../../shared/util/errors';
 import { createRouteGroup, type HttpOptions, json, parseJsonObject, parseQuery, parseWith } from './http';
 
 export interface BacktestsHandlerDeps {
@@ -64,6 +70,57 @@ export function createBacktestsHandler(
         handler: async (req) => {
           const { id } = parseWith(idParamSchema, req.pathParams, 'path');
           return json(200, await getBacktest(deps, id));
+        },
+      },
+      {
+        method: 'POST',
+        path: '/studies',
+        handler: async (req) => {
+          const start = workflows.startStudy?.bind(workflows);
+          if (!start)
+            throw new AppError('NOT_IMPLEMENTED', 'this host cannot run studies (no Study workflow)');
+          const created = await createStudy(deps, parseJsonObject(req));
+          try {
+            await start({ studyId: created.studyId });
+          } catch (e) {
+            await markStudyFailed(deps, {
+              studyId: created.studyId,
+              error: { code: 'WORKFLOW_FAILED', message: 'the study workflow could not be started' },
+            });
+            throw e;
+          }
+          const poll = `/studies/${created.studyId}`;
+          const { studyId, ...rest } = created;
+          return json(202, { id: studyId, status: 'pending', ...rest, poll }, { location: poll });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/studies',
+        handler: async (req) => {
+          const q = parseQuery(req, listQuerySchema);
+          return json(200, toStudyListDto(await listStudies(deps, q)));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/studies/{id}',
+        handler: async (req) => {
+          const { id } = parseWith(idParamSchema, req.pathParams, 'path');
+          return json(200, toStudyDto(await getStudy(deps, id)));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/studies/{id}/cells.csv',
+        handler: async (req) => {
+          const { id } = parseWith(idParamSchema, req.pathParams, 'path');
+          return {
+            status: 200,
+            text: await studyCellsCsv(deps, id),
+            contentType: 'text/csv; charset=utf-8',
+            headers: { 'content-disposition': `attachment; filename="study-${id}-cells.csv"` },
+          };
         },
       },
     ],

@@ -37,6 +37,9 @@ export const ENV = {
   dbSecretArn: 'DB_SECRET_ARN',
   analysisStateMachineArn: 'ANALYSIS_STATE_MACHINE_ARN',
   backtestStateMachineArn: 'BACKTEST_STATE_MACHINE_ARN',
+  studyStateMachineArn: 'STUDY_STATE_MACHINE_ARN',
+  /** The bucket the study plan step writes its cell items to (the Distributed Map reads them). */
+  studyItemsBucket: 'STUDY_ITEMS_BUCKET',
   corsOrigin: 'CORS_ORIGIN',
   /** Set only with `-c writeKey=true`, on the route groups that have writes. */
   writeKeySecretArn: 'WRITE_KEY_SECRET_ARN',

@@ -56,6 +56,7 @@ export function lambdaWorkflows(env: Record<string, string | undefined> = proces
   return createSfnWorkflowStarter({
     analysisStateMachineArn: env[ENV.analysisStateMachineArn],
     backtestStateMachineArn: env[ENV.backtestStateMachineArn],
+    studyStateMachineArn: env[ENV.studyStateMachineArn],
   });
 }
 

@@ -11,18 +11,19 @@ import { AppError } from '../../shared/util/errors';
 export interface SfnWorkflowOptions {
   analysisStateMachineArn: string | undefined;
   backtestStateMachineArn: string | undefined;
+  studyStateMachineArn?: string | undefined;
   client?: { send(command: StartExecutionCommand): Promise<StartExecutionCommandOutput> };
 }
 
 /** Execution names allow 80 characters of [A-Za-z0-9-_]. */
-export function executionName(kind: 'analysis' | 'backtest', id: string): string {
+export function executionName(kind: 'analysis' | 'backtest' | 'study', id: string): string {
   return `${kind}-${id}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
 }
 
 export function createSfnWorkflowStarter(o: SfnWorkflowOptions): WorkflowStarter {
   let client = o.client;
   const start = async (
-    kind: 'analysis' | 'backtest',
+    kind: 'analysis' | 'backtest' | 'study',
     arn: string | undefined,
     input: Record<string, string>,
     id: string,
@@ -44,5 +45,6 @@ export function createSfnWorkflowStarter(o: SfnWorkflowOptions): WorkflowStarter
       start('analysis', o.analysisStateMachineArn, { decisionId }, decisionId),
     startBacktest: ({ backtestId }) =>
       start('backtest', o.backtestStateMachineArn, { backtestId }, backtestId),
+    startStudy: ({ studyId }) => start('study', o.studyStateMachineArn, { studyId }, studyId),
   };
 }

@@ -32,12 +32,13 @@ import { historyEventsOfLog } from '../../cdk/workflows/history';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { AppError } from '../../shared/util/errors';
-import { agentStepFns, backtestStepFns } from '../workflow/bindings';
+import { agentStepFns, backtestStepFns, studyStepFns } from '../workflow/bindings';
 import {
   type AgentStepFns,
   type BacktestStepFns,
   createAgentStepsHandler,
   createBacktestStepsHandler,
+  type StudyStepFns,
   type TaskHandler,
 } from '../workflow/tasks';
 import {
@@ -47,9 +48,14 @@ import {
   runMapRun,
 } from './distributed-map';
 
-export type WorkflowKind = 'analysis' | 'backtest';
-/** The two Lambdas every Task of either machine invokes. */
-export type TaskFunction = 'agentSteps' | 'backtestSteps';
+export type WorkflowKind = 'analysis' | 'backtest' | 'study';
+/**
+ * What a Task runs: one of the two Lambdas, or (the study's `Run cell backtest`) a nested Backtest
+ * execution, which the local runner starts on the local Backtest machine and waits for, as `.sync` does.
+ */
+export type TaskFunction = 'agentSteps' | 'backtestSteps' | 'backtestExecution';
+const TASK_FUNCTIONS: readonly TaskFunction[] = ['agentSteps', 'backtestSteps', 'backtestExecution'];
+const WORKFLOW_KINDS: readonly WorkflowKind[] = ['analysis', 'backtest', 'study'];
 
 // Placeholders for the pseudo parameters: the local runner never calls AWS, they only need to look right.
 const LOCAL_PARTITION = 'aws';
@@ -64,20 +70,25 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 export interface LocalDefinitions {
   analysis: StateMachineDefinition;
   backtest: StateMachineDefinition;
-  /** Task state name -> the function it invokes (over both machines, nested states included). */
+  study: StateMachineDefinition;
+  /** Task state name -> the function it invokes (per machine, nested states included). */
   taskFunctions: Record<WorkflowKind, Record<string, TaskFunction>>;
 }
 
 // ---------- synthesis and token resolution ----------
 
 /** Resolve the intrinsics CDK puts in a DefinitionString into plain text. */
-export function resolveIntrinsics(value: unknown, functionsByLogicalId: Record<string, string>): string {
+export function resolveIntrinsics(
+  value: unknown,
+  functionsByLogicalId: Record<string, string>,
+  machinesByLogicalId: Record<string, string> = {},
+): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
     if ('Fn::Join' in o) {
       const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map((p) => resolveIntrinsics(p, functionsByLogicalId)).join(sep);
+      return parts.map((p) => resolveIntrinsics(p, functionsByLogicalId, machinesByLogicalId)).join(sep);
     }
     if ('Ref' in o) {
       switch (o.Ref) {
@@ -90,6 +101,7 @@ export function resolveIntrinsics(value: unknown, functionsByLogicalId: Record<s
         case 'AWS::URLSuffix':
           return 'amazonaws.com';
         default:
+          if (typeof o.Ref === 'string' && o.Ref in machinesByLogicalId) return localMachineArn(o.Ref);
           throw new Error(`local Step Functions: cannot resolve Ref ${String(o.Ref)}`);
       }
     }
@@ -101,6 +113,10 @@ export function resolveIntrinsics(value: unknown, functionsByLogicalId: Record<s
     }
   }
   throw new Error(`local Step Functions: unsupported token ${JSON.stringify(value).slice(0, 200)}`);
+}
+
+export function localMachineArn(logicalId: string): string {
+  return `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${logicalId}`;
 }
 
 function localFunctionArn(logicalId: string): string {
@@ -131,7 +147,7 @@ export function taskStates(def: { States: Record<string, unknown> }): { name: st
 // ---------- the definitions cache ----------
 
 /** Bump when the cached file's shape or the meaning of its content changes. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_DEFINITIONS_CACHE_DIR = path.join(
   REPO_ROOT,
@@ -211,13 +227,13 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 /** The cached JSON is a LocalDefinitions whose task map covers every Task of both machines. */
 function isLocalDefinitions(v: unknown): v is LocalDefinitions {
   if (!isRecord(v) || !isRecord(v.taskFunctions)) return false;
-  for (const kind of ['analysis', 'backtest'] as const) {
+  for (const kind of WORKFLOW_KINDS) {
     const def = v[kind];
     const fns = v.taskFunctions[kind];
     if (!isRecord(def) || typeof def.StartAt !== 'string' || !isRecord(def.States) || !isRecord(fns))
       return false;
     for (const { name } of taskStates(def as { States: Record<string, unknown> }))
-      if (fns[name] !== 'agentSteps' && fns[name] !== 'backtestSteps') return false;
+      if (!TASK_FUNCTIONS.includes(fns[name] as TaskFunction)) return false;
   }
   return true;
 }
@@ -351,10 +367,15 @@ export interface LocalWorkflowsOptions {
    * Fault injection for tests: replace some step functions (e.g. an analyst that throws). Faults only;
    * everything else stays the real pipeline.
    */
-  steps?: { agent?: Partial<AgentStepFns>; backtest?: Partial<BacktestStepFns> };
+  steps?: {
+    agent?: Partial<AgentStepFns>;
+    backtest?: Partial<BacktestStepFns>;
+    study?: Partial<StudyStepFns>;
+  };
 }
 
 export interface LocalWorkflows extends WorkflowStarter {
+  startStudy(i: { studyId: string }): Promise<{ executionId: string }>;
   /** Wait for an execution to end; with `timeoutMs`, answer its state as it is when the time is up. */
   awaitExecution(executionId: string, opts?: { timeoutMs?: number }): Promise<LocalExecution>;
   getExecution(executionId: string): LocalExecution | undefined;
@@ -417,16 +438,39 @@ export function createLocalWorkflowsFrom(
         )(options.deps);
   const handlers: Record<TaskFunction, TaskHandler> = {
     agentSteps: createAgentStepsHandler(getDeps, { ...agentStepFns, ...options.steps?.agent }),
-    backtestSteps: createBacktestStepsHandler(getDeps, { ...backtestStepFns, ...options.steps?.backtest }),
+    backtestSteps: createBacktestStepsHandler(
+      getDeps,
+      { ...backtestStepFns, ...options.steps?.backtest },
+      { fns: { ...studyStepFns, ...options.steps?.study } },
+    ),
+    // `.sync`: start the nested Backtest on the local Backtest machine and wait; its failure fails the Task.
+    backtestExecution: async (payload) => {
+      const input = (payload as { Input?: { backtestId?: unknown } } | null)?.Input;
+      const backtestId = typeof input?.backtestId === 'string' ? input.backtestId : '';
+      if (!backtestId)
+        throw Object.assign(new Error('Run cell backtest: no backtestId in Input'), {
+          name: 'States.TaskFailed',
+        });
+      const { executionId } = start('backtest', backtestId, { backtestId });
+      const done = await (executions.get(executionId) as Running).done;
+      if (done.status !== 'SUCCEEDED') {
+        throw Object.assign(new Error(done.error?.message ?? `backtest execution ${done.status}`), {
+          name: done.error?.name ?? 'States.TaskFailed',
+        });
+      }
+      return { ExecutionArn: executionId, Status: 'SUCCEEDED' };
+    },
   };
   // A DISTRIBUTED Map runs as a Task whose local handler runs the Map Run (see distributed-map.ts).
   const prepared = {
     analysis: prepareDistributedMaps(definitions.analysis, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
     backtest: prepareDistributedMaps(definitions.backtest, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
+    study: prepareDistributedMaps(definitions.study, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
   };
   const machines: Record<WorkflowKind, StateMachine> = {
     analysis: new StateMachine(prepared.analysis.definition),
     backtest: new StateMachine(prepared.backtest.definition),
+    study: new StateMachine(prepared.study.definition),
   };
   const executions = new Map<string, Running>();
   /** Like Step Functions' execution names: one live execution per decision or backtest. */
@@ -558,6 +602,7 @@ export function createLocalWorkflowsFrom(
     definitionsSource,
     startAnalysis: async ({ decisionId }) => start('analysis', decisionId, { decisionId }),
     startBacktest: async ({ backtestId }) => start('backtest', backtestId, { backtestId }),
+    startStudy: async ({ studyId }) => start('study', studyId, { studyId }),
     getExecution: (executionId) => executions.get(executionId)?.record,
     async awaitExecution(executionId, opts = {}) {
       const running = executions.get(executionId);

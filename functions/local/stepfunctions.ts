@@ -61,7 +61,7 @@ export function synthesizeLocalDefinitions(mapConcurrency = DEFAULT_MAP_CONCURRE
         handler: 'index.handler',
         code: lambda.Code.fromInline(STUB_CODE),
       });
-    const fns: Record<TaskFunction, lambda.Function> = {
+    const fns: Record<Exclude<TaskFunction, 'backtestExecution'>, lambda.Function> = {
       agentSteps: stub('AgentSteps'),
       backtestSteps: stub('BacktestSteps'),
     };
@@ -86,14 +86,22 @@ export function synthesizeLocalDefinitions(mapConcurrency = DEFAULT_MAP_CONCURRE
       const resource = template.Resources[logicalId];
       if (!resource) throw new Error(`local Step Functions: ${logicalId} is not in the synthesized template`);
       return JSON.parse(
-        resolveIntrinsics(resource.Properties.DefinitionString, byLogicalId),
+        resolveIntrinsics(resource.Properties.DefinitionString, byLogicalId, machinesByLogicalId),
       ) as StateMachineDefinition;
     };
+    const machinesByLogicalId: Record<string, string> = {};
+    for (const m of [workflows.analysis, workflows.backtest, workflows.study])
+      machinesByLogicalId[stack.getLogicalId(m.node.defaultChild as never)] = 'stateMachine';
     const analysis = definitionOf(workflows.analysis);
     const backtest = definitionOf(workflows.backtest);
+    const study = definitionOf(workflows.study);
     const taskFunctions = (def: StateMachineDefinition) => {
       const map: Record<string, TaskFunction> = {};
       for (const { name, state } of taskStates(def as never)) {
+        if (/:states:::states:startExecution\.sync/.test(String(state.Resource))) {
+          map[name] = 'backtestExecution';
+          continue;
+        }
         const logicalId = String(state.Resource).split(':function:')[1];
         const fn = logicalId ? byLogicalId[logicalId] : undefined;
         if (!fn)
@@ -107,7 +115,12 @@ export function synthesizeLocalDefinitions(mapConcurrency = DEFAULT_MAP_CONCURRE
     const defs: LocalDefinitions = {
       analysis,
       backtest,
-      taskFunctions: { analysis: taskFunctions(analysis), backtest: taskFunctions(backtest) },
+      study,
+      taskFunctions: {
+        analysis: taskFunctions(analysis),
+        backtest: taskFunctions(backtest),
+        study: taskFunctions(study),
+      },
     };
     synthesized.set(mapConcurrency, defs);
     return defs;

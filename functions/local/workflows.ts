@@ -16,11 +16,12 @@
  */
 import { eq, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { backtests, decisions } from '../../shared/db/schema';
+import { backtests, decisions, studies } from '../../shared/db/schema';
 import { runDecisionChain } from '../../shared/pipeline/analysis';
 import { runBacktest } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
+import { runStudy } from '../../shared/studies/runner';
 import type { ExecutionAwaiter } from '../api/analysis';
 import type { Container } from '../runtime/container';
 
@@ -117,6 +118,16 @@ export function createInProcessWorkflows(
       );
       return { executionId };
     },
+    async startStudy({ studyId }) {
+      const executionId = `inprocess:study:${studyId}:${++seq}`;
+      track(
+        runStudy(deps, studyId, { backtestConcurrency: opts.concurrency }).catch((err) =>
+          opts.log?.error({ err, studyId }, 'study workflow failed'),
+        ),
+        executionId,
+      );
+      return { executionId };
+    },
     // An id no longer running has ended: nothing to wait for.
     awaitExecution: (executionId, { timeoutMs }) =>
       raceTimeout(byId.get(executionId) ?? Promise.resolve(), timeoutMs),
@@ -178,6 +189,11 @@ export async function selectWorkflows(
     prepare: () => void prepare(),
     startAnalysis: async (i) => (await prepare()).startAnalysis(i),
     startBacktest: async (i) => (await prepare()).startBacktest(i),
+    startStudy: async (i) => {
+      const inner = await prepare();
+      if (!inner.startStudy) throw new Error('this workflow adapter cannot run studies');
+      return inner.startStudy(i);
+    },
     awaitExecution: async (executionId, o) => {
       const inner = await prepare();
       if (!inner.awaitExecution) throw new Error('this workflow adapter cannot await an execution');
@@ -199,6 +215,7 @@ export async function selectWorkflows(
 export function trackWorkflows(inner: Starter, container: Container): HostWorkflows {
   const analyses = new Set<string>();
   const backtestIds = new Set<string>();
+  const studyIds = new Set<string>();
   async function pending(): Promise<number> {
     let n = 0;
     if (analyses.size) {
@@ -221,10 +238,28 @@ export function trackWorkflows(inner: Starter, container: Container): HostWorkfl
         else backtestIds.delete(r.id);
       }
     }
+    if (studyIds.size) {
+      const rows = await container.db
+        .select({ id: studies.id, status: studies.status })
+        .from(studies)
+        .where(inArray(studies.id, [...studyIds]));
+      for (const r of rows) {
+        if (r.status === 'pending' || r.status === 'running') n++;
+        else studyIds.delete(r.id);
+      }
+    }
     return n;
   }
   return {
     kind: inner.kind ?? 'custom',
+    ...(inner.startStudy
+      ? {
+          startStudy: async (i: { studyId: string }) => {
+            studyIds.add(i.studyId);
+            return (inner.startStudy as NonNullable<typeof inner.startStudy>)(i);
+          },
+        }
+      : {}),
     async startAnalysis(i) {
       analyses.add(i.decisionId);
       return inner.startAnalysis(i);

@@ -22,7 +22,14 @@ import {
   runRisk,
   runTrader,
 } from '../../shared/pipeline/steps';
-import type { AgentStepFns, BacktestStepFns } from './tasks';
+import {
+  markStudyFailed,
+  planStudy,
+  recordStudyCell,
+  reportStudy,
+  startStudyCell,
+} from '../../shared/studies';
+import type { AgentStepFns, BacktestStepFns, StudyStepFns } from './tasks';
 
 export const agentStepFns: AgentStepFns = {
   prepareSnapshot,
@@ -42,4 +49,12 @@ export const backtestStepFns: BacktestStepFns = {
   recordBacktestProgress,
   simulateBacktest,
   markBacktestFailed,
+};
+
+export const studyStepFns: StudyStepFns = {
+  planStudy,
+  startStudyCell,
+  recordStudyCell,
+  reportStudy,
+  markStudyFailed,
 };

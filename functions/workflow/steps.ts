@@ -25,6 +25,16 @@ export const BACKTEST_STEPS = [
 ] as const;
 export type BacktestStep = (typeof BACKTEST_STEPS)[number];
 
+/** The study machine's steps, served by the backtest-steps function too (same deps, same bundle). */
+export const STUDY_STEPS = [
+  'planStudy',
+  'startStudyCell',
+  'recordStudyCell',
+  'reportStudy',
+  'markStudyFailed',
+] as const;
+export type StudyStep = (typeof STUDY_STEPS)[number];
+
 export const ANALYSTS = ['technical', 'sentiment', 'tokenomics'] as const;
 export type AnalystName = (typeof ANALYSTS)[number];
 

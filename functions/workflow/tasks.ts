@@ -25,6 +25,8 @@ import {
   type AnalystName,
   BACKTEST_STEPS,
   type BacktestStep,
+  STUDY_STEPS,
+  type StudyStep,
 } from './steps';
 
 export type DepsProvider = () => Promise<PipelineDeps>;
@@ -76,6 +78,9 @@ const decisionPointInput = backtestInput.extend({
 });
 const backtestCaughtInput = backtestInput.extend({ error: z.unknown() });
 const progressInput = backtestInput.extend({ decisionId: uuid.optional() });
+const studyInput = z.object({ studyId: uuid });
+const cellInput = studyInput.extend({ cellId: uuid, error: z.unknown().optional() });
+const studyCaughtInput = studyInput.extend({ error: z.unknown() });
 
 /**
  * Step Functions matches Retry and Catch on the error's `name`. The LLM layer's retryable errors carry
@@ -140,6 +145,32 @@ export interface BacktestStepFns {
   simulateBacktest(deps: PipelineDeps, i: { backtestId: string }): Promise<unknown>;
   markBacktestFailed(deps: PipelineDeps, i: { backtestId: string; error: StepError }): Promise<unknown>;
 }
+
+export interface StudyStepFns {
+  planStudy(
+    deps: PipelineDeps,
+    i: { studyId: string },
+  ): Promise<{ items: { studyId: string; cellId: string }[] }>;
+  startStudyCell(
+    deps: PipelineDeps,
+    i: { studyId: string; cellId: string },
+  ): Promise<{ run: boolean; backtestId: string | null }>;
+  recordStudyCell(
+    deps: PipelineDeps,
+    i: { studyId: string; cellId: string; error?: StepError },
+  ): Promise<{ status: string }>;
+  reportStudy(deps: PipelineDeps, i: { studyId: string }): Promise<unknown>;
+  markStudyFailed(deps: PipelineDeps, i: { studyId: string; error: StepError }): Promise<unknown>;
+}
+
+/**
+ * Where the plan step puts a study's cell items: returned in the state (the local inline Map), or
+ * written to S3 by the AWS entry (the Distributed Map's item reader), answering the object key.
+ */
+export type CellItemsWriter = (
+  studyId: string,
+  items: { studyId: string; cellId: string }[],
+) => Promise<string>;
 
 type Routes<S extends string> = Record<
   S,
@@ -245,8 +276,50 @@ export function createAgentStepsHandler(
   return dispatcher('agent steps', AGENT_STEPS, routes, getDeps);
 }
 
-export function createBacktestStepsHandler(getDeps: DepsProvider, fns: BacktestStepFns): TaskHandler {
-  const routes: Routes<BacktestStep> = {
+export function createBacktestStepsHandler(
+  getDeps: DepsProvider,
+  fns: BacktestStepFns,
+  study?: { fns: StudyStepFns; writeItems?: CellItemsWriter },
+): TaskHandler {
+  const studyRoutes: Partial<Routes<StudyStep>> = study
+    ? {
+        planStudy: async (deps, e) => {
+          const { studyId } = parse(studyInput, e, 'planStudy');
+          const r = await study.fns.planStudy(deps, { studyId });
+          const items = r.items.map((i) => ({ studyId: i.studyId, cellId: i.cellId }));
+          if (study.writeItems)
+            return { studyId, cells: items.length, itemsKey: await study.writeItems(studyId, items) };
+          return { studyId, cells: items.length, items };
+        },
+        startStudyCell: async (deps, e) => {
+          const { studyId, cellId } = parse(cellInput, e, 'startStudyCell');
+          const r = await study.fns.startStudyCell(deps, { studyId, cellId });
+          return { studyId, cellId, run: r.run, backtestId: r.backtestId };
+        },
+        recordStudyCell: async (deps, e) => {
+          const { studyId, cellId, error } = parse(cellInput, e, 'recordStudyCell');
+          const r = await study.fns.recordStudyCell(deps, {
+            studyId,
+            cellId,
+            ...(error === undefined ? {} : { error: stepError(error) }),
+          });
+          return { studyId, cellId, status: r.status };
+        },
+        reportStudy: async (deps, e) => {
+          const { studyId } = parse(studyInput, e, 'reportStudy');
+          await study.fns.reportStudy(deps, { studyId });
+          return { studyId, reported: true };
+        },
+        markStudyFailed: async (deps, e) => {
+          const { studyId, error } = parse(studyCaughtInput, e, 'markStudyFailed');
+          const recorded = stepError(error);
+          await study.fns.markStudyFailed(deps, { studyId, error: recorded });
+          return { studyId, status: 'failed', error: recorded.code };
+        },
+      }
+    : {};
+  const routes: Routes<BacktestStep> & Partial<Routes<StudyStep>> = {
+    ...studyRoutes,
     planBacktest: async (deps, e) => {
       const { backtestId } = parse(backtestInput, e, 'planBacktest');
       const r = await fns.planBacktest(deps, { backtestId });
@@ -282,5 +355,6 @@ export function createBacktestStepsHandler(getDeps: DepsProvider, fns: BacktestS
       return { backtestId, status: 'failed', error: recorded.code };
     },
   };
-  return dispatcher('backtest steps', BACKTEST_STEPS, routes, getDeps);
+  const names = study ? [...BACKTEST_STEPS, ...STUDY_STEPS] : [...BACKTEST_STEPS];
+  return dispatcher('backtest steps', names, routes as Routes<BacktestStep | StudyStep>, getDeps);
 }

@@ -5,6 +5,7 @@
  * missing from another.
  */
 import { z } from 'zod';
+import { studyRequestSchema } from '../studies/request';
 import {
   analysesListSchema,
   analysisSchema,
@@ -35,6 +36,7 @@ import {
   tradesQuerySchema,
   wholeNumberQuery,
 } from './contract';
+import { studiesListSchema, studyAcceptedSchema, studySchema } from './studies';
 
 export const ROUTE_GROUPS = ['market', 'analysis', 'portfolio', 'backtests', 'costs', 'docs'] as const;
 export type RouteGroup = (typeof ROUTE_GROUPS)[number];
@@ -199,6 +201,43 @@ export const API_ROUTES: RouteSpec[] = [
       'Status and progress; when done the metrics, equity curve, buy-and-hold, trades, decisions and LLM spend.',
     params: idParamSchema,
     responses: { 200: { description: 'the backtest', schema: backtestSchema } },
+    errors: [404],
+  },
+  {
+    group: 'backtests',
+    method: 'POST',
+    path: '/studies',
+    summary:
+      'Start a study: symbols x windows x variants (each a backtest) plus baselines. 202 with the cell count and the pre-flight estimate; over STUDY_MAX_DECISIONS a 400 saying how large.',
+    body: studyRequestSchema,
+    responses: { 202: { description: 'accepted', schema: studyAcceptedSchema } },
+    errors: [422, 429, 501, 502, 503],
+  },
+  {
+    group: 'backtests',
+    method: 'GET',
+    path: '/studies',
+    summary: 'Studies, newest first (cursor paginated).',
+    query: listQuerySchema,
+    responses: { 200: { description: 'a page of studies', schema: studiesListSchema } },
+  },
+  {
+    group: 'backtests',
+    method: 'GET',
+    path: '/studies/{id}',
+    summary:
+      'Status and progress per cell; when done, the report (per variant and baseline, split by sample).',
+    params: idParamSchema,
+    responses: { 200: { description: 'the study', schema: studySchema } },
+    errors: [404],
+  },
+  {
+    group: 'backtests',
+    method: 'GET',
+    path: '/studies/{id}/cells.csv',
+    summary: 'The cells of a study as CSV, one line per cell (returns as fractions).',
+    params: idParamSchema,
+    responses: { 200: { description: 'CSV', contentType: 'text/csv' } },
     errors: [404],
   },
   {

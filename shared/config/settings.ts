@@ -173,6 +173,8 @@ export const settingsSchema = z.object({
    * readable but is not the firm's performance. Also the Distributed Map's tolerated failure percentage.
    */
   BACKTEST_MAX_FAILED_PCT: z.coerce.number().min(0).max(100).default(10),
+  /** A study's decisions over all its variant cells (symbols x windows x variants x decisions each). */
+  STUDY_MAX_DECISIONS: positiveInt.default(20_000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

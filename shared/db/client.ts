@@ -110,6 +110,8 @@ export const ALL_TABLES = [
   'strategy_adjustments',
   'learning_cycles',
   'strategy_versions',
+  'study_cells',
+  'studies',
   'agent_logs',
   'llm_cache',
   'token_ledger',

@@ -453,3 +453,52 @@ export const strategyAdjustments = pgTable(
     index('strategy_adjustments_cycle').on(t.cycleId),
   ],
 );
+
+/** A study: many backtests (cells) as one experiment, and its report (shared/studies). */
+export const studies = pgTable(
+  'studies',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    status: text('status', { enum: ['pending', 'running', 'succeeded', 'failed'] })
+      .notNull()
+      .default('pending'),
+    request: jsonb('request').notNull(),
+    estimate: jsonb('estimate'),
+    cellsTotal: integer('cells_total').notNull().default(0),
+    cellsDone: integer('cells_done').notNull().default(0),
+    report: jsonb('report'),
+    error: jsonb('error'),
+    executionId: text('execution_id'),
+    createdAt: createdAt(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('studies_created').on(t.createdAt)],
+);
+
+/** One cell of a study: a variant's backtest, or a baseline, on one symbol and window. */
+export const studyCells = pgTable(
+  'study_cells',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    studyId: uuid('study_id').notNull(),
+    seq: integer('seq').notNull(),
+    kind: text('kind', { enum: ['variant', 'baseline'] }).notNull(),
+    /** The variant's label, or the baseline's name. */
+    label: text('label').notNull(),
+    symbol: text('symbol').notNull(),
+    windowStart: ts('window_start').notNull(),
+    windowEnd: ts('window_end').notNull(),
+    /** What the cell runs: the backtest request (variant) or the baseline's inputs. */
+    spec: jsonb('spec').notNull(),
+    decisions: integer('decisions').notNull().default(0),
+    status: text('status', { enum: ['pending', 'running', 'succeeded', 'failed'] })
+      .notNull()
+      .default('pending'),
+    backtestId: uuid('backtest_id'),
+    result: jsonb('result'),
+    error: jsonb('error'),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [uniqueIndex('study_cells_seq').on(t.studyId, t.seq)],
+);

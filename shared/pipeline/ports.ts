@@ -6,4 +6,6 @@
 export interface WorkflowStarter {
   startAnalysis(i: { decisionId: string }): Promise<{ executionId: string }>;
   startBacktest(i: { backtestId: string }): Promise<{ executionId: string }>;
+  /** The Study state machine (optional: a host without it answers 501 on POST /studies). */
+  startStudy?(i: { studyId: string }): Promise<{ executionId: string }>;
 }

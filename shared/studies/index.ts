@@ -1,0 +1,12 @@
+/**
+ * Studies: many backtests as one experiment, with honest statistics. request (schema, windows),
+ * plan (cells, decision counts, estimate), cells (the state machine's steps), statistics (pure),
+ * report (pure), read (one study, the list, the CSV), runner (the same steps in-process).
+ */
+export * from './cells';
+export * from './plan';
+export * from './read';
+export * from './report';
+export * from './request';
+export * from './runner';
+export * from './statistics';
