@@ -18,6 +18,7 @@ import { registerImportCommand } from './commands/import';
 import { registerLearningCommands } from './commands/learning';
 import { registerOutcomesCommand } from './commands/outcomes';
 import { registerPortfolioCommand, registerTradesCommand } from './commands/portfolio';
+import { registerStudyCommand } from './commands/study';
 import { CommandExit } from './commands/support';
 import { type CliContext, type CliDeps, type CliIo, createCliContext } from './context';
 import { EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, UsageError } from './errors';
@@ -28,6 +29,7 @@ const COMMANDS: CommandRegistrar[] = [
   registerImportCommand,
   registerAnalyzeCommand,
   registerBacktestCommand,
+  registerStudyCommand,
   registerPortfolioCommand,
   registerTradesCommand,
   registerOutcomesCommand,

@@ -69,7 +69,7 @@ describe('the Study definition', () => {
     expect(cells.ItemProcessor.ProcessorConfig?.Mode ?? 'INLINE').toBe('INLINE');
     expect(cells.ItemProcessor.States['Run cell backtest']?.Resource).toMatch(/states:startExecution\.sync/);
     expect(defs.taskFunctions.study['Run cell backtest']).toBe('backtestExecution');
-  });
+  }, 300_000); // the first synthesis loads aws-cdk-lib: minutes on a loaded 2-core machine
 });
 
 describe.each(testDrivers())('a study through the local state machines on %s', (driver) => {
@@ -80,7 +80,7 @@ describe.each(testDrivers())('a study through the local state machines on %s', (
   beforeAll(() => {
     deps = offlineTestDeps({ db: t.db, candles: { BTCUSDT: { '4h': candles } }, now: NOW });
     w = createLocalWorkflows({ deps, retryDelayMs: 0, mapConcurrency: 4 });
-  });
+  }, 300_000);
   beforeEach(() => t.reset());
   afterAll(async () => {
     await w.close();

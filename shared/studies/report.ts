@@ -105,6 +105,9 @@ function where(sample: SampleLabel): string {
 
 function sentence(a: Omit<ArmReport, 'sentence'>, sample: SampleLabel): string {
   const left = a.leftOut > 0 ? `; ${a.leftOut} incomplete cell(s) left out` : '';
+  if (a.arm === 'buy_and_hold' && a.kind === 'baseline') {
+    return `buy_and_hold is the benchmark itself (excess 0 by construction) ${where(sample)}, over ${a.completeCells} window(s)${left}.`;
+  }
   if (a.meanExcess === null || a.completeCells === 0) {
     return `${a.arm}: no complete cell ${where(sample)}${left}, so no comparison with buy-and-hold.`;
   }

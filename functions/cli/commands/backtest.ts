@@ -25,21 +25,21 @@ const BAR_WIDTH = 30;
 /** Plain progress lines: one per this fraction of the work, so logs stay short. */
 const PLAIN_STEP = 0.1;
 
-export function progressReporter(write: (text: string) => void, isTTY: boolean) {
+export function progressReporter(write: (text: string) => void, isTTY: boolean, unit = 'decisions') {
   let lastPlain = -1;
   return (done: number, total: number) => {
     const frac = total === 0 ? 1 : done / total;
     if (isTTY) {
       const filled = Math.round(frac * BAR_WIDTH);
       write(
-        `\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total} decisions${done === total ? '\n' : ''}`,
+        `\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total} ${unit}${done === total ? '\n' : ''}`,
       );
       return;
     }
     const bucket = Math.floor(frac / PLAIN_STEP);
     if (bucket !== lastPlain || done === total) {
       lastPlain = bucket;
-      write(`progress ${done}/${total} decisions\n`);
+      write(`progress ${done}/${total} ${unit}\n`);
     }
   };
 }
