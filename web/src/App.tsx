@@ -15,12 +15,15 @@ const PortfolioView = lazy(() => import('./views/PortfolioView'));
 const BacktestsView = lazy(() => import('./views/BacktestsView'));
 const BacktestView = lazy(() => import('./views/BacktestView'));
 const CostsView = lazy(() => import('./views/CostsView'));
+const StudiesView = lazy(() => import('./views/StudiesView'));
+const StudyView = lazy(() => import('./views/StudyView'));
 
 const NAV = [
   { to: '/', label: 'Dashboard', end: true },
   { to: '/analyses', label: 'Analyses', end: false },
   { to: '/portfolio', label: 'Portfolio', end: false },
   { to: '/backtests', label: 'Backtests', end: false },
+  { to: '/studies', label: 'Studies', end: false },
   { to: '/costs', label: 'Costs', end: false },
 ];
 
@@ -62,6 +65,8 @@ export function App() {
               <Route path="/portfolio" element={<PortfolioView />} />
               <Route path="/backtests" element={<BacktestsView />} />
               <Route path="/backtests/:id" element={<BacktestView />} />
+              <Route path="/studies" element={<StudiesView />} />
+              <Route path="/studies/:id" element={<StudyView />} />
               <Route path="/costs" element={<CostsView />} />
               <Route path="*" element={<NotFound />} />
             </Routes>

@@ -7,6 +7,7 @@
  * `{ error: { code, message, details } }` body) plus a hint saying what the user can do about it.
  * Network failures and non-contract answers get codes of their own (NETWORK, BAD_RESPONSE, HTTP_<n>).
  */
+
 import type { z } from 'zod';
 import {
   type AnalysisDto,
@@ -30,6 +31,7 @@ import {
   symbolsResponseSchema,
   tradesPageSchema,
 } from '../../../shared/api/contract';
+import { studiesListSchema, studyAcceptedSchema, studySchema } from '../../../shared/api/studies';
 
 export class ApiError extends Error {
   constructor(
@@ -237,6 +239,14 @@ export function createApiClient(options: ApiClientOptions) {
       get(backtestSchema, `/backtests/${enc(id)}`, undefined, signal),
     backtests: (q: PageQuery = {}, signal?: AbortSignal) =>
       get(backtestsListSchema, '/backtests', { ...q }, signal),
+
+    async startStudy(req: unknown, signal?: AbortSignal) {
+      const { status, json } = await send('POST', '/studies', { body: req, signal });
+      return parse(studyAcceptedSchema, json, 'POST /studies', status);
+    },
+    study: (id: string, signal?: AbortSignal) => get(studySchema, `/studies/${enc(id)}`, undefined, signal),
+    studies: (q: PageQuery = {}, signal?: AbortSignal) =>
+      get(studiesListSchema, '/studies', { ...q }, signal),
 
     costs: (signal?: AbortSignal) => get(costsResponseSchema, '/costs', undefined, signal),
     dailyCosts: (days: number, signal?: AbortSignal) =>
