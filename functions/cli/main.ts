@@ -15,6 +15,7 @@ import { registerAnalyzeCommand } from './commands/analyze';
 import { registerBacktestCommand } from './commands/backtest';
 import { registerCostsCommand } from './commands/costs';
 import { registerImportCommand } from './commands/import';
+import { registerImportSentimentCommand } from './commands/import-sentiment';
 import { registerLearningCommands } from './commands/learning';
 import { registerOutcomesCommand } from './commands/outcomes';
 import { registerPortfolioCommand, registerTradesCommand } from './commands/portfolio';
@@ -27,6 +28,7 @@ export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
 const COMMANDS: CommandRegistrar[] = [
   registerImportCommand,
+  registerImportSentimentCommand,
   registerAnalyzeCommand,
   registerBacktestCommand,
   registerStudyCommand,
