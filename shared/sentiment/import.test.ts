@@ -31,13 +31,11 @@ describe.each(testDrivers())('sentiment import (%s)', (driver) => {
       'fng.json',
       JSON.stringify({
         name: 'Fear and Greed Index',
-        data: days
-          .reverse()
-          .map((d, i) => ({
-            value: String(30 + (i % 40)),
-            value_classification: 'Fear',
-            timestamp: String(d / 1000),
-          })),
+        data: days.reverse().map((d, i) => ({
+          value: String(30 + (i % 40)),
+          value_classification: 'Fear',
+          timestamp: String(d / 1000),
+        })),
         metadata: { error: null },
       }),
     );
