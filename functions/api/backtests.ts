@@ -8,11 +8,15 @@
  *
  * Studies (`POST /studies`, `GET /studies`, `GET /studies/{id}`, `GET /studies/{id}/cells.csv`) live in
  * this group too: a study is many backtests, served by the same function and the same deps.
+ *
+ * With an Idempotency-Key, a repeat with the same body starts no second run and answers the first
+ * request's 202 (shared/idempotency); the same key with another body is a 422.
  */
 import { listQuerySchema } from '../../shared/api/contract';
 import { idParamSchema } from '../../shared/api/routes';
 import { toStudyDto, toStudyListDto } from '../../shared/api/studies';
 import type { Settings } from '../../shared/config/settings';
+import { parseIdempotencyKey, runOnce } from '../../shared/idempotency/idempotency';
 import {
   createBacktest,
   getBacktest,
@@ -23,7 +27,16 @@ import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { createStudy, getStudy, listStudies, markStudyFailed, studyCellsCsv } from '../../shared/studies';
 import { AppError } from '../../shared/util/errors';
-import { createRouteGroup, type HttpOptions, json, parseJsonObject, parseQuery, parseWith } from './http';
+import {
+  createRouteGroup,
+  type HttpOptions,
+  IDEMPOTENCY_HEADER,
+  json,
+  parseJsonObject,
+  parseQuery,
+  parseWith,
+  REPLAYED_HEADER,
+} from './http';
 
 export interface BacktestsHandlerDeps {
   container: { settings: Settings; deps: PipelineDeps };
@@ -42,18 +55,43 @@ export function createBacktestsHandler(
         method: 'POST',
         path: '/backtest',
         handler: async (req) => {
-          const { backtestId, estimate } = await createBacktest(deps, parseJsonObject(req));
-          try {
-            await workflows.startBacktest({ backtestId });
-          } catch (e) {
-            await markBacktestFailed(deps, {
-              backtestId,
-              error: { code: 'WORKFLOW_FAILED', message: 'the backtest workflow could not be started' },
-            });
-            throw e;
+          const raw = parseJsonObject(req);
+          const key = parseIdempotencyKey(req.headers[IDEMPOTENCY_HEADER]);
+          const start = async () => {
+            const { backtestId, estimate } = await createBacktest(deps, raw);
+            try {
+              await workflows.startBacktest({ backtestId });
+            } catch (e) {
+              await markBacktestFailed(deps, {
+                backtestId,
+                error: { code: 'WORKFLOW_FAILED', message: 'the backtest workflow could not be started' },
+              });
+              throw e;
+            }
+            const poll = `/backtests/${backtestId}`;
+            return {
+              resourceId: backtestId,
+              response: { status: 202, body: { id: backtestId, status: 'pending', estimate, poll } },
+            };
+          };
+          const poll = (id: string) => ({ location: `/backtests/${id}` });
+          if (!key) {
+            const first = await start();
+            return json(first.response.status, first.response.body, poll(first.resourceId));
           }
-          const poll = `/backtests/${backtestId}`;
-          return json(202, { id: backtestId, status: 'pending', estimate, poll }, { location: poll });
+          // A retry with the same key starts no second run: it answers the first request's 202.
+          const once = await runOnce(
+            deps.db,
+            { scope: 'POST /backtest', key, body: raw, now: deps.now },
+            start,
+          );
+          if (!once.replayed)
+            return json(once.result.response.status, once.result.response.body, poll(once.result.resourceId));
+          const answer = once.response ?? {
+            status: 202,
+            body: { id: once.resourceId, status: 'pending', poll: `/backtests/${once.resourceId}` },
+          };
+          return json(answer.status, answer.body, { ...poll(once.resourceId), [REPLAYED_HEADER]: 'true' });
         },
       },
       {

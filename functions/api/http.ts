@@ -88,6 +88,11 @@ export interface HttpOptions {
   writeKey?: string | undefined;
 }
 
+/** The request header a client names a write's idempotency key in (shared/idempotency). */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/** Set on the answer of a repeat that ran nothing and answered from the first request. */
+export const REPLAYED_HEADER = 'idempotent-replayed';
+
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** Request ids from clients are echoed back; bound them so a header cannot flood the logs. */
 const MAX_REQUEST_ID_LENGTH = 100;
@@ -179,9 +184,9 @@ export function corsHeaders(
   return {
     vary: 'Origin',
     'access-control-allow-origin': requestOrigin,
-    'access-control-allow-headers': `content-type, x-request-id, idempotency-key, ${WRITE_KEY_HEADER}`,
+    'access-control-allow-headers': `content-type, x-request-id, ${IDEMPOTENCY_HEADER}, ${WRITE_KEY_HEADER}`,
     'access-control-allow-methods': 'GET, POST, OPTIONS',
-    'access-control-expose-headers': 'x-request-id',
+    'access-control-expose-headers': `x-request-id, ${REPLAYED_HEADER}`,
   };
 }
 

@@ -19,10 +19,14 @@ function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 }
 
 const ERROR_TEXT: Record<number, string> = {
-  400: 'Invalid input: the message and details.field name the field',
+  400: 'Invalid input (a field, or a query parameter the route does not take): the message and details.field name it',
+  401: 'A write key is configured and X-Write-Key is missing (WRITE_KEY_REQUIRED)',
+  403: 'Refused: a write from another site (CROSS_ORIGIN), or a wrong write key (WRITE_KEY_INVALID)',
+  409: 'A request with this Idempotency-Key is still being processed: retry in a moment',
+  415: 'Writes take Content-Type: application/json only (UNSUPPORTED_MEDIA_TYPE)',
   404: 'Not found',
   405: 'Method not allowed',
-  422: 'Not enough market data for the request',
+  422: 'Not enough market data for the request (INSUFFICIENT_DATA), or an Idempotency-Key reused with another body (IDEMPOTENCY_KEY_REUSED)',
   429: 'Daily LLM token budget exceeded',
   500: 'Internal error (no details are exposed)',
   502: 'An upstream (Binance or the model provider) failed; the message says which',
@@ -45,6 +49,26 @@ function parametersOf(route: RouteSpec): unknown[] {
       params.push({ name, in: 'query', required: required.has(name), schema });
     }
   }
+  if (route.method !== 'GET') {
+    params.push(
+      {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'Optional, 1 to 200 visible ASCII characters (a UUID). A repeat with the same key and body within 24 h starts nothing and answers the first request (header Idempotent-Replayed: true); the same key with another body is a 422.',
+        schema: { type: 'string', minLength: 1, maxLength: 200 },
+      },
+      {
+        name: 'X-Write-Key',
+        in: 'header',
+        required: false,
+        description:
+          'Required when the deployment has a write key (AWS -c writeKey=true, or WRITE_KEY locally).',
+        schema: { type: 'string' },
+      },
+    );
+  }
   return params;
 }
 
@@ -62,7 +86,8 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
             : {}),
       };
     }
-    const errorStatuses = new Set([400, 405, 500, ...(route.errors ?? [])]);
+    const writeErrors = route.method === 'GET' ? [] : [401, 403, 409, 415, 422];
+    const errorStatuses = new Set([400, 405, 500, ...writeErrors, ...(route.errors ?? [])]);
     for (const status of [...errorStatuses].sort()) {
       responses[String(status)] = {
         description: ERROR_TEXT[status] ?? 'Error',

@@ -112,6 +112,7 @@ export const ALL_TABLES = [
   'strategy_versions',
   'study_cells',
   'studies',
+  'idempotency_keys',
   'agent_logs',
   'llm_cache',
   'token_ledger',

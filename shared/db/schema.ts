@@ -502,3 +502,25 @@ export const studyCells = pgTable(
   },
   (t) => [uniqueIndex('study_cells_seq').on(t.studyId, t.seq)],
 );
+
+/**
+ * Idempotency keys of writes (POST /analyze, POST /backtest; shared/idempotency): the first request
+ * with a key claims it with one INSERT … ON CONFLICT DO NOTHING, so of concurrent duplicates exactly
+ * one runs. The row keeps a hash of the body (the same key with another body is refused), the id of
+ * what the request created and, where the answer is fixed (a backtest's 202), the answer itself.
+ * Rows expire after 24 h; an expired row is replaced by the next claim.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(), // 'POST /analyze' | 'POST /backtest' | 'cli analyze' ...
+    key: text('key').notNull(),
+    bodyHash: text('body_hash').notNull(),
+    resourceId: text('resource_id'), // null while the first request is still creating it
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body'),
+    createdAt: ts('created_at').notNull(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires').on(t.expiresAt)],
+);

@@ -219,6 +219,51 @@ function parseTime(t: string | number | undefined): number | undefined {
   return ms;
 }
 
+/**
+ * What the agents see of the market at `decisionTime`: the clock-gated view of the closed bars before
+ * it (warm-up included), and its summary. Throws INSUFFICIENT_DATA when there are too few for the indicators, and the candle
+ * repository's errors (Binance) as they come.
+ */
+async function marketSummaryAt(deps: PipelineDeps, symbol: string, tf: Timeframe, decisionTime: number) {
+  const tfMs = TIMEFRAME_MS[tf];
+  // Nothing can have closed before the epoch: no request to make.
+  if (decisionTime <= 0)
+    throw new AppError('INSUFFICIENT_DATA', `no bar closed before ${new Date(decisionTime).toISOString()}`);
+  const { candles } = await deps.candles.getCandles({
+    symbol,
+    timeframe: tf,
+    startMs: Math.max(0, decisionTime - (WARMUP_BARS + SNAPSHOT_EXTRA_BARS) * tfMs),
+    endMs: decisionTime - 1,
+  });
+  const series = computeIndicators(candles, tf);
+  const view = createMarketView(candles, series, tf).at(decisionTime);
+  return { view, market: summarizeForAgents(view) };
+}
+
+/**
+ * Pre-flight of a backtest_step analysis: a timestamp before the symbol's first candle, or before the
+ * indicators' warm-up is possible, is a 422 INSUFFICIENT_DATA naming `timestamp`, answered before any
+ * record or workflow exists (like every other bad input). The candles it loads are cached, so the
+ * snapshot step reads them from the database.
+ */
+export async function assertMarketDataAt(
+  deps: PipelineDeps,
+  input: { symbol: string; timeframe: Timeframe; decisionTime: number },
+): Promise<void> {
+  try {
+    await marketSummaryAt(deps, input.symbol, input.timeframe, input.decisionTime);
+  } catch (e) {
+    if (isAppError(e) && e.code === 'INSUFFICIENT_DATA')
+      throw new AppError(
+        'INSUFFICIENT_DATA',
+        `timestamp: not enough ${input.symbol} ${input.timeframe} market data before ${new Date(input.decisionTime).toISOString()} ` +
+          `for the indicators (they need ${WARMUP_BARS} closed bars of warm-up; ${e.message}). Choose a later timestamp.`,
+        { field: 'timestamp', symbol: input.symbol, timeframe: input.timeframe, warmupBars: WARMUP_BARS },
+      );
+    throw e;
+  }
+}
+
 // ---------- steps ----------
 
 export async function createDecision(
@@ -333,21 +378,12 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
   const decisionTime = row.decisionTime.getTime();
   const blind = (row.snapshot as { blind?: boolean } | null)?.blind === true;
   try {
-    const tfMs = TIMEFRAME_MS[tf];
     // Sentiment is read beside the candles (each of its sources fails on its own, never the snapshot);
     // not in blind mode, where the sentiment analyst is unavailable.
-    const [{ candles }, sentiment] = await Promise.all([
-      deps.candles.getCandles({
-        symbol: row.symbol,
-        timeframe: tf,
-        startMs: decisionTime - (WARMUP_BARS + SNAPSHOT_EXTRA_BARS) * tfMs,
-        endMs: decisionTime - 1,
-      }),
+    const [{ view, market }, sentiment] = await Promise.all([
+      marketSummaryAt(deps, row.symbol, tf, decisionTime),
       blind ? undefined : deps.sentiment?.summaryAt(row.symbol, decisionTime),
     ]);
-    const series = computeIndicators(candles, tf);
-    const view = createMarketView(candles, series, tf).at(decisionTime);
-    const market = summarizeForAgents(view);
     let price = market.lastClose;
     let priceSource: DecisionSnapshot['priceSource'] = 'last_close';
     if (row.mode === 'live' && deps.latestPrice) {

@@ -473,6 +473,28 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
         field: 'timestamp',
       },
       {
+        name: 'analyze: timestamp before any candle (1970)',
+        method: 'POST',
+        path: '/analyze',
+        body: { symbol: 'BTCUSDT', mode: 'backtest_step', timestamp: '1970-01-01T00:00:00Z' },
+        field: 'timestamp',
+        status: 422,
+        message: /^timestamp: not enough BTCUSDT 1h market data before 1970-01-01T00:00:00\.000Z/,
+      },
+      {
+        name: 'analyze: timestamp before the warm-up is possible',
+        method: 'POST',
+        path: '/analyze',
+        body: {
+          symbol: 'BTCUSDT',
+          mode: 'backtest_step',
+          timeframe: '4h',
+          timestamp: '2017-09-01T00:00:00Z',
+        },
+        field: 'timestamp',
+        status: 422,
+      },
+      {
         name: 'analyze: wait not boolean',
         method: 'POST',
         path: '/analyze',
@@ -1016,7 +1038,9 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
     let portfolioBefore: unknown;
     let tradesBefore: unknown;
     let backtestsBefore: unknown;
+    let analysesBefore: unknown;
     beforeAll(async () => {
+      analysesBefore = (await h.get('/analyses?limit=200')).body.items.map((a: { id: string }) => a.id);
       portfolioBefore = (await h.get('/portfolio')).body;
       tradesBefore = (await h.get('/trades?limit=200')).body;
       backtestsBefore = (await h.get('/backtests?limit=200')).body.items.map((b: { id: string }) => b.id);
@@ -1048,6 +1072,10 @@ describe.skipIf(!HAS_DATA)(`REST API over HTTP ${HAS_DATA ? '' : SKIP_REASON}`, 
       expect((await h.get('/trades?limit=200')).body).toEqual(tradesBefore);
       expect((await h.get('/backtests?limit=200')).body.items.map((b: { id: string }) => b.id)).toEqual(
         backtestsBefore,
+      );
+      // No analysis was recorded either: every refusal came before any record or workflow.
+      expect((await h.get('/analyses?limit=200')).body.items.map((a: { id: string }) => a.id)).toEqual(
+        analysesBefore,
       );
     });
   });

@@ -182,7 +182,8 @@ describe.skipIf(!HAS_DATA).each(HOSTS)(
       expect(await book()).toEqual(before);
     });
 
-    it('market data too short for the indicators: 422 INSUFFICIENT_DATA, readable record', async () => {
+    it('market data too short for the indicators: 422 INSUFFICIENT_DATA before any record exists', async () => {
+      const before = (await h.get('/analyses?limit=200')).body.items.length;
       const r = await h.post('/analyze', {
         symbol: 'BTCUSDT',
         timeframe: '4h',
@@ -191,10 +192,9 @@ describe.skipIf(!HAS_DATA).each(HOSTS)(
       });
       expect(r.status).toBe(422);
       expect(r.body.error.code).toBe('INSUFFICIENT_DATA');
-      expect(r.body.error.message).toMatch(/^Not enough market data for this analysis: /);
-      const record = await h.get(r.body.error.details.poll);
-      expect(record.status).toBe(200);
-      expect(record.body.status).toBe('failed');
+      expect(r.body.error.details.field).toBe('timestamp');
+      expect(r.body.error.message).toMatch(/^timestamp: not enough BTCUSDT 4h market data before /);
+      expect((await h.get('/analyses?limit=200')).body.items.length).toBe(before);
     });
   },
 );

@@ -17,10 +17,22 @@
  *   and Enter starts the analysis.
  * - narrow viewport (700x800, a laptop's half screen): no view overflows horizontally.
  *
+ * Security (only the product's own page may write):
+ * - the app runs under the local host's Content-Security-Policy (the one CloudFront sends too): every
+ *   CSP violation is reported to the console by an init script and fails the test, like any error.
+ *   axe-core is therefore injected through the DevTools protocol, not as an inline script tag.
+ * - an attacker page on another site (served on `attacker.test`, which Chromium resolves to 127.0.0.1)
+ *   tries a no-cors text/plain fetch, an auto-submitted form and a JSON fetch against POST /analyze:
+ *   each is refused and the book is unchanged; the product under the attacker's name (DNS rebinding)
+ *   answers 421.
+ * - screenshots are taken only once every chart on the page has drawn (no "Loading chart…").
+ *
  * Gated on TEST_E2E=1 (CI sets it): it needs Chromium at /usr/bin/chromium and takes a while.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -45,11 +57,14 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
+  // A name of another site for the attacker page, resolved to this machine.
+  '--host-resolver-rules=MAP attacker.test 127.0.0.1',
 ];
+const ATTACKER_HOST = 'attacker.test';
 const VIEWPORT = { width: 1280, height: 800 };
 /** A laptop's half screen: every view must fit it without horizontal scrolling. */
 const NARROW_VIEWPORT = { width: 700, height: 800 };
-const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 /**
  * The rule sets axe-core runs: WCAG 2.0/2.1 A and AA, plus axe's best practices (landmarks, heading
  * order, one main), which the WCAG tags do not cover.
@@ -131,6 +146,12 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: VIEWPORT, baseURL: server.url });
+    // Any CSP violation becomes a console error, which fails the test that opened the page.
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+      });
+    });
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 
@@ -154,13 +175,24 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     return { page, errors };
   }
 
+  /** Every chart on the page has drawn: no lazy placeholder left, and each chart has its canvas. */
+  async function chartsDrawn(page: Page) {
+    await page.waitForFunction(() => {
+      if (document.querySelector('.chart-loading')) return false;
+      return [...document.querySelectorAll('.chart')].every((c) => c.querySelector('canvas') !== null);
+    });
+  }
+
   async function shot(page: Page, view: string) {
+    await chartsDrawn(page);
+    expect(await page.getByText('Loading chart…').count(), `${view}: a chart still loading`).toBe(0);
     await page.screenshot({ path: resolve(SCREENSHOTS, `${view}.png`) });
   }
 
   /** Runs axe-core's WCAG 2 A/AA rules on the page; fails on any serious or critical violation. */
   async function audit(page: Page, view: string) {
-    if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_SCRIPT });
+    // Through the DevTools protocol, which the page's CSP does not govern (a script tag would be refused).
+    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
     const violations = await page.evaluate(async (tags) => {
       type AxeNode = { target: unknown[]; failureSummary?: string };
       type AxeResult = { id: string; impact?: string | null; help: string; nodes: AxeNode[] };
@@ -440,6 +472,78 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await checkNarrow(page, 'costs');
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('the page carries the CSP and the security headers', async () => {
+    const { page, errors } = await open('/');
+    const res = await page.request.get('/', { headers: { accept: 'text/html' } });
+    const csp = res.headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers()['x-content-type-options']).toBe('nosniff');
+    expect(res.headers()['referrer-policy']).toBe('no-referrer');
+    await page.getByTestId('run-analysis').waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('an attacker page on another site cannot write: no-cors text/plain, a form and a JSON fetch are refused', async () => {
+    const count = async (path: string) =>
+      ((await (await fetch(`${server.url}${path}`)).json()) as { items: unknown[] }).items.length;
+    const before = {
+      trades: await count('/trades?limit=200'),
+      analyses: await count('/analyses?limit=200'),
+      portfolio: await (await fetch(`${server.url}/portfolio`)).json(),
+    };
+    const target = `${server.url}/analyze`;
+    const body = JSON.stringify({ symbol: SYMBOL, timeframe: '4h' });
+    const attackerHtml = `<!doctype html><html><body>
+<iframe name="sink" title="sink"></iframe>
+<form id="f" method="POST" action="${target}" enctype="text/plain" target="sink">
+<input type="hidden" name='{"symbol":"${SYMBOL}","timeframe":"4h","x":"' value='"}'></form>
+<script>
+window.results = {};
+fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(body)} })
+  .then(function (r) { window.results.noCors = r.type; }, function (e) { window.results.noCors = 'error ' + e; });
+fetch(${JSON.stringify(target)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ${JSON.stringify(body)} })
+  .then(function (r) { window.results.json = 'status ' + r.status; }, function (e) { window.results.json = 'refused'; });
+document.getElementById('f').submit();
+</script></body></html>`;
+    const attacker: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(attackerHtml);
+    });
+    await new Promise<void>((ok) => attacker.listen(0, '127.0.0.1', ok));
+    const attackerUrl = `http://${ATTACKER_HOST}:${(attacker.address() as AddressInfo).port}/`;
+    const page = await context.newPage();
+    const answers: { method: string; status: number }[] = [];
+    page.on('response', (r) => {
+      if (r.url() === target) answers.push({ method: r.request().method(), status: r.status() });
+    });
+    try {
+      await page.goto(attackerUrl);
+      await expect
+        .poll(() => page.evaluate(() => (window as unknown as { results: Record<string, string> }).results))
+        .toEqual({ noCors: 'opaque', json: 'refused' });
+      // The form's answer (a 403, which the browser will not even show in the frame: frame-ancestors).
+      await expect.poll(() => answers.filter((a) => a.method === 'POST').length).toBe(2);
+      // Every POST that reached the server was refused; the JSON fetch never got past its preflight.
+      expect(answers.filter((a) => a.method === 'POST').map((a) => a.status)).toEqual([403, 403]);
+      expect(answers.filter((a) => a.method === 'OPTIONS').every((a) => a.status === 204)).toBe(true);
+      expect(await count('/trades?limit=200')).toBe(before.trades);
+      expect(await count('/analyses?limit=200')).toBe(before.analyses);
+      expect({ ...(await (await fetch(`${server.url}/portfolio`)).json()), asOf: null }).toEqual({
+        ...before.portfolio,
+        asOf: null,
+      });
+      // DNS rebinding: the product under the attacker's name serves nothing.
+      const rebound = await page.goto(`http://${ATTACKER_HOST}:${new URL(server.url).port}/portfolio`);
+      expect(rebound?.status()).toBe(421);
+    } finally {
+      await page.close();
+      await new Promise((ok) => attacker.close(ok));
+    }
   });
 
   it('shows a clear not-found message for an unknown analysis', async () => {

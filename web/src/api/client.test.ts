@@ -99,6 +99,68 @@ describe('createApiClient', () => {
     expect(JSON.parse(seen.at(-1)?.body ?? '{}')).toMatchObject({ max_decisions: 0 });
   });
 
+  it('sends one Idempotency-Key per write, and asks for the write key once when the API wants it', async () => {
+    const required = {
+      error: { code: 'WRITE_KEY_REQUIRED', message: 'This deployment requires a write key' },
+    };
+    const headersSeen: { key?: string; writeKey?: string }[] = [];
+    routes.set('POST /backtest', (req, _b, res) => {
+      const writeKey = req.headers['x-write-key'] as string | undefined;
+      headersSeen.push({ key: req.headers['idempotency-key'] as string, ...(writeKey ? { writeKey } : {}) });
+      if (writeKey !== 'the-key-of-this-deployment') return json(res, 401, required);
+      json(res, 202, {
+        id: 'b1',
+        status: 'pending',
+        poll: '/backtests/b1',
+        estimate: {
+          decisions: 1,
+          callsPerDecision: 6,
+          tokensIn: 1,
+          tokensOut: 1,
+          costUsd: 0,
+          provider: 'offline',
+          models: { cheap: 'a', strong: 'b' },
+          note: 'n',
+        },
+      });
+    });
+    let stored: string | null = null;
+    let asked = 0;
+    let n = 0;
+    const api = createApiClient({
+      baseUrl,
+      newIdempotencyKey: () => `key-${++n}`,
+      writeKey: {
+        get: () => stored,
+        set: (k) => {
+          stored = k;
+        },
+        ask: () => {
+          asked++;
+          return 'the-key-of-this-deployment';
+        },
+      },
+    });
+    const req = {
+      symbol: 'BTCUSDT',
+      start_date: '2025-01-01',
+      end_date: '2025-02-01',
+      timeframe: '4h' as const,
+      max_decisions: 1,
+      decision_interval: 1,
+      fill: 'next_open' as const,
+      blind: false,
+    };
+    expect((await api.startBacktest(req)).id).toBe('b1');
+    // Refused without the key, asked once, retried with the same idempotency key.
+    expect(headersSeen).toEqual([{ key: 'key-1' }, { key: 'key-1', writeKey: 'the-key-of-this-deployment' }]);
+    expect(asked).toBe(1);
+    // The next write sends the kept key at once, with a new idempotency key.
+    await api.startBacktest(req);
+    expect(headersSeen.at(-1)).toEqual({ key: 'key-2', writeKey: 'the-key-of-this-deployment' });
+    expect(asked).toBe(1);
+  });
+
   it('reports an error status without a JSON error body as HTTP_<status>', async () => {
     routes.set('GET /costs', (_req, _b, res) => {
       res.writeHead(502, { 'content-type': 'text/html' });

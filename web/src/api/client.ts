@@ -6,6 +6,11 @@
  * Every failure becomes an `ApiError` carrying the API's own code and message (from its
  * `{ error: { code, message, details } }` body) plus a hint saying what the user can do about it.
  * Network failures and non-contract answers get codes of their own (NETWORK, BAD_RESPONSE, HTTP_<n>).
+ *
+ * Writes: each user action (an analysis, a backtest) sends one `Idempotency-Key`, so a retry of the
+ * same action cannot trade twice. When the deployment has a write key, the first write that is refused
+ * for it (WRITE_KEY_REQUIRED / WRITE_KEY_INVALID) asks for the key once (`writeKey.ask`), keeps it for
+ * the session (`writeKey.get`/`set`, sessionStorage in the app) and retries with the same idempotency key.
  */
 
 import type { z } from 'zod';
@@ -71,6 +76,13 @@ export function hintFor(code: string, status: number): string {
       return 'The daily token budget is spent: wait for the next UTC day or raise DAILY_TOKEN_BUDGET.';
     case 'CONFLICT':
       return 'Another run is using this resource: wait for it to finish and retry.';
+    case 'WRITE_KEY_REQUIRED':
+    case 'WRITE_KEY_INVALID':
+      return 'This deployment needs its write key for analyses and backtests: ask its owner (the WriteKeySecretArn output).';
+    case 'CROSS_ORIGIN':
+      return 'Writes are accepted only from this site itself: open the app from its own address.';
+    case 'IDEMPOTENCY_KEY_REUSED':
+      return 'Reload the page and try again.';
     case 'UPSTREAM_BINANCE':
     case 'UPSTREAM_BINANCE_RATE_LIMITED':
       return 'Binance market data is unavailable right now: retry in a minute.';
@@ -96,17 +108,31 @@ export type AnalyzeOutcome =
   | { kind: 'done'; analysis: AnalysisDto }
   | { kind: 'accepted'; id: string; poll: string };
 
+export interface WriteKeyStore {
+  get(): string | null;
+  set(key: string | null): void;
+  /** Ask the user for the key (the reason says why); null when they decline. */
+  ask(reason: string): string | null;
+}
+
 export interface ApiClientOptions {
   /** '' for same-origin (local host); the API's URL on AWS. No trailing slash needed. */
   baseUrl: string;
   fetch?: typeof fetch;
+  /** Where the write key lives, when the deployment has one. */
+  writeKey?: WriteKeyStore;
+  /** A new idempotency key per write (default crypto.randomUUID). */
+  newIdempotencyKey?: () => string;
 }
+
+const WRITE_KEY_CODES = new Set(['WRITE_KEY_REQUIRED', 'WRITE_KEY_INVALID']);
 
 type Query = Record<string, string | number | null | undefined>;
 
 export function createApiClient(options: ApiClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const newKey = options.newIdempotencyKey ?? (() => globalThis.crypto.randomUUID());
 
   function url(path: string, query?: Query): string {
     const params = new URLSearchParams();
@@ -116,18 +142,45 @@ export function createApiClient(options: ApiClientOptions) {
     return `${baseUrl}${path}${qs ? `?${qs}` : ''}`;
   }
 
+  /** A write: one idempotency key for the action, and the write key asked for once if needed. */
+  async function write(path: string, body: unknown, signal?: AbortSignal) {
+    const idempotencyKey = newKey();
+    try {
+      return await send('POST', path, { body, signal, idempotencyKey });
+    } catch (e) {
+      const store = options.writeKey;
+      if (!(e instanceof ApiError) || !WRITE_KEY_CODES.has(e.code) || !store) throw e;
+      const asked = store.ask(
+        e.code === 'WRITE_KEY_INVALID'
+          ? 'That write key was not accepted. Enter the write key of this deployment:'
+          : 'This deployment needs a write key to run analyses and backtests. Enter it:',
+      );
+      if (!asked) throw e;
+      store.set(asked);
+      try {
+        return await send('POST', path, { body, signal, idempotencyKey });
+      } catch (again) {
+        if (again instanceof ApiError && WRITE_KEY_CODES.has(again.code)) store.set(null);
+        throw again;
+      }
+    }
+  }
+
   async function send(
     method: 'GET' | 'POST',
     path: string,
-    opts: { query?: Query; body?: unknown; signal?: AbortSignal } = {},
+    opts: { query?: Query; body?: unknown; signal?: AbortSignal; idempotencyKey?: string } = {},
   ): Promise<{ status: number; json: unknown }> {
     let res: Response;
+    const writeKey = method === 'POST' ? options.writeKey?.get() : null;
     try {
       res = await doFetch(url(path, opts.query), {
         method,
         headers: {
           accept: 'application/json',
           ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
+          ...(writeKey ? { 'x-write-key': writeKey } : {}),
         },
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: opts.signal,
@@ -203,15 +256,16 @@ export function createApiClient(options: ApiClientOptions) {
       req: { symbol: string; timeframe?: string; decisionMode?: 'pipeline' | 'consensus' },
       signal?: AbortSignal,
     ): Promise<AnalyzeOutcome> {
-      const { status, json } = await send('POST', '/analyze', {
-        body: {
+      const { status, json } = await write(
+        '/analyze',
+        {
           symbol: req.symbol,
           mode: 'live',
           ...(req.timeframe ? { timeframe: req.timeframe } : {}),
           ...(req.decisionMode ? { decision_mode: req.decisionMode } : {}),
         },
         signal,
-      });
+      );
       if (status === 202) {
         const accepted = parse(analyzeAcceptedSchema, json, 'POST /analyze', status);
         return { kind: 'accepted', id: accepted.id, poll: accepted.poll };
@@ -232,7 +286,7 @@ export function createApiClient(options: ApiClientOptions) {
       get(outcomesPageSchema, '/outcomes', { ...q }, signal),
 
     async startBacktest(req: BacktestRequest, signal?: AbortSignal) {
-      const { status, json } = await send('POST', '/backtest', { body: req, signal });
+      const { status, json } = await write('/backtest', req, signal);
       return parse(backtestAcceptedSchema, json, 'POST /backtest', status);
     },
     backtest: (id: string, signal?: AbortSignal): Promise<BacktestDto> =>
