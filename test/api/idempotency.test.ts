@@ -22,7 +22,6 @@ describe.skipIf(!HAS_DATA).each(testDrivers())(
       if (driver === 'pg') {
         const db = await createTestDatabase('pg');
         env = { DATABASE_URL: db.url as string };
-        await db.close();
         drop = db.drop;
       }
       h = await startHarness({ workflows: 'inprocess', env });
