@@ -115,7 +115,7 @@ describe('no zod default wording in any message a request can trigger', () => {
       'fee_bps must be a number of basis points from 0 to 100',
     );
     expect(messageOf(backtestRequestSchema, { ...okBacktest, max_decisions: undefined }, 'body')).toBe(
-      'max_decisions is required (a whole number from 1 to 1000)',
+      'max_decisions is required (a whole number from 1 to 2000)',
     );
     expect(messageOf(candlesQuerySchema, {})).toBe(
       'start: is required (a date like 2024-01-31 or an ISO time like 2024-01-31T12:00:00Z)',
