@@ -15,15 +15,18 @@ import { createLocalWorkflows } from '../../functions/local/stepfunctions';
 import { BACKTEST_DECISIONS_CEILING } from '../../shared/backtest/limits';
 import { agentLogs } from '../../shared/db/schema';
 import { useTestDatabase } from '../../shared/db/testing';
+import { WARMUP_BARS } from '../../shared/indicators/compute';
 import { klineToCandle } from '../../shared/market/kline';
 import { createBacktest, getBacktest, simulateRecorded } from '../../shared/pipeline/backtest';
+import { SNAPSHOT_EXTRA_BARS } from '../../shared/pipeline/steps';
 import { offlineTestDeps } from '../../shared/pipeline/testing';
 import { generateKlines } from '../helpers/binance-server';
 
 const LARGE = process.env.TEST_LARGE === '1';
 const TF_MS = 4 * 3_600_000;
 const DATA_START = Date.parse('2022-01-01T00:00:00Z');
-const WARMUP = 400;
+/** Every decision point needs the indicators' warm-up and the snapshot's extra bars before it. */
+const WARMUP = WARMUP_BARS + SNAPSHOT_EXTRA_BARS + 10;
 const BARS = WARMUP + BACKTEST_DECISIONS_CEILING + 50;
 const candles = generateKlines({
   timeframe: '4h',
