@@ -42,12 +42,6 @@ import { MODEL_AGENT_TIER, type ModelAgentName, type Tier } from '../agents/sche
 import { type Settings, selectedProvider } from '../config/settings';
 import type { DbOrTx } from '../db/client';
 import { agentLogs } from '../db/schema';
-import { createTokenBudget, type Reservation, type TokenBudget } from './budget';
-import { cacheKey, createResponseCache, type ResponseCache } from './cache';
-import { LlmCallError } from './errors';
-import { createOfflineProvider } from './offline';
-import { createOpenAIProvider } from './openai-provider';
-import { costUsd, OFFLINE_MODEL, worstCaseUsd } from './prices';
 import { createAdaptiveLimit } from '../resilience/adaptive-limit';
 import {
   type Admission,
@@ -56,6 +50,12 @@ import {
   createUpstreamGuard,
   type UpstreamHealthStore,
 } from '../resilience/upstream-health';
+import { createTokenBudget, type Reservation, type TokenBudget } from './budget';
+import { cacheKey, createResponseCache, type ResponseCache } from './cache';
+import { LlmCallError } from './errors';
+import { createOfflineProvider } from './offline';
+import { createOpenAIProvider } from './openai-provider';
+import { costUsd, OFFLINE_MODEL, worstCaseUsd } from './prices';
 import { type ChatProvider, ProviderError, type ProviderName, type ProviderResponse } from './provider';
 import { parseReply, type StructuredMode, toStrictJsonSchema, withSchemaInstruction } from './structured';
 import { type ChatMessage, estimateInputTokens } from './tokens';
@@ -77,6 +77,8 @@ export const ROLE_MAX_TOKENS: Record<ModelAgentName, number> = {
 export const DEFAULT_SEED = 7;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 8_000;
+/** How often a call refused while another call probes the provider asks again. */
+const PROBE_POLL_MS = 200;
 const SUMMARY_CHARS = 1_000;
 
 export interface LlmCallContext {
@@ -242,6 +244,12 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
             await pause(wait);
             continue;
           }
+          // Another caller's probe is deciding whether the provider is back: wait for its outcome (in
+          // short steps, within the deadline) rather than fail a call that may be about to succeed.
+          if (a.reason === 'probing' && clock() + PROBE_POLL_MS < deadlineAt) {
+            await sleep(PROBE_POLL_MS);
+            continue;
+          }
           throw fail(refusal(a, provider.cacheScope ?? provider.name));
         }
       }
@@ -264,7 +272,10 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
         // The provider's own faults count against its breaker; a request it refused as bad does not.
         if (guard && pe.kind !== 'request') await guard.record({ ok: false, error: pe.message });
         if (guard && pe.retryAfterMs !== undefined && pe.retryAfterMs > 0)
-          await guard.hold(clock() + pe.retryAfterMs, `Retry-After ${pe.retryAfterMs / 1000} s: ${pe.message}`);
+          await guard.hold(
+            clock() + pe.retryAfterMs,
+            `Retry-After ${pe.retryAfterMs / 1000} s: ${pe.message}`,
+          );
         const retryable = pe.kind !== 'request';
         const tooLong = pe.retryAfterMs !== undefined && pe.retryAfterMs > settings.LLM_RETRY_AFTER_MAX_MS;
         if (!retryable || retries >= settings.LLM_MAX_RETRIES || tooLong) throw fail(pe);
@@ -424,15 +435,15 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
           try {
             const sent = await sendWithRetries(
               {
-              agent: req.agent,
-              model,
-              messages,
-              maxTokens,
-              temperature: settings.LLM_TEMPERATURE,
-              seed,
-              responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
-              input: req.input,
-              timeoutMs: settings.LLM_TIMEOUT_MS,
+                agent: req.agent,
+                model,
+                messages,
+                maxTokens,
+                temperature: settings.LLM_TEMPERATURE,
+                seed,
+                responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
+                input: req.input,
+                timeoutMs: settings.LLM_TIMEOUT_MS,
               },
               req.context?.deadlineAt ?? clock() + settings.DECISION_DEADLINE_MS,
             );

@@ -88,6 +88,7 @@ export function hintFor(code: string, status: number): string {
       return 'Binance market data is unavailable right now: retry in a minute.';
     case 'UPSTREAM_LLM':
     case 'UPSTREAM_LLM_RATE_LIMITED':
+    case 'UPSTREAM_LLM_UNAVAILABLE':
     case 'LLM_TIMEOUT':
     case 'LLM_INVALID_OUTPUT':
       return 'The language model provider failed: retry in a minute, or switch to the offline provider.';
