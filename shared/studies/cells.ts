@@ -152,6 +152,7 @@ async function runBaselineCell(
       feeBps: spec.feeBps,
       slippageBps: spec.slippageBps,
       fillAt: spec.fill,
+      endTime: windowEnd,
     },
     decisionTimes: spec.decisionTimes,
     params: spec.params,
