@@ -17,6 +17,7 @@ import {
   createBinanceClient,
 } from '../../shared/market/binance';
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
+import type { MetricsPort } from '../../shared/observability/metrics';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import { createFuturesClient, futuresOptionsFromSettings } from '../../shared/sentiment/binance-futures';
 import { createFngClient, fngOptionsFromSettings } from '../../shared/sentiment/fng';
@@ -48,6 +49,8 @@ export interface ContainerOverrides {
   now?: () => number;
   /** pg pool size (Lambda: 1). */
   maxConnections?: number;
+  /** Where the core's operational metrics go (Lambda: Powertools Metrics; default none). */
+  metrics?: MetricsPort;
 }
 
 export interface Container {
@@ -124,11 +127,21 @@ export async function createContainer(
       settings,
       now,
       ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}),
+      ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     });
   // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
   // the last closed bar's close, so a ticker hiccup never blocks a decision.
   const latestPrice = async (symbol: string) => binance.latestPrice(symbol).catch(() => null);
-  const deps: PipelineDeps = { db, settings, llm, candles, now, latestPrice, sentiment };
+  const deps: PipelineDeps = {
+    db,
+    settings,
+    llm,
+    candles,
+    now,
+    latestPrice,
+    sentiment,
+    ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
+  };
 
   let closed = false;
   return {

@@ -264,5 +264,10 @@ export async function simulateBacktest(
       })
       .where(eq(backtests.id, backtestId));
   });
+  deps.metrics?.backtestFinished({
+    status: tooManyFailed ? 'failed' : 'succeeded',
+    durationMs: Math.max(0, deps.now() - row.createdAt.getTime()),
+    decisions: rows.length,
+  });
   return { backtestId, status: tooManyFailed ? 'failed' : 'succeeded', tradeListHash: result.tradeListHash };
 }
