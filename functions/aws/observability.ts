@@ -124,7 +124,7 @@ export function observed<E, R>(
   return async (event, context) => {
     const isColdStart = coldStart;
     coldStart = false;
-    if (context?.functionName) logger.addContext(context as Context);
+    if (context?.awsRequestId || context?.functionName) logger.addContext(context as Context);
     logger.removeKeys(['correlation_id']);
     const correlationId = correlationIdOf(event);
     if (correlationId) logger.setCorrelationId(correlationId);
