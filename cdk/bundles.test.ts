@@ -514,6 +514,8 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'example',
       AWS_ENDPOINT_URL: `http://127.0.0.1:${(aws.address() as net.AddressInfo).port}`,
+      // What Lambda sets in an on-demand environment (Powertools' cold-start flag reads it).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     };
     for (const [k, v] of Object.entries(b.env)) {
       if (typeof v === 'string') env[k] = v;
