@@ -44,6 +44,8 @@ export function getLambdaContainer(): Promise<Container> {
         maxConnections: LAMBDA_POOL_SIZE,
         skipMigrations: true,
         metrics: powertoolsMetrics(settings.METRICS_NAMESPACE),
+        // Every Map iteration is its own Lambda: breakers and Retry-After holds must be shared.
+        upstreamState: 'database',
       });
       const report = coldStartReport(c);
       powertoolsAppLogger().info(report.fields, report.message);

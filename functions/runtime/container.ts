@@ -19,6 +19,11 @@ import {
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import type { MetricsPort } from '../../shared/observability/metrics';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
+import {
+  createDatabaseHealthStore,
+  createMemoryHealthStore,
+  type UpstreamHealthStore,
+} from '../../shared/resilience/upstream-health';
 import { createFuturesClient, futuresOptionsFromSettings } from '../../shared/sentiment/binance-futures';
 import { createFngClient, fngOptionsFromSettings } from '../../shared/sentiment/fng';
 import { createSentimentReader, type SentimentReader } from '../../shared/sentiment/reader';
@@ -47,6 +52,8 @@ export interface ContainerOverrides {
   llmProvider?: LLMClientOptions['provider'];
   llm?: LLMClient;
   now?: () => number;
+  /** Where breakers and Retry-After holds live (default UPSTREAM_STATE; Lambda: the database). */
+  upstreamState?: 'memory' | 'database';
   /** pg pool size (Lambda: 1). */
   maxConnections?: number;
   /** Where the core's operational metrics go (Lambda: Powertools Metrics; default none). */
@@ -62,6 +69,8 @@ export interface Container {
   sentimentStore: SentimentStore;
   sentiment: SentimentReader;
   llm: LLMClient;
+  /** Circuit breakers and Retry-After holds of the model provider and the Binance hosts. */
+  health: UpstreamHealthStore;
   deps: PipelineDeps;
   close(): Promise<void>;
 }
@@ -88,6 +97,10 @@ export async function createContainer(
     throw e;
   }
   const db = database.db;
+  const health =
+    (overrides.upstreamState ?? settings.UPSTREAM_STATE) === 'database'
+      ? createDatabaseHealthStore(db)
+      : createMemoryHealthStore();
 
   const binance =
     overrides.binance ??
@@ -97,6 +110,7 @@ export async function createContainer(
       ...(overrides.binanceFallbackUrl !== undefined ? { fallbackUrl: overrides.binanceFallbackUrl } : {}),
       ...(overrides.binanceMaxRetries !== undefined ? { maxRetries: overrides.binanceMaxRetries } : {}),
       now,
+      health,
     });
   // Complete ranges of closed bars are answered from memory after the first read (candle-memory.ts).
   const candles = withCandleMemory(
@@ -126,6 +140,7 @@ export async function createContainer(
       db,
       settings,
       now,
+      health,
       ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}),
       ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     });
@@ -153,6 +168,7 @@ export async function createContainer(
     sentimentStore,
     sentiment,
     llm,
+    health,
     deps,
     async close() {
       if (closed) return;

@@ -18,6 +18,7 @@
  *   interval, -1100 illegal characters); anything else is UPSTREAM_BINANCE (502).
  */
 import type { Settings } from '../config/settings';
+import type { UpstreamHealthStore } from '../resilience/upstream-health';
 import { AppError, type ErrorCode } from '../util/errors';
 import { type ClientErrorBody, createJsonHttp, type HttpLogger } from '../util/http-json';
 import { parseKlineFields } from './kline';
@@ -63,6 +64,10 @@ export interface BinanceClientOptions {
   now?: () => number;
   random?: () => number;
   logger?: BinanceLogger;
+  /** Shared Retry-After holds per host (shared/util/http-json.ts). */
+  health?: UpstreamHealthStore;
+  /** Wall clock for those holds (default Date.now). */
+  clock?: () => number;
 }
 
 export const DEFAULT_BINANCE_URL = 'https://api.binance.com';
