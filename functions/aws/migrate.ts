@@ -4,9 +4,12 @@
  * fails the Trigger and so the deploy. Idempotent: applied migrations are skipped.
  */
 import { openDatabase } from '../../shared/db/client';
+import { observed } from './observability';
 import { getAwsSettings } from './params';
 
-export async function handler(): Promise<{ migrated: true }> {
+export const handler = observed(migrate);
+
+async function migrate(): Promise<{ migrated: true }> {
   const settings = await getAwsSettings();
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is not configured (DB_SECRET_ARN missing?)');
   const database = await openDatabase({

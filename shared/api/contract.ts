@@ -709,6 +709,11 @@ export const backtestSchema = z.object({
           action: z.enum(['BUY', 'SELL', 'HOLD']).nullable(),
           sizePct: z.number().nullable(),
           error: recordedErrorSchema.nullable(),
+          /**
+           * Why this decision's order was not executed although it chose to trade (its fill, the next
+           * bar, would fall after end_date), or null.
+           */
+          notFilled: z.string().nullable(),
         }),
       ),
       /** Decisions by class; the metrics hold over the decided and abstained ones (failed made no choice). */

@@ -6,8 +6,9 @@
  */
 import type { Command } from 'commander';
 import type { BacktestDto, CostEstimate } from '../../../shared/api/contract';
-import { createBacktest, resumeBacktest, runBacktest } from '../../../shared/pipeline/backtest';
+import { createBacktest, getBacktest, resumeBacktest, runBacktest } from '../../../shared/pipeline/backtest';
 import type { CliContext } from '../context';
+import { cliIdempotencyKey, createOnce, IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP } from './idempotency';
 import { CommandExit, intOption, pct, print, printJson, table, withContainer } from './support';
 
 interface BacktestFlags {
@@ -18,6 +19,7 @@ interface BacktestFlags {
   interval?: number;
   concurrency?: number;
   decisionMode?: string;
+  idempotencyKey?: string;
   json?: boolean;
 }
 
@@ -126,6 +128,7 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
       intOption('concurrency'),
     )
     .option('--decision-mode <mode>', 'pipeline or consensus (default: DECISION_MODE)')
+    .option(IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP)
     .option('--json', 'print the backtest as JSON')
     .action(async (symbol: string, id: string | undefined, flags: BacktestFlags) => {
       if (symbol === 'resume') return resumeCommand(ctx, id, flags);
@@ -135,8 +138,9 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
           2,
           "error: required options '--start <date>' and '--end <date>' for a new backtest",
         );
+      const key = cliIdempotencyKey(flags.idempotencyKey);
       const backtest = await withContainer(ctx, async (c) => {
-        const { backtestId, estimate } = await createBacktest(c.deps, {
+        const request = {
           symbol,
           start_date: flags.start,
           end_date: flags.end,
@@ -144,8 +148,22 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
           max_decisions: flags.maxDecisions,
           ...(flags.interval === undefined ? {} : { decision_interval: flags.interval }),
           ...(flags.decisionMode === undefined ? {} : { decision_mode: flags.decisionMode }),
+        };
+        let estimate: CostEstimate | undefined;
+        const created = await createOnce(c, { scope: 'cli backtest', key, body: request }, async () => {
+          const made = await createBacktest(c.deps, request);
+          estimate = made.estimate;
+          return made.backtestId;
         });
-        ctx.io.stderr(`${formatEstimate(estimate)}\n`);
+        const backtestId = created.id;
+        // A repeat with the key starts no second run: it shows the first run's backtest as it is now.
+        if (created.replayed) {
+          ctx.io.stderr(
+            `replayed: --idempotency-key was used by backtest ${backtestId}; nothing was started\n`,
+          );
+          return getBacktest(c.deps, backtestId);
+        }
+        if (estimate) ctx.io.stderr(`${formatEstimate(estimate)}\n`);
         const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);
         return runBacktest(c.deps, backtestId, {
           concurrency: flags.concurrency ?? c.settings.BACKTEST_MAP_CONCURRENCY,
