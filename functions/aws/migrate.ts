@@ -4,6 +4,7 @@
  * fails the Trigger and so the deploy. Idempotent: applied migrations are skipped.
  */
 import { openDatabase } from '../../shared/db/client';
+import { registerBuiltinPrompts } from '../../shared/prompts/registry';
 import { getAwsSettings } from './params';
 
 export async function handler(): Promise<{ migrated: true }> {
@@ -17,6 +18,8 @@ export async function handler(): Promise<{ migrated: true }> {
   });
   try {
     await database.migrate();
+    // The code's prompts are registered on deploy too (every cold start does it again, idempotently).
+    await registerBuiltinPrompts(database.db);
     return { migrated: true };
   } finally {
     await database.close();

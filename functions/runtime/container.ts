@@ -1,5 +1,6 @@
 /**
- * The composition root: settings -> database (PGlite in DATA_DIR unless DATABASE_URL; migrated) ->
+ * The composition root: settings -> database (PGlite in DATA_DIR unless DATABASE_URL; migrated; the
+ * builtin prompts registered and PROMPT_AB checked against the registry) ->
  * Binance client -> candle repository -> LLM client (offline rules unless a key or base URL) ->
  * PipelineDeps. The local host, the CLI, the tests and the Lambda entry points all build their world
  * here, so they differ only in the overrides they pass.
@@ -18,6 +19,7 @@ import {
 } from '../../shared/market/binance';
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
+import { assertPromptAbSetting, registerBuiltinPrompts } from '../../shared/prompts/registry';
 import { createFuturesClient, futuresOptionsFromSettings } from '../../shared/sentiment/binance-futures';
 import { createFngClient, fngOptionsFromSettings } from '../../shared/sentiment/fng';
 import { createSentimentReader, type SentimentReader } from '../../shared/sentiment/reader';
@@ -85,6 +87,14 @@ export async function createContainer(
     throw e;
   }
   const db = database.db;
+  try {
+    // The code's prompts are in the registry on every host, and PROMPT_AB names only registered versions.
+    await registerBuiltinPrompts(db);
+    await assertPromptAbSetting(db, settings);
+  } catch (e) {
+    if (ownDatabase) await database.close().catch(() => undefined);
+    throw e;
+  }
 
   const binance =
     overrides.binance ??
