@@ -1,6 +1,6 @@
 /**
  * `cli backtest <SYMBOL> --start D --end D [--timeframe TF] [--max-decisions N] [--interval N]
- * [--concurrency N] [--json]`: create the backtest (pre-flight estimate printed first), run it
+ * [--concurrency N] [--decision-mode M] [--prompt agent=version ...] [--json]`: create the backtest (pre-flight estimate printed first), run it
  * in-process with the Map's bounded concurrency, then print the metrics table beside buy-and-hold.
  * Progress goes to stderr: a bar redrawn in place on a terminal, plain lines otherwise (logs, CI).
  */
@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { BacktestDto, CostEstimate } from '../../../shared/api/contract';
 import { createBacktest, runBacktest } from '../../../shared/pipeline/backtest';
 import type { CliContext } from '../context';
-import { CommandExit, intOption, pct, print, printJson, table, withContainer } from './support';
+import { CommandExit, intOption, pct, print, printJson, table, usage, withContainer } from './support';
 
 interface BacktestFlags {
   start: string;
@@ -18,7 +18,15 @@ interface BacktestFlags {
   interval?: number;
   concurrency?: number;
   decisionMode?: string;
+  prompt?: Record<string, string>;
   json?: boolean;
+}
+
+/** `--prompt trader=3f9a1c0b2d4e` (repeatable): pins an agent's prompt version for the backtest. */
+export function promptPin(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) usage('--prompt', `"${value}" is not agent=version (e.g. trader=3f9a1c0b2d4e)`);
+  return { ...previous, [value.slice(0, eq).trim()]: value.slice(eq + 1).trim() };
 }
 
 const BAR_WIDTH = 30;
@@ -125,6 +133,11 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
       intOption('concurrency'),
     )
     .option('--decision-mode <mode>', 'pipeline or consensus (default: DECISION_MODE)')
+    .option(
+      '--prompt <agent=version>',
+      'pin a prompt version for every decision (repeatable; see `prompts <agent>`)',
+      promptPin,
+    )
     .option('--json', 'print the backtest as JSON')
     .action(async (symbol: string, flags: BacktestFlags) => {
       const backtest = await withContainer(ctx, async (c) => {
@@ -136,6 +149,7 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
           max_decisions: flags.maxDecisions,
           ...(flags.interval === undefined ? {} : { decision_interval: flags.interval }),
           ...(flags.decisionMode === undefined ? {} : { decision_mode: flags.decisionMode }),
+          ...(flags.prompt === undefined ? {} : { prompt_versions: flags.prompt }),
         });
         ctx.io.stderr(`${formatEstimate(estimate)}\n`);
         const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);
