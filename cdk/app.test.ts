@@ -248,6 +248,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
         'ApiCosts',
         'ApiMarket',
         'ApiPortfolio',
+        'ApiPrompts',
         'BacktestSteps',
       ].sort(),
     );

@@ -199,6 +199,7 @@ describe('Lambda bundles (built with AppFunction’s esbuild options, loaded wit
         'ApiDocs',
         'ApiMarket',
         'ApiPortfolio',
+        'ApiPrompts',
         'BacktestSteps',
         'Migrate',
       ].sort(),
