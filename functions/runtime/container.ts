@@ -20,6 +20,11 @@ import {
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import { assertPromptAbSetting, registerBuiltinPrompts } from '../../shared/prompts/registry';
+import {
+  createDatabaseHealthStore,
+  createMemoryHealthStore,
+  type UpstreamHealthStore,
+} from '../../shared/resilience/upstream-health';
 import { createFuturesClient, futuresOptionsFromSettings } from '../../shared/sentiment/binance-futures';
 import { createFngClient, fngOptionsFromSettings } from '../../shared/sentiment/fng';
 import { createSentimentReader, type SentimentReader } from '../../shared/sentiment/reader';
@@ -48,6 +53,8 @@ export interface ContainerOverrides {
   llmProvider?: LLMClientOptions['provider'];
   llm?: LLMClient;
   now?: () => number;
+  /** Where breakers and Retry-After holds live (default UPSTREAM_STATE; Lambda: the database). */
+  upstreamState?: 'memory' | 'database';
   /** pg pool size (Lambda: 1). */
   maxConnections?: number;
 }
@@ -61,6 +68,8 @@ export interface Container {
   sentimentStore: SentimentStore;
   sentiment: SentimentReader;
   llm: LLMClient;
+  /** Circuit breakers and Retry-After holds of the model provider and the Binance hosts. */
+  health: UpstreamHealthStore;
   deps: PipelineDeps;
   close(): Promise<void>;
 }
@@ -95,6 +104,10 @@ export async function createContainer(
     if (ownDatabase) await database.close().catch(() => undefined);
     throw e;
   }
+  const health =
+    (overrides.upstreamState ?? settings.UPSTREAM_STATE) === 'database'
+      ? createDatabaseHealthStore(db)
+      : createMemoryHealthStore();
 
   const binance =
     overrides.binance ??
@@ -104,6 +117,7 @@ export async function createContainer(
       ...(overrides.binanceFallbackUrl !== undefined ? { fallbackUrl: overrides.binanceFallbackUrl } : {}),
       ...(overrides.binanceMaxRetries !== undefined ? { maxRetries: overrides.binanceMaxRetries } : {}),
       now,
+      health,
     });
   // Complete ranges of closed bars are answered from memory after the first read (candle-memory.ts).
   const candles = withCandleMemory(
@@ -133,6 +147,7 @@ export async function createContainer(
       db,
       settings,
       now,
+      health,
       ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}),
     });
   // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
@@ -150,6 +165,7 @@ export async function createContainer(
     sentimentStore,
     sentiment,
     llm,
+    health,
     deps,
     async close() {
       if (closed) return;

@@ -189,8 +189,20 @@ async function persistResults(deps: PipelineDeps, decisionId: string, results: A
     .where(eq(decisions.id, decisionId));
 }
 
-function context(row: { id: string; runId: string; symbol: string }) {
-  return { decisionId: row.id, runId: row.runId, symbol: row.symbol };
+/**
+ * The call context of a decision's agents, with the decision's deadline: DECISION_DEADLINE_MS after the
+ * row was created (the database's clock, the same wall time every step of every Lambda reads).
+ */
+function context(
+  row: { id: string; runId: string; symbol: string; createdAt: Date },
+  settings: { DECISION_DEADLINE_MS: number },
+) {
+  return {
+    decisionId: row.id,
+    runId: row.runId,
+    symbol: row.symbol,
+    deadlineAt: row.createdAt.getTime() + settings.DECISION_DEADLINE_MS,
+  };
 }
 
 /**
@@ -204,7 +216,7 @@ async function callAgentAccounted<A extends AgentName>(
   input: unknown,
   row: DecisionRow,
 ) {
-  const ctx = context(row);
+  const ctx = context(row, deps.settings);
   // The version the decision was assigned at creation (shared/prompts/registry.ts), and its text.
   const prompt = await promptForDecision(deps.db, agent, assignedVersion(row, agent));
   try {
