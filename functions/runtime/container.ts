@@ -11,6 +11,7 @@
  */
 import type { Settings } from '../../shared/config/settings';
 import { type Database, type Db, openDatabase } from '../../shared/db/client';
+import type { LearningDeps } from '../../shared/learning/ports';
 import { createLLMClient, type LLMClient, type LLMClientOptions } from '../../shared/llm/client';
 import {
   type BinanceClient,
@@ -19,7 +20,11 @@ import {
 } from '../../shared/market/binance';
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
-import { assertPromptAbSetting, registerBuiltinPrompts } from '../../shared/prompts/registry';
+import {
+  assertPromptAbSetting,
+  promptLessonSink,
+  registerBuiltinPrompts,
+} from '../../shared/prompts/registry';
 import {
   createDatabaseHealthStore,
   createMemoryHealthStore,
@@ -70,7 +75,8 @@ export interface Container {
   llm: LLMClient;
   /** Circuit breakers and Retry-After holds of the model provider and the Binance hosts. */
   health: UpstreamHealthStore;
-  deps: PipelineDeps;
+  /** The pipeline's deps, and the prompt registry's door for the learning loop's lessons. */
+  deps: PipelineDeps & Pick<LearningDeps, 'lessons'>;
   close(): Promise<void>;
 }
 
@@ -153,7 +159,17 @@ export async function createContainer(
   // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
   // the last closed bar's close, so a ticker hiccup never blocks a decision.
   const latestPrice = async (symbol: string) => binance.latestPrice(symbol).catch(() => null);
-  const deps: PipelineDeps = { db, settings, llm, candles, now, latestPrice, sentiment };
+  // The learning loop's lessons become prompt versions through the registry (shared/prompts/registry.ts).
+  const deps: PipelineDeps & Pick<LearningDeps, 'lessons'> = {
+    db,
+    settings,
+    llm,
+    candles,
+    now,
+    latestPrice,
+    sentiment,
+    lessons: promptLessonSink(),
+  };
 
   let closed = false;
   return {

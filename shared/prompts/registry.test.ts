@@ -3,8 +3,9 @@ import { eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createContainer } from '../../functions/runtime/container';
 import { ConfigError, loadSettings } from '../config/settings';
-import { agentPromptActive, agentPrompts, runs, tradeOutcomes } from '../db/schema';
+import { agentPromptActive, agentPrompts, runs, strategyAdjustments, tradeOutcomes } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
+import { approveAdjustment } from '../learning/review';
 import { emptyContext } from '../outcomes/context';
 import { abArm, abAssignment, parsePromptAb } from './ab';
 import { BUILTIN_PROMPTS, PROMPT_AGENTS, promptVersionId } from './builtin';
@@ -387,5 +388,46 @@ describe.each(testDrivers())('prompt registry on %s', (driver) => {
       decisionAgent: true,
     });
     expect(agents.find((a) => a.agent === 'learning')).toMatchObject({ versions: 1, decisionAgent: false });
+  });
+});
+
+describe.each(testDrivers())('a learning lesson through the composition root on %s', (driver) => {
+  const t = useTestDatabase(driver);
+  beforeEach(() => t.reset());
+
+  it('approving a pending lesson makes a learning version, active for the next decision', async () => {
+    const settings = loadSettings({ LLM_PROVIDER: 'offline', DATA_DIR: 'memory://' });
+    const c = await createContainer(settings, { database: t.database, skipMigrations: true });
+    const [adj] = await t.db
+      .insert(strategyAdjustments)
+      .values({
+        cycleId: randomUUID(),
+        runId: 'live',
+        kind: 'lesson',
+        agent: 'researcher',
+        newValue: 'Lower the confidence when the regimes disagree.',
+        confidence: 70,
+        riskLevel: 'LOW',
+        priority: 'MEDIUM',
+        reasoning: 'disagreeing regimes lost',
+        patterns: [],
+        status: 'pending',
+      })
+      .returning();
+    const done = await approveAdjustment(c.deps, adj!.id, 'person');
+    expect(done.status).toBe('applied');
+    const versions = await listPromptVersions(t.db, 'researcher');
+    const made = versions.find((v) => v.origin === 'learning')!;
+    expect(made).toMatchObject({
+      parent: BUILTIN_PROMPTS.researcher.version,
+      note: `learning adjustment ${adj!.id}`,
+    });
+    expect(done.promptVersion).toBe(made.version);
+    expect(made.text).toMatch(
+      /Lesson learned from past outcomes: Lower the confidence when the regimes disagree\.$/,
+    );
+    const next = await assignDecisionPrompts(t.db, { settings, decisionId: randomUUID(), live: true });
+    expect(next.researcher).toBe(made.version);
+    await c.close();
   });
 });
