@@ -182,7 +182,7 @@ beforeAll(async () => {
   );
   expect(Object.keys(bundles).length).toBe(fns.length);
   void built;
-}, 120_000);
+}, 300_000); // ten esbuild bundles on a loaded 2-core machine
 
 afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
