@@ -319,6 +319,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
         'ApiCosts',
         'ApiMarket',
         'ApiPortfolio',
+        'ApiPrompts',
         'BacktestSteps',
       ].sort(),
     );

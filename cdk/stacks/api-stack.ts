@@ -5,7 +5,7 @@
  * Decisions:
  * - Routes come from shared/api/routes.ts (API_ROUTES), the same table the OpenAPI document and the local
  *   host read, so an endpoint cannot exist in one and be missing from another. One function per group
- *   (market, analysis, portfolio, backtests, costs, docs): the group routes within itself.
+ *   (market, analysis, portfolio, backtests, costs, prompts, docs): the group routes within itself.
  * - Throttling on the stage (rate and burst); JSON access logs with a retention. No CORS: the site
  *   reaches the API on its own origin, through the distribution's `/api/*` behaviour (web-stack.ts), so
  *   a browser on any other origin is refused by the same-origin policy. The Web stack depends on this
@@ -86,6 +86,12 @@ const GROUP_NEEDS: Record<RouteGroup, Needs & { description: string }> = {
     description: 'API: start a backtest (with its cost estimate), read backtests',
   },
   costs: { params: true, db: true, llm: false, description: 'API: token budget and LLM spend' },
+  prompts: {
+    params: true,
+    db: true,
+    llm: false,
+    description: 'API: the prompt registry (agents, versions with scores, texts)',
+  },
   docs: { params: false, db: false, llm: false, description: 'API: OpenAPI document and docs page' },
 };
 

@@ -4,6 +4,7 @@
  * fails the Trigger and so the deploy. Idempotent: applied migrations are skipped.
  */
 import { openDatabase } from '../../shared/db/client';
+import { registerBuiltinPrompts } from '../../shared/prompts/registry';
 import { observed } from './observability';
 import { getAwsSettings } from './params';
 
@@ -20,6 +21,8 @@ async function migrate(): Promise<{ migrated: true }> {
   });
   try {
     await database.migrate();
+    // The code's prompts are registered on deploy too (every cold start does it again, idempotently).
+    await registerBuiltinPrompts(database.db);
     return { migrated: true };
   } finally {
     await database.close();

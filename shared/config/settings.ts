@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { BACKTEST_DECISIONS_CEILING } from '../backtest/limits';
 import { DEFAULT_METRICS_NAMESPACE } from '../observability/metrics';
+import { type PromptAbTest, parsePromptAb } from '../prompts/ab';
 
 const csv = z.string().transform((s) =>
   s
@@ -147,6 +148,23 @@ export const settingsSchema = z.object({
     .default(['technical', 'sentiment', 'tokenomics', 'researcher']),
   /** Votes that must agree on BUY or SELL before the trader is called (at most the number of voters). */
   MIN_AGREEMENT: positiveInt.default(2),
+
+  /**
+   * A/B tests of prompt versions on live decisions (shared/prompts/ab.ts): `agent:v1,v2`, several agents
+   * separated by `;`. Versions are registry ids (GET /prompts/{agent}); unknown ones stop the host at
+   * start. Unset: every decision uses each agent's active version.
+   */
+  PROMPT_AB: z
+    .string()
+    .transform((value, ctx): PromptAbTest[] => {
+      try {
+        return parsePromptAb(value);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    })
+    .default([]),
 
   // Portfolio and execution
   INITIAL_CASH: z.coerce.number().positive().default(10_000),

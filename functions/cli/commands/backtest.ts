@@ -1,6 +1,7 @@
 /**
  * `cli backtest <SYMBOL> --start D --end D [--timeframe TF] [--max-decisions N] [--interval N]
- * [--concurrency N] [--json]` (and `cli backtest resume <id>`, below): create the backtest (pre-flight estimate printed first), run it
+ * [--concurrency N] [--decision-mode M] [--prompt agent=version ...] [--idempotency-key K] [--json]`
+ * (and `cli backtest resume <id>`, below): create the backtest (pre-flight estimate printed first), run it
  * in-process with the Map's bounded concurrency, then print the metrics table beside buy-and-hold.
  * Progress goes to stderr: a bar redrawn in place on a terminal, plain lines otherwise (logs, CI).
  */
@@ -9,7 +10,7 @@ import type { BacktestDto, CostEstimate } from '../../../shared/api/contract';
 import { createBacktest, getBacktest, resumeBacktest, runBacktest } from '../../../shared/pipeline/backtest';
 import type { CliContext } from '../context';
 import { cliIdempotencyKey, createOnce, IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP } from './idempotency';
-import { CommandExit, intOption, pct, print, printJson, table, withContainer } from './support';
+import { CommandExit, intOption, pct, print, printJson, table, usage, withContainer } from './support';
 
 interface BacktestFlags {
   start?: string;
@@ -20,7 +21,15 @@ interface BacktestFlags {
   concurrency?: number;
   decisionMode?: string;
   idempotencyKey?: string;
+  prompt?: Record<string, string>;
   json?: boolean;
+}
+
+/** `--prompt trader=3f9a1c0b2d4e` (repeatable): pins an agent's prompt version for the backtest. */
+export function promptPin(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) usage('--prompt', `"${value}" is not agent=version (e.g. trader=3f9a1c0b2d4e)`);
+  return { ...previous, [value.slice(0, eq).trim()]: value.slice(eq + 1).trim() };
 }
 
 const BAR_WIDTH = 30;
@@ -129,6 +138,11 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
     )
     .option('--decision-mode <mode>', 'pipeline or consensus (default: DECISION_MODE)')
     .option(IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP)
+    .option(
+      '--prompt <agent=version>',
+      'pin a prompt version for every decision (repeatable; see `prompts <agent>`)',
+      promptPin,
+    )
     .option('--json', 'print the backtest as JSON')
     .action(async (symbol: string, id: string | undefined, flags: BacktestFlags) => {
       if (symbol === 'resume') return resumeCommand(ctx, id, flags);
@@ -148,6 +162,7 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
           max_decisions: flags.maxDecisions,
           ...(flags.interval === undefined ? {} : { decision_interval: flags.interval }),
           ...(flags.decisionMode === undefined ? {} : { decision_mode: flags.decisionMode }),
+          ...(flags.prompt === undefined ? {} : { prompt_versions: flags.prompt }),
         };
         let estimate: CostEstimate | undefined;
         const created = await createOnce(c, { scope: 'cli backtest', key, body: request }, async () => {
