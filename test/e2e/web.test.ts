@@ -43,6 +43,12 @@ import { loadSettings } from '../../shared/config/settings';
 import type { Kline } from '../../shared/market/types';
 import { ensureWebBuild } from '../../web/build-freshness';
 import { type BinanceServer, loadKlinesFromCsv, startBinanceServer } from '../helpers/binance-server';
+import {
+  generateFng,
+  generateFunding,
+  type SentimentServer,
+  startSentimentServer,
+} from '../helpers/sentiment-server';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DATA = resolve(ROOT, '../shared/data/binance');
@@ -83,6 +89,8 @@ const SERIES = [
 ] as const;
 /** "Now" for the exchange and the product: a moment inside the real data files. */
 const NOW = Date.parse('2025-10-05T12:00:00Z');
+/** First day of the local sentiment server's synthetic Fear & Greed and funding series. */
+const SENTIMENT_FROM = Date.parse('2024-09-01T00:00:00Z');
 /** A small backtest before NOW: 12 decisions, one every 7.5 days on 4h candles. */
 const BACKTEST = {
   start: '2025-07-01',
@@ -106,6 +114,7 @@ const skipReason = !enabled
 
 describe.skipIf(!enabled || !hasData)(skipReason, () => {
   let binance: BinanceServer;
+  let sentiment: SentimentServer;
   let server: LocalServer;
   let browser: Browser;
   let context: BrowserContext;
@@ -125,6 +134,20 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     expect(NOW).toBeLessThan(lastClose);
     const now = () => NOW;
     binance = await startBinanceServer({ candles, symbols: [EMPTY_SYMBOL], now });
+    // Fear & Greed and BTCUSDT funding (synthetic, in the providers' shapes) up to NOW.
+    sentiment = await startSentimentServer({
+      fng: generateFng({
+        startDay: SENTIMENT_FROM,
+        days: Math.ceil((NOW - SENTIMENT_FROM) / 86_400_000) + 1,
+      }),
+      funding: {
+        [SYMBOL]: generateFunding({
+          start: SENTIMENT_FROM,
+          count: Math.ceil((NOW - SENTIMENT_FROM) / 28_800_000) + 1,
+        }),
+      },
+      now,
+    });
     // The product's clock starts at NOW and runs, so analyses a few seconds apart are valued at
     // different times (the portfolio's equity curve); the suite ends long before the next 1h bar.
     const startedAt = Date.now();
@@ -136,6 +159,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
       LOG_LEVEL: 'silent',
       BINANCE_BASE_URL: binance.url,
       BINANCE_FALLBACK_URL: binance.url,
+      FNG_BASE_URL: sentiment.url,
+      BINANCE_FUTURES_BASE_URL: sentiment.url,
     });
     server = await startLocalServer({
       settings,
@@ -160,6 +185,7 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await browser?.close();
     await server?.close();
     await binance?.close();
+    await sentiment?.close();
   });
 
   /** A page that records console errors and uncaught exceptions, for the "no console errors" check. */
@@ -244,6 +270,11 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await expect.poll(() => page.getByText('Simulated portfolio — no real trading').isVisible()).toBe(true);
     await page.locator('.chart canvas').first().waitFor();
     expect(await page.getByTestId('last-price').textContent()).toMatch(/\d{2},\d{3}\.\d{2}/);
+    // Beside the price: the Fear & Greed Index and the funding rate, from the local sentiment server.
+    await expect
+      .poll(() => page.getByTestId('fear-greed').textContent())
+      .toMatch(/^Fear & Greed\d{1,2}(Extreme Fear|Fear|Neutral|Greed|Extreme Greed)/);
+    await expect.poll(() => page.getByTestId('funding-rate').textContent()).toMatch(/-?\+?0\.\d{4}%/);
     await shot(page, 'dashboard');
     await audit(page, 'dashboard');
     await checkNarrow(page, 'dashboard', true);

@@ -33,6 +33,7 @@ import {
   outcomesPageSchema,
   portfolioHistorySchema,
   portfolioSchema,
+  sentimentResponseSchema,
   symbolsResponseSchema,
   tradesPageSchema,
 } from '../../../shared/api/contract';
@@ -248,6 +249,9 @@ export function createApiClient(options: ApiClientOptions) {
     symbols: (signal?: AbortSignal) => get(symbolsResponseSchema, '/market/symbols', undefined, signal),
     latest: (symbol: string, q: { timeframe: string; limit: number }, signal?: AbortSignal) =>
       get(latestResponseSchema, `/market/${enc(symbol)}/latest`, q, signal),
+    /** The Fear & Greed and funding series over the last `limit` bars, and the analyst's summary now. */
+    sentiment: (symbol: string, q: { timeframe: string; limit: number }, signal?: AbortSignal) =>
+      get(sentimentResponseSchema, `/market/${enc(symbol)}/sentiment`, q, signal),
     /** Closed candles of a past period (at most 1000 bars of the timeframe). */
     candles: (symbol: string, q: { timeframe: string; start: string; end?: string }, signal?: AbortSignal) =>
       get(candlesResponseSchema, `/market/${enc(symbol)}/candles`, q, signal),
