@@ -6,6 +6,7 @@
  */
 import { useParams } from 'react-router-dom';
 import type { StudyDto } from '../../../shared/api/studies';
+import { useApiClient } from '../api/context';
 import { useApi } from '../api/use-api';
 import { Async, DataTable, Panel, StatusBadge } from '../components/ui';
 import { fmtCost, fmtDate, fmtFraction, fmtRatio } from '../format';
@@ -39,6 +40,7 @@ function Spark({ curve }: { curve: Cell['curve'] }) {
 
 export default function StudyView() {
   const { id = '' } = useParams();
+  const api = useApiClient();
   const study = useApi(`study:${id}`, (a, signal) => a.study(id, signal), {
     pollMs: (s) => (s.status === 'succeeded' || s.status === 'failed' ? null : 3000),
   });
@@ -136,7 +138,7 @@ export default function StudyView() {
                           : '–'}
                       </td>
                       <td className="num">{fmtFraction(a.medianExcess, { signed: true })}</td>
-                      <td className="num">{fmtFraction(a.shareBeatingBuyAndHold)}</td>
+                      <td className="num">{fmtFraction(a.shareBeatingBuyAndHold, { signed: false })}</td>
                       <td className="num">{fmtRatio(a.sharpeAnnualized)}</td>
                       <td className="num">{fmtRatio(a.psr)}</td>
                       <td className="num">{fmtRatio(a.dsr)}</td>
@@ -153,10 +155,7 @@ export default function StudyView() {
               </Panel>
             ))}
             <p className="small">
-              <a
-                href={`${window.location.pathname.startsWith('/studies') ? '/api' : ''}/studies/${s.id}/cells.csv`}
-                download
-              >
+              <a href={`${api.baseUrl}/studies/${encodeURIComponent(s.id)}/cells.csv`} download>
                 Download the cells (CSV)
               </a>
             </p>
