@@ -42,12 +42,6 @@ import { MODEL_AGENT_TIER, type ModelAgentName, type Tier } from '../agents/sche
 import { type Settings, selectedProvider } from '../config/settings';
 import type { DbOrTx } from '../db/client';
 import { agentLogs } from '../db/schema';
-import { createTokenBudget, type Reservation, type TokenBudget } from './budget';
-import { cacheKey, createResponseCache, type ResponseCache } from './cache';
-import { LlmCallError } from './errors';
-import { createOfflineProvider } from './offline';
-import { createOpenAIProvider } from './openai-provider';
-import { costUsd, OFFLINE_MODEL, worstCaseUsd } from './prices';
 import { createAdaptiveLimit } from '../resilience/adaptive-limit';
 import {
   type Admission,
@@ -56,6 +50,12 @@ import {
   createUpstreamGuard,
   type UpstreamHealthStore,
 } from '../resilience/upstream-health';
+import { createTokenBudget, type Reservation, type TokenBudget } from './budget';
+import { cacheKey, createResponseCache, type ResponseCache } from './cache';
+import { LlmCallError } from './errors';
+import { createOfflineProvider } from './offline';
+import { createOpenAIProvider } from './openai-provider';
+import { costUsd, OFFLINE_MODEL, worstCaseUsd } from './prices';
 import { type ChatProvider, ProviderError, type ProviderName, type ProviderResponse } from './provider';
 import { parseReply, type StructuredMode, toStrictJsonSchema, withSchemaInstruction } from './structured';
 import { type ChatMessage, estimateInputTokens } from './tokens';
@@ -264,7 +264,10 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
         // The provider's own faults count against its breaker; a request it refused as bad does not.
         if (guard && pe.kind !== 'request') await guard.record({ ok: false, error: pe.message });
         if (guard && pe.retryAfterMs !== undefined && pe.retryAfterMs > 0)
-          await guard.hold(clock() + pe.retryAfterMs, `Retry-After ${pe.retryAfterMs / 1000} s: ${pe.message}`);
+          await guard.hold(
+            clock() + pe.retryAfterMs,
+            `Retry-After ${pe.retryAfterMs / 1000} s: ${pe.message}`,
+          );
         const retryable = pe.kind !== 'request';
         const tooLong = pe.retryAfterMs !== undefined && pe.retryAfterMs > settings.LLM_RETRY_AFTER_MAX_MS;
         if (!retryable || retries >= settings.LLM_MAX_RETRIES || tooLong) throw fail(pe);
@@ -424,15 +427,15 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
           try {
             const sent = await sendWithRetries(
               {
-              agent: req.agent,
-              model,
-              messages,
-              maxTokens,
-              temperature: settings.LLM_TEMPERATURE,
-              seed,
-              responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
-              input: req.input,
-              timeoutMs: settings.LLM_TIMEOUT_MS,
+                agent: req.agent,
+                model,
+                messages,
+                maxTokens,
+                temperature: settings.LLM_TEMPERATURE,
+                seed,
+                responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
+                input: req.input,
+                timeoutMs: settings.LLM_TIMEOUT_MS,
               },
               req.context?.deadlineAt ?? clock() + settings.DECISION_DEADLINE_MS,
             );

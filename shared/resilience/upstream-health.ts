@@ -208,7 +208,10 @@ export function createDatabaseHealthStore(db: DbOrTx): UpstreamHealthStore {
     },
     async list() {
       const rows = await db.select().from(upstreamHealth);
-      return rows.map((r) => ({ key: r.key, state: { ...INITIAL_STATE, ...(r.state as Partial<UpstreamState>) } }));
+      return rows.map((r) => ({
+        key: r.key,
+        state: { ...INITIAL_STATE, ...(r.state as Partial<UpstreamState>) },
+      }));
     },
   };
 }

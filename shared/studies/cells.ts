@@ -251,7 +251,7 @@ export async function recordStudyCell(
   };
   if (!cell.backtestId) return fail(input.error ?? { code: 'INTERNAL', message: 'the cell has no backtest' });
   const [bt] = await deps.db.select().from(backtests).where(eq(backtests.id, cell.backtestId));
-  if (!bt || bt.status !== 'succeeded' || !bt.result) {
+  if (bt?.status !== 'succeeded' || !bt.result) {
     const err = (bt?.error as { code: string; message: string } | null) ??
       input.error ?? { code: 'WORKFLOW_FAILED', message: `backtest ${cell.backtestId} did not succeed` };
     return fail(err);
