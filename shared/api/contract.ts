@@ -765,6 +765,16 @@ export const backtestAcceptedSchema = z.object({
   estimate: costEstimateSchema,
   poll: z.string(),
 });
+/** POST /backtests/{id}/resume: the run reopened, and what the rerun will decide. */
+export const backtestResumedSchema = z.object({
+  id: z.string(),
+  status: backtestStatusSchema,
+  poll: z.string(),
+  /** Decision points decided again: the failed ones (provider, Binance or budget) and any never reached. */
+  toRun: z.number().int(),
+  /** Decisions kept as they were: no new model call. */
+  kept: z.number().int(),
+});
 export const backtestsListSchema = z.object({
   items: z.array(backtestSchema.omit({ result: true })),
   nextCursor: z.string().nullable(),

@@ -77,6 +77,8 @@ export const ROLE_MAX_TOKENS: Record<ModelAgentName, number> = {
 export const DEFAULT_SEED = 7;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 8_000;
+/** How often a call refused while another call probes the provider asks again. */
+const PROBE_POLL_MS = 200;
 const SUMMARY_CHARS = 1_000;
 
 export interface LlmCallContext {
@@ -240,6 +242,12 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
             clock() + wait < deadlineAt
           ) {
             await pause(wait);
+            continue;
+          }
+          // Another caller's probe is deciding whether the provider is back: wait for its outcome (in
+          // short steps, within the deadline) rather than fail a call that may be about to succeed.
+          if (a.reason === 'probing' && clock() + PROBE_POLL_MS < deadlineAt) {
+            await sleep(PROBE_POLL_MS);
             continue;
           }
           throw fail(refusal(a, provider.cacheScope ?? provider.name));
