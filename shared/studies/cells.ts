@@ -104,7 +104,7 @@ async function loadCell(deps: PipelineDeps, studyId: string, cellId: string) {
 }
 
 /** Recount finished cells (one idempotent UPDATE). */
-async function recordStudyProgress(deps: PipelineDeps, studyId: string): Promise<void> {
+export async function recordStudyProgress(deps: PipelineDeps, studyId: string): Promise<void> {
   await deps.db.execute(sql`
     UPDATE studies SET cells_done = (
       SELECT count(*)::int FROM study_cells WHERE study_id = ${studyId} AND status IN ('succeeded', 'failed')
