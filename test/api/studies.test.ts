@@ -2,7 +2,7 @@
  * Studies over HTTP (the local host, its local Study and Backtest state machines, the offline provider,
  * the team's real 4h candles): a bad request is a 400 that starts nothing; a small study whose variants
  * carry backtest options (decision mode, blind, fees) runs to its report, each variant cell's backtest
- * deciding with its variant's options; the CSV; the OpenAPI document shows the variant options.
+ * deciding with its variant's options; nothing to resume is a 409; the CSV; the OpenAPI document shows the variant options.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_DATA, type Harness, pollUntil, SKIP_REASON, startHarness } from './harness';
@@ -97,6 +97,13 @@ describe.skipIf(!HAS_DATA)(`studies through the API ${HAS_DATA ? '' : SKIP_REASO
       'consensus',
       'buy_and_hold',
     ]);
+
+    // Every cell is complete: nothing to resume (409, nothing changes); an unknown study is a 404.
+    const resume = await h.post(`/studies/${r.body.id}/resume`, {});
+    expect(resume.status).toBe(409);
+    expect(resume.body.error.message).toMatch(/no failed or flagged cell to resume/);
+    expect((await h.get(r.body.poll)).body.status).toBe('succeeded');
+    expect((await h.post('/studies/00000000-0000-4000-8000-000000000000/resume', {})).status).toBe(404);
 
     const csv = await h.raw('GET', `/studies/${r.body.id}/cells.csv`);
     expect(csv.status).toBe(200);
