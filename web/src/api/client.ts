@@ -38,7 +38,12 @@ import {
   symbolsResponseSchema,
   tradesPageSchema,
 } from '../../../shared/api/contract';
-import { studiesListSchema, studyAcceptedSchema, studySchema } from '../../../shared/api/studies';
+import {
+  studiesListSchema,
+  studyAcceptedSchema,
+  studyResumedSchema,
+  studySchema,
+} from '../../../shared/api/studies';
 
 export class ApiError extends Error {
   constructor(
@@ -308,6 +313,11 @@ export function createApiClient(options: ApiClientOptions) {
     async startStudy(req: unknown, signal?: AbortSignal) {
       const { status, json } = await send('POST', '/studies', { body: req, signal });
       return parse(studyAcceptedSchema, json, 'POST /studies', status);
+    },
+    /** Rerun a finished study's failed and flagged cells (POST /studies/{id}/resume). */
+    async resumeStudy(id: string, signal?: AbortSignal) {
+      const { status, json } = await write(`/studies/${enc(id)}/resume`, {}, signal);
+      return parse(studyResumedSchema, json, 'POST /studies/{id}/resume', status);
     },
     study: (id: string, signal?: AbortSignal) => get(studySchema, `/studies/${enc(id)}`, undefined, signal),
     studies: (q: PageQuery = {}, signal?: AbortSignal) =>
