@@ -13,6 +13,7 @@ import { createDocsHandler } from './docs';
 import type { ApiHandler, HttpOptions } from './http';
 import { createMarketHandler } from './market';
 import { createPortfolioHandler } from './portfolio';
+import { createPromptsHandler } from './prompts';
 
 export interface ApiDeps {
   container: Container;
@@ -26,6 +27,7 @@ export function createApiHandlers(deps: ApiDeps, options: HttpOptions = {}): Rec
     portfolio: createPortfolioHandler(deps, options),
     backtests: createBacktestsHandler(deps, options),
     costs: createCostsHandler(deps, options),
+    prompts: createPromptsHandler(deps, options),
     docs: createDocsHandler(options),
   };
 }
@@ -37,4 +39,5 @@ export {
   createDocsHandler,
   createMarketHandler,
   createPortfolioHandler,
+  createPromptsHandler,
 };

@@ -40,8 +40,8 @@ import { BodyTooLargeError, localContext, readBody, toProxyEvent, writeResult } 
 import { type HostWorkflows, selectWorkflows, trackWorkflows } from './workflows';
 
 /** Web app routes whose paths are also API paths (see web/src/App.tsx). */
-/** The app's pages whose paths are API paths too (a page or a record id; not /studies/{id}/cells.csv). */
-const SPA_ROUTES = /^\/(analyses|portfolio|backtests|studies|costs)(\/[^/.]*)?$/;
+/** One segment at most (a record id or an agent), never a file: /studies/{id}/cells.csv is the API's. */
+const SPA_ROUTES = /^\/(analyses|portfolio|backtests|studies|costs|prompts)(\/[^/.]*)?$/;
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 /** How long shutdown waits for in-flight requests and running workflows before it closes anyway. */
 export const SHUTDOWN_GRACE_MS = 15_000;

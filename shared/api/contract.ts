@@ -8,7 +8,7 @@
  * database keeps exact decimals); every error is `{ error: { code, message, details? } }`.
  */
 import { z } from 'zod';
-import { agentResultSchema } from '../agents/schemas';
+import { AGENT_NAMES, agentResultSchema } from '../agents/schemas';
 import { BACKTEST_DECISIONS_CEILING } from '../backtest/limits';
 import { SYMBOL_PATTERN, symbolFormatProblem, TIMEFRAME_MS, TIMEFRAMES } from '../market/types';
 
@@ -588,6 +588,24 @@ function basisPointsField(name: string) {
   return z.number({ error: message }).min(0, message).max(MAX_BACKTEST_BPS, message);
 }
 
+/** A prompt version id (shared/prompts): the first 12 hex digits of the text's sha256. */
+export const promptVersionIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{12}$/, 'a prompt version id is 12 hex digits (see GET /prompts/{agent})');
+
+/** Prompt versions pinned per decision agent (a backtest's `prompt_versions`); unknown agents are refused. */
+export const promptPinsSchema = z
+  .object(
+    Object.fromEntries(AGENT_NAMES.map((a) => [a, promptVersionIdSchema.optional()])) as Record<
+      (typeof AGENT_NAMES)[number],
+      z.ZodOptional<typeof promptVersionIdSchema>
+    >,
+  )
+  .strict()
+  .describe(
+    'Prompt version per decision agent for every decision of the backtest (GET /prompts/{agent}); agents not named use their active version.',
+  );
+
 /**
  * A backtest's options beyond its symbol, window, timeframe and size: how it decides, fills and charges.
  * A study's variants are exactly these (shared/studies/request.ts), so an option added here works in a
@@ -609,6 +627,7 @@ export const backtestOptionsSchema = z
     slippage_bps: basisPointsField('slippage_bps').optional(),
     blind: booleanField('blind').default(false),
     decision_mode: decisionModeSchema.optional(),
+    prompt_versions: promptPinsSchema.optional(),
   })
   .strict();
 export type BacktestOptions = z.infer<typeof backtestOptionsSchema>;
@@ -711,6 +730,10 @@ export const backtestSchema = z.object({
   maxDecisions: z.number().int(),
   decisionInterval: z.number().int(),
   provider: z.enum(['openai', 'offline']),
+  /** The prompt version of each decision agent for all its decisions (null: made before the registry). */
+  promptVersions: z.record(z.string(), z.string()).nullable(),
+  /** The versions the request pinned (`prompt_versions`); the others were the active ones at creation. */
+  pinnedPromptVersions: z.record(z.string(), z.string()),
   progress: z.object({ done: z.number().int(), total: z.number().int() }),
   estimate: costEstimateSchema.nullable(),
   result: z
@@ -730,6 +753,11 @@ export const backtestSchema = z.object({
           action: z.enum(['BUY', 'SELL', 'HOLD']).nullable(),
           sizePct: z.number().nullable(),
           error: recordedErrorSchema.nullable(),
+          /**
+           * Why this decision's order was not executed although it chose to trade (its fill, the next
+           * bar, would fall after end_date), or null.
+           */
+          notFilled: z.string().nullable(),
         }),
       ),
       /** Decisions by class; the metrics hold over the decided and abstained ones (failed made no choice). */

@@ -37,9 +37,24 @@ import {
   tradesQuerySchema,
   wholeNumberQuery,
 } from './contract';
+import {
+  agentPromptsSchema,
+  promptAgentParamSchema,
+  promptAgentsSchema,
+  promptTextSchema,
+  promptVersionParamSchema,
+} from './prompts';
 import { studiesListSchema, studyAcceptedSchema, studyResumedSchema, studySchema } from './studies';
 
-export const ROUTE_GROUPS = ['market', 'analysis', 'portfolio', 'backtests', 'costs', 'docs'] as const;
+export const ROUTE_GROUPS = [
+  'market',
+  'analysis',
+  'portfolio',
+  'backtests',
+  'costs',
+  'prompts',
+  'docs',
+] as const;
 export type RouteGroup = (typeof ROUTE_GROUPS)[number];
 
 /** Most equity points one `GET /portfolio/history` answers. */
@@ -276,6 +291,33 @@ export const API_ROUTES: RouteSpec[] = [
       'The last `days` (default 30, at most 90) UTC days per agent: calls, tokens in/out, USD, mean and p95 latency, errors, abstentions, cache hits, refusals; with the dollar budget in force each day.',
     query: dailyCostsQuerySchema,
     responses: { 200: { description: 'daily metrics', schema: dailyCostsResponseSchema } },
+  },
+  {
+    group: 'prompts',
+    method: 'GET',
+    path: '/prompts',
+    summary:
+      "Every agent's prompt in the registry: its active version (the one decisions use without an A/B arm or a backtest pin), its builtin version, how many versions it has, and the versions PROMPT_AB tests.",
+    responses: { 200: { description: 'the agents', schema: promptAgentsSchema } },
+  },
+  {
+    group: 'prompts',
+    method: 'GET',
+    path: '/prompts/{agent}',
+    summary:
+      "One agent's prompt versions, newest first: origin (builtin, manual, learning), parent, first seen, whether active or in the A/B test, and each version's score from the outcomes of the decisions that used it (count beside win rate and mean PnL %, for the live book, backtests and both).",
+    params: promptAgentParamSchema,
+    responses: { 200: { description: 'the versions with their scores', schema: agentPromptsSchema } },
+    errors: [404],
+  },
+  {
+    group: 'prompts',
+    method: 'GET',
+    path: '/prompts/{agent}/{version}',
+    summary: 'One prompt version with its whole text (the system message the model reads).',
+    params: promptVersionParamSchema,
+    responses: { 200: { description: 'the version and its text', schema: promptTextSchema } },
+    errors: [404],
   },
   {
     group: 'docs',

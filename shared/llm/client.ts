@@ -42,6 +42,7 @@ import { MODEL_AGENT_TIER, type ModelAgentName, type Tier } from '../agents/sche
 import { type Settings, selectedProvider } from '../config/settings';
 import type { DbOrTx } from '../db/client';
 import { agentLogs } from '../db/schema';
+import { type MetricsPort, NO_METRICS } from '../observability/metrics';
 import { createAdaptiveLimit } from '../resilience/adaptive-limit';
 import {
   type Admission,
@@ -146,6 +147,8 @@ export interface LLMClientOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   random?: () => number;
+  /** Every logged call is also a metric (shared/observability/metrics.ts). */
+  metrics?: MetricsPort;
   /**
    * Wall clock for deadlines, breakers and Retry-After holds (default Date.now). Separate from `now`,
    * which a host may pin to a market time (tests, replays).
@@ -169,6 +172,7 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
   const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
+  const metrics = opts.metrics ?? NO_METRICS;
   const modeFor =
     opts.structuredMode ??
     ((model: string): StructuredMode =>
@@ -321,6 +325,18 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
       outputSummary: row.output === null ? null : summarize(row.output),
       error: row.error,
     });
+    const m = row.meta;
+    metrics.modelCall({
+      agent: row.agent,
+      model: m.model,
+      status: row.status,
+      tokensIn: m.tokensIn,
+      tokensOut: m.tokensOut,
+      costUsd: m.costUsd,
+      latencyMs: m.latencyMs,
+      cacheHit: m.cacheHit,
+    });
+    if (row.status === 'budget_exceeded') metrics.budgetRefused({ agent: row.agent, model: m.model });
   }
 
   async function call<T>(req: LlmCallRequest<T>): Promise<LlmCallOutcome<T>> {

@@ -15,6 +15,7 @@ const PortfolioView = lazy(() => import('./views/PortfolioView'));
 const BacktestsView = lazy(() => import('./views/BacktestsView'));
 const BacktestView = lazy(() => import('./views/BacktestView'));
 const CostsView = lazy(() => import('./views/CostsView'));
+const PromptsView = lazy(() => import('./views/PromptsView'));
 const StudiesView = lazy(() => import('./views/StudiesView'));
 const StudyView = lazy(() => import('./views/StudyView'));
 
@@ -24,6 +25,7 @@ const NAV = [
   { to: '/portfolio', label: 'Portfolio', end: false },
   { to: '/backtests', label: 'Backtests', end: false },
   { to: '/studies', label: 'Studies', end: false },
+  { to: '/prompts', label: 'Prompts', end: false },
   { to: '/costs', label: 'Costs', end: false },
 ];
 
@@ -67,6 +69,8 @@ export function App() {
               <Route path="/backtests/:id" element={<BacktestView />} />
               <Route path="/studies" element={<StudiesView />} />
               <Route path="/studies/:id" element={<StudyView />} />
+              <Route path="/prompts" element={<PromptsView />} />
+              <Route path="/prompts/:agent" element={<PromptsView />} />
               <Route path="/costs" element={<CostsView />} />
               <Route path="*" element={<NotFound />} />
             </Routes>

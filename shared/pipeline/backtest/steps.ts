@@ -144,6 +144,8 @@ export async function simulateRecorded(deps: PipelineDeps, backtestId: string) {
       limits: s.limits,
       fillAt: s.request.fill,
       sizing: s.sizing,
+      // Nothing after end_date: the final mark is the last close inside the range.
+      endTime: row.endDate.getTime(),
     },
   });
   return { row, settings: s, rows, result };
@@ -198,6 +200,7 @@ export async function simulateBacktest(
   const startMs = row.startDate.getTime();
   const endMs = row.endDate.getTime();
 
+  const notFilled = new Map(result.unfilled.map((u) => [u.decisionId, u.reason]));
   const assumptions = [
     ...result.assumptions,
     `initial cash ${s.initialCash} USDT; fee ${s.request.fee_bps} bps per fill; slippage ${s.request.slippage_bps} bps against the trader`,
@@ -246,6 +249,7 @@ export async function simulateBacktest(
         action: classes[i] === 'failed' ? null : r.action,
         sizePct: classes[i] === 'failed' ? null : r.sizePct,
         error: r.error ? { code: r.error.code, message: r.error.message } : null,
+        notFilled: r.action === 'BUY' || r.action === 'SELL' ? (notFilled.get(r.id) ?? null) : null,
       })),
       decisionCounts: counts,
       degraded: counts.failed > 0,
@@ -278,6 +282,11 @@ export async function simulateBacktest(
         error: runError,
       })
       .where(eq(backtests.id, backtestId));
+  });
+  deps.metrics?.backtestFinished({
+    status: tooManyFailed ? 'failed' : 'succeeded',
+    durationMs: Math.max(0, deps.now() - row.createdAt.getTime()),
+    decisions: rows.length,
   });
   return { backtestId, status: tooManyFailed ? 'failed' : 'succeeded', tradeListHash: result.tradeListHash };
 }

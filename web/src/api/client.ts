@@ -38,6 +38,7 @@ import {
   symbolsResponseSchema,
   tradesPageSchema,
 } from '../../../shared/api/contract';
+import { agentPromptsSchema, promptAgentsSchema, promptTextSchema } from '../../../shared/api/prompts';
 import {
   studiesListSchema,
   studyAcceptedSchema,
@@ -326,6 +327,13 @@ export function createApiClient(options: ApiClientOptions) {
     costs: (signal?: AbortSignal) => get(costsResponseSchema, '/costs', undefined, signal),
     dailyCosts: (days: number, signal?: AbortSignal) =>
       get(dailyCostsResponseSchema, '/costs/daily', { days }, signal),
+
+    /** The prompt registry: every agent, one agent's versions with their scores, one version's text. */
+    prompts: (signal?: AbortSignal) => get(promptAgentsSchema, '/prompts', undefined, signal),
+    agentPrompts: (agent: string, signal?: AbortSignal) =>
+      get(agentPromptsSchema, `/prompts/${enc(agent)}`, undefined, signal),
+    promptText: (agent: string, version: string, signal?: AbortSignal) =>
+      get(promptTextSchema, `/prompts/${enc(agent)}/${enc(version)}`, undefined, signal),
   };
 }
 

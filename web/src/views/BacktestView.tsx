@@ -437,7 +437,15 @@ function Decisions({ r }: { r: Result }) {
                 <StatusBadge status={d.status} />
                 {d.class === 'failed' && d.error && <span className="mono small muted"> {d.error.code}</span>}
               </td>
-              <td>{d.class === 'failed' ? 'failed' : <ActionTag action={d.action} />}</td>
+              <td>
+                {d.class === 'failed' ? 'failed' : <ActionTag action={d.action} />}
+                {d.notFilled && (
+                  <span className="small muted" title={d.notFilled}>
+                    {' '}
+                    not filled: after end date
+                  </span>
+                )}
+              </td>
               <td className="num">{d.sizePct != null && d.action !== 'HOLD' ? `${d.sizePct}%` : '—'}</td>
               <td>
                 <Link to={`/analyses/${d.id}`}>open agents →</Link>
