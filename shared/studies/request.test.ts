@@ -67,6 +67,11 @@ describe('study variants: the backtest options', () => {
     ['a bad decision mode', { decision_mode: 'vote' }, /decision_mode must be pipeline or consensus/],
     ['fees out of range', { fee_bps: 500 }, /fee_bps must be a number of basis points from 0 to 100/],
     ['a study-level field', { max_decisions: 9 }, /max_decisions: set at the study level/],
+    [
+      'a malformed prompt version',
+      { prompt_versions: { trader: 'v2' } },
+      /prompt_versions\.trader: a prompt version id is 12 hex digits/,
+    ],
   ])('refuses %s in a variant with a 400 naming the variant', (_name, options, message) => {
     const e = refusal({ ...base, variants: [{ label: 'x', options }] });
     expect(e.status).toBe(400);
