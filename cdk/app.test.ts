@@ -244,7 +244,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
           POWERTOOLS_TRACE_ENABLED: 'false',
         });
       }
-    expect(functions).toBe(9);
+    expect(functions).toBe(10); // the API groups (prompts included), the two step functions, migrate
   });
 
   it('-c metricsNamespace: the functions and the dashboard use the given namespace', () => {
@@ -257,7 +257,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     const envs = ofType(other.api, 'AWS::Lambda::Function').map(
       ([, f]) => f.Properties?.Environment?.Variables,
     );
-    expect(envs.filter((e) => e?.METRICS_NAMESPACE === 'Firm/Staging')).toHaveLength(8);
+    expect(envs.filter((e) => e?.METRICS_NAMESPACE === 'Firm/Staging')).toHaveLength(9);
   });
 
   it('gives every acknowledgement a reason', () => {
