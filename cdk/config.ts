@@ -23,11 +23,14 @@
  * - `tracing=true`         X-Ray tracing on functions, API and state machines (off: it costs per trace).
  * - `alarmEmail`           an address subscribed to the alarm topic (unset: alarms only show in the console).
  * - `webDist`              folder of the built web app (default web/dist; a placeholder page when absent).
+ * - `metricsNamespace`     the CloudWatch namespace of the operational metrics (default AgentTradingFirm):
+ *                          set as METRICS_NAMESPACE on every function and read by the dashboard.
  * - `writeKey=true`        writes (POST /analyze, POST /backtest) require a key from Secrets Manager in
  *                          the X-Write-Key header; reads stay public. Off by default (see README).
  */
 import type { Node } from 'constructs';
 import { ANALYSTS } from '../functions/workflow/steps';
+import { DEFAULT_METRICS_NAMESPACE } from '../shared/observability/metrics';
 import { DISTRIBUTED_MAP_MAX_CONCURRENCY, INLINE_MAP_MAX_CONCURRENCY } from './workflows/distributed-map';
 
 export interface AppConfig {
@@ -42,6 +45,7 @@ export interface AppConfig {
   alarmEmail: string | undefined;
   webDist: string;
   writeKey: boolean;
+  metricsNamespace: string;
 }
 
 const DEFAULT_MAP_CONCURRENCY = 10;
@@ -107,5 +111,6 @@ export function readAppConfig(node: Node): AppConfig {
     alarmEmail: str(node, 'alarmEmail'),
     webDist: str(node, 'webDist') ?? 'web/dist',
     writeKey: flag(node, 'writeKey', false),
+    metricsNamespace: str(node, 'metricsNamespace') ?? DEFAULT_METRICS_NAMESPACE,
   };
 }

@@ -38,6 +38,7 @@ import { ENV } from '../../functions/aws/param-names';
 import { API_ROUTES, ROUTE_GROUPS, type RouteGroup } from '../../shared/api/routes';
 import type { AppConfig } from '../config';
 import { AppFunction, type AppFunctionDefaults } from '../constructs/app-function';
+import { OperationsDashboard } from '../constructs/operations-dashboard';
 import { retention } from '../constructs/retention';
 import { acknowledgeIamFindings } from '../nag';
 import { Workflows } from '../workflows/workflows';
@@ -55,7 +56,6 @@ const AGENT_STEP_TIMEOUT = Duration.minutes(3);
 const BACKTEST_STEP_TIMEOUT = Duration.minutes(10);
 const API_FUNCTION_TIMEOUT = Duration.seconds(29); // API Gateway cuts a request at 29 s
 const ALARM_PERIOD = Duration.minutes(5);
-const BUDGET_METRIC_NAMESPACE = 'AgentTradingFirm';
 export const BUDGET_EXHAUSTED_METRIC = 'BudgetExhausted';
 
 /** Which route groups open the database, and which may call the LLM (and so read its key). */
@@ -105,6 +105,8 @@ export class ApiStack extends Stack {
   readonly alarmTopic: sns.Topic;
   /** The write key (`-c writeKey=true`), else undefined. */
   readonly writeKeySecret: secretsmanager.Secret | undefined;
+  /** Spend, calls, errors and latency per agent (cdk/constructs/operations-dashboard.ts). */
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -125,6 +127,7 @@ export class ApiStack extends Stack {
       vpc: data.vpc,
       securityGroups: [data.functionsSecurityGroup],
       alarmTopic: this.alarmTopic,
+      metricsNamespace: config.metricsNamespace,
     };
     const configEnv = (o: Needs): Record<string, string> => ({
       ...(o.params ? { [ENV.paramsPrefix]: data.paramsPrefix } : {}),
@@ -283,7 +286,16 @@ export class ApiStack extends Stack {
       this.api.root.resourceForPath(route.path).addMethod(route.method, integration);
     }
 
-    this.alarms(alarmAction);
+    this.alarms(alarmAction, config.metricsNamespace);
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      namespace: config.metricsNamespace,
+      functions: [this.agentSteps, this.backtestSteps, ...Object.values(routeFunctions)],
+      stateMachines: [this.workflows.analysis, this.workflows.backtest, this.workflows.study],
+    }).dashboard;
+    new CfnOutput(this, 'DashboardName', {
+      value: this.dashboard.dashboardName,
+      description: `CloudWatch dashboard: spend, calls, errors and latency per agent (namespace ${config.metricsNamespace})`,
+    });
     new CfnOutput(this, 'ApiUrl', {
       value: this.apiUrl,
       description: 'The REST API, direct (the site serves it under /api too): GET /health, /docs',
@@ -306,7 +318,7 @@ export class ApiStack extends Stack {
     this.acknowledge();
   }
 
-  private alarms(action: cwActions.SnsAction) {
+  private alarms(action: cwActions.SnsAction, namespace: string) {
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
       const a = new cloudwatch.Alarm(this, id, {
         alarmDescription: description,
@@ -359,7 +371,7 @@ export class ApiStack extends Stack {
       new logs.MetricFilter(this, `${id}BudgetExhaustedFilter`, {
         logGroup: fn.logGroup,
         filterPattern: logs.FilterPattern.anyTerm('budget_exceeded', 'BUDGET_EXCEEDED'),
-        metricNamespace: BUDGET_METRIC_NAMESPACE,
+        metricNamespace: namespace,
         metricName: BUDGET_EXHAUSTED_METRIC,
         metricValue: '1',
       });
@@ -368,7 +380,7 @@ export class ApiStack extends Stack {
       'BudgetExhausted',
       'The daily LLM token budget refused calls',
       new cloudwatch.Metric({
-        namespace: BUDGET_METRIC_NAMESPACE,
+        namespace: namespace,
         metricName: BUDGET_EXHAUSTED_METRIC,
         period: ALARM_PERIOD,
         statistic: 'Sum',

@@ -276,12 +276,19 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
     },
   });
 
-  for (const s of [plan, decisionPoints, simulate]) {
-    s.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-  }
   // The plan's item list is dropped before simulate so the rest of the run carries only the id.
   const dropPlan = new sfn.Pass(scope, 'Drop plan', {
     parameters: { backtestId: sfn.JsonPath.stringAt('$.backtestId') },
   });
+  // Past BACKTEST_MAX_FAILED_PCT the Map Run stops early (no more spending into an outage), and the run
+  // still goes to simulate: it lists the points never reached as failed (NOT_RUN), stores the partial
+  // result as not comparable, and ends `failed`, resumable (POST /backtests/{id}/resume).
+  decisionPoints.addCatch(dropPlan, {
+    errors: ['States.ExceedToleratedFailureThreshold'],
+    resultPath: '$.stopped',
+  });
+  for (const s of [plan, decisionPoints, simulate]) {
+    s.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  }
   return plan.next(decisionPoints).next(dropPlan).next(simulate).next(succeeded);
 }

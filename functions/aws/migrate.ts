@@ -5,9 +5,12 @@
  */
 import { openDatabase } from '../../shared/db/client';
 import { registerBuiltinPrompts } from '../../shared/prompts/registry';
+import { observed } from './observability';
 import { getAwsSettings } from './params';
 
-export async function handler(): Promise<{ migrated: true }> {
+export const handler = observed(migrate);
+
+async function migrate(): Promise<{ migrated: true }> {
   const settings = await getAwsSettings();
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is not configured (DB_SECRET_ARN missing?)');
   const database = await openDatabase({

@@ -19,6 +19,7 @@ import {
   createBinanceClient,
 } from '../../shared/market/binance';
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
+import type { MetricsPort } from '../../shared/observability/metrics';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import {
   assertPromptAbSetting,
@@ -62,6 +63,8 @@ export interface ContainerOverrides {
   upstreamState?: 'memory' | 'database';
   /** pg pool size (Lambda: 1). */
   maxConnections?: number;
+  /** Where the core's operational metrics go (Lambda: Powertools Metrics; default none). */
+  metrics?: MetricsPort;
 }
 
 export interface Container {
@@ -155,6 +158,7 @@ export async function createContainer(
       now,
       health,
       ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}),
+      ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     });
   // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
   // the last closed bar's close, so a ticker hiccup never blocks a decision.
@@ -168,6 +172,7 @@ export async function createContainer(
     now,
     latestPrice,
     sentiment,
+    ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     lessons: promptLessonSink(),
   };
 

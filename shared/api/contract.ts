@@ -732,6 +732,11 @@ export const backtestSchema = z.object({
           action: z.enum(['BUY', 'SELL', 'HOLD']).nullable(),
           sizePct: z.number().nullable(),
           error: recordedErrorSchema.nullable(),
+          /**
+           * Why this decision's order was not executed although it chose to trade (its fill, the next
+           * bar, would fall after end_date), or null.
+           */
+          notFilled: z.string().nullable(),
         }),
       ),
       /** Decisions by class; the metrics hold over the decided and abstained ones (failed made no choice). */
@@ -766,6 +771,16 @@ export const backtestAcceptedSchema = z.object({
   status: backtestStatusSchema,
   estimate: costEstimateSchema,
   poll: z.string(),
+});
+/** POST /backtests/{id}/resume: the run reopened, and what the rerun will decide. */
+export const backtestResumedSchema = z.object({
+  id: z.string(),
+  status: backtestStatusSchema,
+  poll: z.string(),
+  /** Decision points decided again: the failed ones (provider, Binance or budget) and any never reached. */
+  toRun: z.number().int(),
+  /** Decisions kept as they were: no new model call. */
+  kept: z.number().int(),
 });
 export const backtestsListSchema = z.object({
   items: z.array(backtestSchema.omit({ result: true })),

@@ -13,6 +13,7 @@ import {
   analyzeRequestSchema,
   backtestAcceptedSchema,
   backtestRequestSchema,
+  backtestResumedSchema,
   backtestSchema,
   backtestsListSchema,
   candlesQuerySchema,
@@ -217,6 +218,16 @@ export const API_ROUTES: RouteSpec[] = [
     params: idParamSchema,
     responses: { 200: { description: 'the backtest', schema: backtestSchema } },
     errors: [404],
+  },
+  {
+    group: 'backtests',
+    method: 'POST',
+    path: '/backtests/{id}/resume',
+    summary:
+      'Resume a finished backtest that has failed decisions (provider, Binance or budget errors, or points a stopped run never reached): only those are decided again; the decisions already made are kept at no cost, then the run is simulated again. 202 with what will run; 409 when it is running or has nothing to resume.',
+    params: idParamSchema,
+    responses: { 202: { description: 'resumed', schema: backtestResumedSchema } },
+    errors: [404, 409],
   },
   {
     group: 'backtests',

@@ -4,8 +4,10 @@
  * On AWS the same names are filled from SSM Parameter Store and Secrets Manager at cold start
  * (functions/aws/params.ts); a Lambda's environment carries only parameter names and ARNs.
  */
+
 import { z } from 'zod';
 import { BACKTEST_DECISIONS_CEILING } from '../backtest/limits';
+import { DEFAULT_METRICS_NAMESPACE } from '../observability/metrics';
 import { type PromptAbTest, parsePromptAb } from '../prompts/ab';
 
 const csv = z.string().transform((s) =>
@@ -48,6 +50,14 @@ export const settingsSchema = z.object({
   /** Verify the server's certificate (on Lambda, RDS's CAs come from NODE_EXTRA_CA_CERTS). */
   DATABASE_SSL_VERIFY: bool.default(true),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /**
+   * The CloudWatch namespace of the operational metrics on AWS (Powertools Metrics; the stack sets it on
+   * every function and its dashboard reads the same). Unused by the local host.
+   */
+  METRICS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'letters, digits and . _ / # : - only, at most 255')
+    .default(DEFAULT_METRICS_NAMESPACE),
   /**
    * Origins allowed to call the API from another origin (CORS), comma-separated exact origins such as
    * http://localhost:5173. Unset: no CORS headers (the web app is served same-origin; the vite dev

@@ -86,6 +86,7 @@ import { detectRegime } from '../regime/detector';
 import type { DecisionMode as StrategyDecisionMode, StrategyParams } from '../strategy/params';
 import { getStrategyVersion, strategyInForce } from '../strategy/store';
 import { AppError, isAppError } from '../util/errors';
+import { decisionClassOf } from './decision-class';
 import type { PipelineDeps } from './deps';
 import { combineFinal, type FinalDecision } from './final';
 import { executeLive, liveBookView } from './live-book';
@@ -503,7 +504,7 @@ export async function recordSnapshotFailure(
   const row = await loadDecision(deps, input.decisionId);
   if (TERMINAL_STATUSES.includes(row.status)) return { decisionId: row.id, status: row.status };
   const completedAt = new Date(deps.now());
-  await deps.db
+  const ended = await deps.db
     .update(decisions)
     .set({
       status: 'failed',
@@ -511,8 +512,20 @@ export async function recordSnapshotFailure(
       completedAt,
       latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
     })
-    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])));
+    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])))
+    .returning({ id: decisions.id });
+  if (ended.length > 0) decisionMetric(deps, row.mode, 'failed', recordedError(input.error, 'INTERNAL').code);
   return { decisionId: row.id, status: 'failed' as const };
+}
+
+/** One metric per decision that reached its end here (a retried step that found it ended emits none). */
+function decisionMetric(
+  deps: PipelineDeps,
+  mode: string,
+  status: string,
+  errorCode: string | null | undefined,
+) {
+  deps.metrics?.decisionFinished({ status, decisionClass: decisionClassOf(status, errorCode), mode });
 }
 
 export async function runAnalyst(
@@ -764,7 +777,7 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
   }
   const completedAt = new Date(deps.now());
   const status = outcome.status;
-  await deps.db
+  const ended = await deps.db
     .update(decisions)
     .set({
       status,
@@ -775,7 +788,10 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
       completedAt,
       latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
     })
-    .where(and(eq(decisions.id, decisionId), inArray(decisions.status, ['pending', 'running'])));
+    .where(and(eq(decisions.id, decisionId), inArray(decisions.status, ['pending', 'running'])))
+    .returning({ id: decisions.id });
+  if (ended.length > 0)
+    decisionMetric(deps, row.mode, status, 'error' in outcome ? (outcome.error?.code ?? null) : null);
   return {
     decisionId,
     action: final?.action ?? null,
@@ -847,7 +863,7 @@ export async function recordNoTrade(
       ),
     ]);
   const completedAt = new Date(deps.now());
-  await deps.db
+  const ended = await deps.db
     .update(decisions)
     .set({
       status: 'failed',
@@ -858,6 +874,8 @@ export async function recordNoTrade(
       completedAt,
       latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
     })
-    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])));
+    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])))
+    .returning({ id: decisions.id });
+  if (ended.length > 0) decisionMetric(deps, row.mode, 'failed', error.code);
   return { decisionId: row.id, status: 'failed' as const };
 }

@@ -41,7 +41,11 @@ describe('breaker transitions', () => {
     const probe = admit(s, 11_000, CFG);
     expect(probe.result).toEqual({ ok: true, probe: true });
     // while the probe runs, the others are refused until its lease ends
-    expect(admit(probe.next, 11_001, CFG).result).toMatchObject({ ok: false, reason: 'probing', until: 16_000 });
+    expect(admit(probe.next, 11_001, CFG).result).toMatchObject({
+      ok: false,
+      reason: 'probing',
+      until: 16_000,
+    });
     // a probe whose caller vanished frees itself after the lease
     expect(admit(probe.next, 16_000, CFG).result).toEqual({ ok: true, probe: true });
   });

@@ -16,6 +16,8 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
   if (result) {
     delete (result as { tradeListHash?: string }).tradeListHash;
     withDecisionClasses(result, row.status);
+    // Stored before unfilled decisions were reported.
+    for (const d of result.decisions) d.notFilled ??= null;
   }
   return {
     id: row.id,

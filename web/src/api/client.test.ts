@@ -161,6 +161,30 @@ describe('createApiClient', () => {
     expect(asked).toBe(1);
   });
 
+  it('resumes a backtest with a POST (an idempotency key), and reports a 409 as CONFLICT', async () => {
+    routes.set('POST /backtests/b9/resume', (req, _b, res) =>
+      req.headers['idempotency-key']
+        ? json(res, 202, { id: 'b9', status: 'pending', poll: '/backtests/b9', toRun: 2, kept: 18 })
+        : json(res, 400, { error: { code: 'VALIDATION_ERROR', message: 'no key' } }),
+    );
+    routes.set('POST /backtests/b8/resume', (_req, _b, res) =>
+      json(res, 409, {
+        error: { code: 'CONFLICT', message: 'backtest b8 has no failed or missing decision to resume' },
+      }),
+    );
+    const api = createApiClient({ baseUrl });
+    expect(await api.resumeBacktest('b9')).toEqual({
+      id: 'b9',
+      status: 'pending',
+      poll: '/backtests/b9',
+      toRun: 2,
+      kept: 18,
+    });
+    const err = (await api.resumeBacktest('b8').catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe('CONFLICT');
+    expect(err.status).toBe(409);
+  });
+
   it('reports an error status without a JSON error body as HTTP_<status>', async () => {
     routes.set('GET /costs', (_req, _b, res) => {
       res.writeHead(502, { 'content-type': 'text/html' });

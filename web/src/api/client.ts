@@ -22,6 +22,7 @@ import {
   type BacktestDto,
   type BacktestRequest,
   backtestAcceptedSchema,
+  backtestResumedSchema,
   backtestSchema,
   backtestsListSchema,
   candlesResponseSchema,
@@ -89,6 +90,7 @@ export function hintFor(code: string, status: number): string {
       return 'Binance market data is unavailable right now: retry in a minute.';
     case 'UPSTREAM_LLM':
     case 'UPSTREAM_LLM_RATE_LIMITED':
+    case 'UPSTREAM_LLM_UNAVAILABLE':
     case 'LLM_TIMEOUT':
     case 'LLM_INVALID_OUTPUT':
       return 'The language model provider failed: retry in a minute, or switch to the offline provider.';
@@ -289,6 +291,11 @@ export function createApiClient(options: ApiClientOptions) {
     async startBacktest(req: BacktestRequest, signal?: AbortSignal) {
       const { status, json } = await write('/backtest', req, signal);
       return parse(backtestAcceptedSchema, json, 'POST /backtest', status);
+    },
+    /** Rerun only the failed decisions of a finished backtest (POST /backtests/{id}/resume). */
+    async resumeBacktest(id: string, signal?: AbortSignal) {
+      const { status, json } = await write(`/backtests/${enc(id)}/resume`, {}, signal);
+      return parse(backtestResumedSchema, json, 'POST /backtests/{id}/resume', status);
     },
     backtest: (id: string, signal?: AbortSignal): Promise<BacktestDto> =>
       get(backtestSchema, `/backtests/${enc(id)}`, undefined, signal),
