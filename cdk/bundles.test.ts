@@ -45,6 +45,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_PG_ENABLED } from '../shared/db/testing';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/observability/metrics';
+import { PROMPT_AGENTS } from '../shared/prompts/builtin';
 import { buildApp } from './app';
 import { AppFunction, lambdaBundling, MIGRATIONS_IN_BUNDLE, REPO_ROOT } from './constructs/app-function';
 
@@ -553,6 +554,11 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
         "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'decisions'",
       );
       expect(tables.rows[0].n).toBe(1);
+      // The migration step registers the code's prompts too (each cold start does it again, idempotently).
+      const prompts = await scratchDb.query(
+        "SELECT count(*)::int AS n FROM agent_prompts WHERE origin = 'builtin'",
+      );
+      expect(prompts.rows[0].n).toBe(PROMPT_AGENTS.length);
     } finally {
       await scratchDb.end();
     }
@@ -577,6 +583,18 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
     ]);
     expect(connections.slice(connBefore)).toEqual([{ tls: true, database: dbName, user: 'app' }]);
     expect(`${run.stdout}${run.stderr}`).not.toContain(PASSWORD);
+  });
+
+  it('serves the prompt registry from its own function', async () => {
+    const prompts = bundles.ApiPrompts!;
+    const run = await invoke(
+      prompts,
+      [apiEvent('GET', '/prompts'), apiEvent('GET', '/prompts/trader')],
+      lambdaEnv(prompts),
+    );
+    for (const r of run.results) expect(r.ok && r.value.statusCode).toBe(200);
+    expect(JSON.parse(run.results[0]!.value.body).agents).toHaveLength(PROMPT_AGENTS.length);
+    expect(JSON.parse(run.results[1]!.value.body).versions[0].origin).toBe('builtin');
   });
 
   it('runs the offline provider while the LLM key is the placeholder, and says so at cold start', async () => {
