@@ -11,7 +11,7 @@
  * that cool-down having passed with the provider back (the probe cycle itself is covered in
  * shared/resilience), so each scenario starts from a healthy provider without waiting half a minute.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createBacktest, runBacktest } from '../../shared/pipeline/backtest';
 import { type OpenAIServer, startOpenAIServer } from '../helpers/openai-server';
 import { HAS_DATA, type Harness, pollUntil, SKIP_REASON, startHarness } from './harness';
@@ -235,6 +235,14 @@ describe.skipIf(!HAS_DATA)(
       llm.clearFaults();
       // the provider recovered and the breaker's cool-down passed (see the header)
       await h.server.container.health.reset();
+      // A recovered provider answers at once, but this shared 2-core machine can stall a local request
+      // past the suite's 1.5 s timeout; the timeout is not under test here (the settings object is the
+      // client's own).
+      const timeout = h.settings.LLM_TIMEOUT_MS;
+      h.settings.LLM_TIMEOUT_MS = 30_000;
+      onTestFinished(() => {
+        h.settings.LLM_TIMEOUT_MS = timeout;
+      });
       const r = await h.post(`/backtests/${b.id}/resume`, {});
       expect(r.body).toMatchObject({ toRun: 12, kept: 0 });
       const again = await pollUntil(

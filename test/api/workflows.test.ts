@@ -105,6 +105,8 @@ describe.skipIf(!HAS_DATA)(`workflows through the API ${HAS_DATA ? '' : SKIP_REA
           maxTotalExposurePct: h.settings.MAX_TOTAL_EXPOSURE_PCT,
         },
         fillAt: 'next_open',
+        // nothing after end_date: the last close inside the range is the final mark
+        endTime: Date.parse('2024-03-15T00:00:00Z'),
       },
     });
     expect(b.result.metrics).toEqual(toMetricsDto(expected));

@@ -30,7 +30,8 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
     decisionInterval: row.decisionInterval,
     provider: s.provider,
     promptVersions: s.promptVersions ?? null,
-    pinnedPromptVersions: s.request.prompt_versions ?? {},
+    // A row written before requests were stored (or by hand) has no request: nothing was pinned.
+    pinnedPromptVersions: (s.request as Partial<typeof s.request> | undefined)?.prompt_versions ?? {},
     progress: { done: Math.min(done, row.progressTotal), total: row.progressTotal },
     estimate: (row.estimate as CostEstimate | null) ?? null,
     result,
