@@ -1,5 +1,6 @@
 /**
- * The two state machines (Standard, JSONPath), defined once. The Api stack deploys them; the local
+ * The state machines (Standard, JSONPath), defined once: Analysis, Backtest, Study (study.ts) and
+ * Learning (learning.ts). The Api stack deploys them; the local
  * runner (functions/local/stepfunctions.ts) synthesizes this same construct in-process and executes the
  * resulting ASL with aws-local-stepfunctions. One definition, two hosts.
  *
@@ -38,6 +39,7 @@ import { Construct } from 'constructs';
 import { acknowledgeIamFindings } from '../nag';
 import { buildAgentChain, invokeStep } from './agent-chain';
 import { childExecutionsMap } from './distributed-map';
+import { LEARNING_TIMEOUT, learningDefinition } from './learning';
 import { STUDY_TIMEOUT, studyDefinition } from './study';
 
 export const ANALYSIS_TIMEOUT = Duration.minutes(15);
@@ -66,6 +68,7 @@ export class Workflows extends Construct {
   readonly analysis: sfn.StateMachine;
   readonly backtest: sfn.StateMachine;
   readonly study: sfn.StateMachine;
+  readonly learning: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: WorkflowsProps) {
     super(scope, id);
@@ -100,6 +103,20 @@ export class Workflows extends Construct {
       {
         timeout: STUDY_TIMEOUT,
         comment: 'A study: plan its cells, one Backtest execution per cell (Map), report.',
+        invokes: [props.backtestSteps],
+        ...props,
+      },
+    );
+    this.learning = this.machine(
+      'Learning',
+      learningDefinition(new Construct(this, 'LearningStates'), {
+        learningSteps: props.backtestSteps,
+        taskTimeout: props.backtestTaskTimeout,
+      }),
+      {
+        timeout: LEARNING_TIMEOUT,
+        comment:
+          'A learning cycle: summarize outcomes, learning agent, strategy builder, validate and apply.',
         invokes: [props.backtestSteps],
         ...props,
       },

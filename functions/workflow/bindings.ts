@@ -5,6 +5,14 @@
  */
 
 import {
+  createLearningCycle,
+  markLearningCycleFailed,
+  runLearningAgent,
+  runStrategyBuilder,
+  summarizeLearningCycle,
+  validateAndApplyProposals,
+} from '../../shared/learning/cycle';
+import {
   markBacktestFailed,
   planBacktest,
   recordBacktestProgress,
@@ -29,7 +37,7 @@ import {
   reportStudy,
   startStudyCell,
 } from '../../shared/studies';
-import type { AgentStepFns, BacktestStepFns, StudyStepFns } from './tasks';
+import type { AgentStepFns, BacktestStepFns, LearningStepFns, StudyStepFns } from './tasks';
 
 export const agentStepFns: AgentStepFns = {
   prepareSnapshot,
@@ -57,4 +65,13 @@ export const studyStepFns: StudyStepFns = {
   recordStudyCell,
   reportStudy,
   markStudyFailed,
+};
+
+export const learningStepFns: LearningStepFns = {
+  openLearningCycle: (deps, { trigger }) => createLearningCycle(deps, { trigger }),
+  summarizeLearningCycle,
+  runLearningAgent,
+  runStrategyBuilder,
+  validateAndApplyProposals,
+  markLearningCycleFailed,
 };

@@ -25,6 +25,8 @@ import {
   type AnalystName,
   BACKTEST_STEPS,
   type BacktestStep,
+  LEARNING_STEPS,
+  type LearningStep,
   STUDY_STEPS,
   type StudyStep,
 } from './steps';
@@ -81,6 +83,9 @@ const progressInput = backtestInput.extend({ decisionId: uuid.optional() });
 const studyInput = z.object({ studyId: uuid });
 const cellInput = studyInput.extend({ cellId: uuid, error: z.unknown().optional() });
 const studyCaughtInput = studyInput.extend({ error: z.unknown() });
+const cycleInput = z.object({ cycleId: uuid });
+const cycleCaughtInput = cycleInput.extend({ error: z.unknown() });
+const openCycleInput = z.object({ trigger: z.enum(['schedule', 'api', 'cli']) });
 
 /**
  * Step Functions matches Retry and Catch on the error's `name`. The LLM layer's retryable errors carry
@@ -161,6 +166,21 @@ export interface StudyStepFns {
   ): Promise<{ status: string }>;
   reportStudy(deps: PipelineDeps, i: { studyId: string }): Promise<unknown>;
   markStudyFailed(deps: PipelineDeps, i: { studyId: string; error: StepError }): Promise<unknown>;
+}
+
+export interface LearningStepFns {
+  openLearningCycle(
+    deps: PipelineDeps,
+    i: { trigger: 'schedule' | 'api' | 'cli' },
+  ): Promise<{ cycleId: string }>;
+  summarizeLearningCycle(deps: PipelineDeps, i: { cycleId: string }): Promise<{ enough: boolean }>;
+  runLearningAgent(deps: PipelineDeps, i: { cycleId: string }): Promise<{ ok: boolean }>;
+  runStrategyBuilder(deps: PipelineDeps, i: { cycleId: string }): Promise<{ ok: boolean }>;
+  validateAndApplyProposals(
+    deps: PipelineDeps,
+    i: { cycleId: string },
+  ): Promise<{ status: string; applied: number; pending: number; invalid: number }>;
+  markLearningCycleFailed(deps: PipelineDeps, i: { cycleId: string; error: StepError }): Promise<unknown>;
 }
 
 /**
@@ -280,7 +300,43 @@ export function createBacktestStepsHandler(
   getDeps: DepsProvider,
   fns: BacktestStepFns,
   study?: { fns: StudyStepFns; writeItems?: CellItemsWriter },
+  learning?: LearningStepFns,
 ): TaskHandler {
+  const learningRoutes: Partial<Routes<LearningStep>> = learning
+    ? {
+        openLearningCycle: async (deps, e) => {
+          const { trigger } = parse(openCycleInput, e, 'openLearningCycle');
+          const { cycleId } = await learning.openLearningCycle(deps, { trigger });
+          return { cycleId };
+        },
+        summarizeLearningCycle: async (deps, e) => {
+          const { cycleId } = parse(cycleInput, e, 'summarizeLearningCycle');
+          const r = await learning.summarizeLearningCycle(deps, { cycleId });
+          return { cycleId, enough: r.enough };
+        },
+        runLearningAgent: async (deps, e) => {
+          const { cycleId } = parse(cycleInput, e, 'runLearningAgent');
+          const r = await learning.runLearningAgent(deps, { cycleId });
+          return { cycleId, ok: r.ok };
+        },
+        runStrategyBuilder: async (deps, e) => {
+          const { cycleId } = parse(cycleInput, e, 'runStrategyBuilder');
+          const r = await learning.runStrategyBuilder(deps, { cycleId });
+          return { cycleId, ok: r.ok };
+        },
+        validateAndApplyProposals: async (deps, e) => {
+          const { cycleId } = parse(cycleInput, e, 'validateAndApplyProposals');
+          const r = await learning.validateAndApplyProposals(deps, { cycleId });
+          return { cycleId, status: r.status, applied: r.applied, pending: r.pending, invalid: r.invalid };
+        },
+        markLearningCycleFailed: async (deps, e) => {
+          const { cycleId, error } = parse(cycleCaughtInput, e, 'markLearningCycleFailed');
+          const recorded = stepError(error);
+          await learning.markLearningCycleFailed(deps, { cycleId, error: recorded });
+          return { cycleId, status: 'failed', error: recorded.code };
+        },
+      }
+    : {};
   const studyRoutes: Partial<Routes<StudyStep>> = study
     ? {
         planStudy: async (deps, e) => {
@@ -318,8 +374,9 @@ export function createBacktestStepsHandler(
         },
       }
     : {};
-  const routes: Routes<BacktestStep> & Partial<Routes<StudyStep>> = {
+  const routes: Routes<BacktestStep> & Partial<Routes<StudyStep>> & Partial<Routes<LearningStep>> = {
     ...studyRoutes,
+    ...learningRoutes,
     planBacktest: async (deps, e) => {
       const { backtestId } = parse(backtestInput, e, 'planBacktest');
       const r = await fns.planBacktest(deps, { backtestId });
@@ -355,6 +412,15 @@ export function createBacktestStepsHandler(
       return { backtestId, status: 'failed', error: recorded.code };
     },
   };
-  const names = study ? [...BACKTEST_STEPS, ...STUDY_STEPS] : [...BACKTEST_STEPS];
-  return dispatcher('backtest steps', names, routes as Routes<BacktestStep | StudyStep>, getDeps);
+  const names: (BacktestStep | StudyStep | LearningStep)[] = [
+    ...BACKTEST_STEPS,
+    ...(study ? STUDY_STEPS : []),
+    ...(learning ? LEARNING_STEPS : []),
+  ];
+  return dispatcher(
+    'backtest steps',
+    names,
+    routes as Routes<BacktestStep | StudyStep | LearningStep>,
+    getDeps,
+  );
 }
