@@ -17,6 +17,7 @@ const BacktestView = lazy(() => import('./views/BacktestView'));
 const CostsView = lazy(() => import('./views/CostsView'));
 const StudiesView = lazy(() => import('./views/StudiesView'));
 const StudyView = lazy(() => import('./views/StudyView'));
+const LearningView = lazy(() => import('./views/LearningView'));
 
 const NAV = [
   { to: '/', label: 'Dashboard', end: true },
@@ -24,6 +25,7 @@ const NAV = [
   { to: '/portfolio', label: 'Portfolio', end: false },
   { to: '/backtests', label: 'Backtests', end: false },
   { to: '/studies', label: 'Studies', end: false },
+  { to: '/learning', label: 'Learning', end: false },
   { to: '/costs', label: 'Costs', end: false },
 ];
 
@@ -67,6 +69,7 @@ export function App() {
               <Route path="/backtests/:id" element={<BacktestView />} />
               <Route path="/studies" element={<StudiesView />} />
               <Route path="/studies/:id" element={<StudyView />} />
+              <Route path="/learning" element={<LearningView />} />
               <Route path="/costs" element={<CostsView />} />
               <Route path="*" element={<NotFound />} />
             </Routes>
