@@ -14,8 +14,11 @@
  *   travel between states (a state's payload is capped at 256 KiB).
  * - Every payload names its `step`; one agent-steps function serves all eight steps (one warm container,
  *   one DB connection and one cold start for a chain of sequential steps, instead of eight).
- * - LLM rate limits and timeouts (`LlmRateLimited`, `LlmTimeout`) are retried with exponential backoff and
- *   FULL jitter (concurrent Map iterations must not retry in lockstep). Other errors go to the Catch.
+ * - No LLM error is retried here: the LLM client owns every retry of a model call (at most
+ *   1 + LLM_MAX_RETRIES requests per agent call, within the decision's deadline, behind the provider's
+ *   circuit breaker; shared/llm/client.ts). Retrying here too multiplied the attempts (2 x 4 per
+ *   analyst at LLM_MAX_RETRIES=1) and the time a decision took under an outage. The states retry only
+ *   Lambda's own transient errors (with full jitter); everything else goes to the Catch.
  * - An analyst that fails is caught and marked unavailable; the others' results stand (spec NFR-10).
  * - A researcher, trader or risk step that throws is caught and the decision recorded `failed` with its
  *   error (never a HOLD): the execution SUCCEEDS with that outcome, it does not fail. A step that
@@ -37,18 +40,7 @@ import {
   ANALYSTS,
   type AnalystName,
   LAMBDA_TRANSIENT_ERRORS,
-  RETRYABLE_LLM_ERRORS,
 } from '../../functions/workflow/steps';
-
-/** Backoff for LLM retries: 5 s, 10 s, 20 s (each with full jitter), capped. */
-export const LLM_RETRY = {
-  errors: [...RETRYABLE_LLM_ERRORS],
-  interval: Duration.seconds(5),
-  backoffRate: 2,
-  maxAttempts: 3,
-  maxDelay: Duration.seconds(60),
-  jitterStrategy: sfn.JitterType.FULL,
-} satisfies sfn.RetryProps;
 
 const LAMBDA_RETRY = {
   errors: [...LAMBDA_TRANSIENT_ERRORS],
@@ -153,10 +145,7 @@ export function buildAgentChain(
   const researcher = step('Researcher', 'runResearcher', '$.researcher');
   const trader = step('Trader', 'runTrader', '$.trader');
   const risk = step('Risk manager', 'runRisk', '$.risk');
-  for (const s of [researcher, trader, risk]) {
-    s.addRetry(LLM_RETRY);
-    catchToNoTrade(s);
-  }
+  for (const s of [researcher, trader, risk]) catchToNoTrade(s);
 
   const snapshotReady = new sfn.Choice(scope, 'Snapshot ready?')
     .when(flagIs('$.snapshot.ok', false), done('Data unavailable'))
@@ -201,7 +190,7 @@ function flagIs(path: string, value: boolean): sfn.Condition {
   return sfn.Condition.and(sfn.Condition.isPresent(path), sfn.Condition.booleanEquals(path, value));
 }
 
-/** One analyst: retried on LLM rate limits and timeouts, and marked unavailable when it still fails. */
+/** One analyst: marked unavailable when its call fails (after the client's own bounded retries). */
 function analystBranch(scope: Construct, props: AgentChainProps, analyst: AnalystName): sfn.IChainable {
   const label = `${analyst[0]!.toUpperCase()}${analyst.slice(1)}`;
   const run = invokeStep(scope, `${label} analyst`, {
@@ -211,7 +200,6 @@ function analystBranch(scope: Construct, props: AgentChainProps, analyst: Analys
     resultPath: sfn.JsonPath.DISCARD,
     taskTimeout: props.taskTimeout,
   });
-  run.addRetry(LLM_RETRY);
   const unavailable = invokeStep(scope, `${label} unavailable`, {
     fn: props.agentSteps,
     step: 'markAnalystUnavailable',

@@ -39,7 +39,12 @@ let container: Promise<Container> | undefined;
 export function getLambdaContainer(): Promise<Container> {
   if (!container) {
     container = getAwsSettings().then(async (settings) => {
-      const c = await createContainer(settings, { maxConnections: LAMBDA_POOL_SIZE, skipMigrations: true });
+      const c = await createContainer(settings, {
+        maxConnections: LAMBDA_POOL_SIZE,
+        skipMigrations: true,
+        // Every Map iteration is its own Lambda: breakers and Retry-After holds must be shared.
+        upstreamState: 'database',
+      });
       const report = coldStartReport(c);
       pino({ name: 'lambda', level: settings.LOG_LEVEL }).info(report.fields, report.message);
       return c;

@@ -22,6 +22,11 @@ import { createFuturesClient, futuresOptionsFromSettings } from '../../shared/se
 import { createFngClient, fngOptionsFromSettings } from '../../shared/sentiment/fng';
 import { createSentimentReader, type SentimentReader } from '../../shared/sentiment/reader';
 import { createSentimentStore, type SentimentStore } from '../../shared/sentiment/store';
+import {
+  createDatabaseHealthStore,
+  createMemoryHealthStore,
+  type UpstreamHealthStore,
+} from '../../shared/resilience/upstream-health';
 import { withCandleMemory } from './candle-memory';
 
 /** Retries of each sentiment client per request (a decision waits for them). */
@@ -46,6 +51,8 @@ export interface ContainerOverrides {
   llmProvider?: LLMClientOptions['provider'];
   llm?: LLMClient;
   now?: () => number;
+  /** Where breakers and Retry-After holds live (default UPSTREAM_STATE; Lambda: the database). */
+  upstreamState?: 'memory' | 'database';
   /** pg pool size (Lambda: 1). */
   maxConnections?: number;
 }
@@ -59,6 +66,8 @@ export interface Container {
   sentimentStore: SentimentStore;
   sentiment: SentimentReader;
   llm: LLMClient;
+  /** Circuit breakers and Retry-After holds of the model provider and the Binance hosts. */
+  health: UpstreamHealthStore;
   deps: PipelineDeps;
   close(): Promise<void>;
 }
@@ -85,6 +94,10 @@ export async function createContainer(
     throw e;
   }
   const db = database.db;
+  const health =
+    (overrides.upstreamState ?? settings.UPSTREAM_STATE) === 'database'
+      ? createDatabaseHealthStore(db)
+      : createMemoryHealthStore();
 
   const binance =
     overrides.binance ??
@@ -94,6 +107,7 @@ export async function createContainer(
       ...(overrides.binanceFallbackUrl !== undefined ? { fallbackUrl: overrides.binanceFallbackUrl } : {}),
       ...(overrides.binanceMaxRetries !== undefined ? { maxRetries: overrides.binanceMaxRetries } : {}),
       now,
+      health,
     });
   // Complete ranges of closed bars are answered from memory after the first read (candle-memory.ts).
   const candles = withCandleMemory(
@@ -123,6 +137,7 @@ export async function createContainer(
       db,
       settings,
       now,
+      health,
       ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}),
     });
   // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
@@ -140,6 +155,7 @@ export async function createContainer(
     sentimentStore,
     sentiment,
     llm,
+    health,
     deps,
     async close() {
       if (closed) return;

@@ -52,12 +52,6 @@ export type LearningStep = (typeof LEARNING_STEPS)[number];
 export const ANALYSTS = ['technical', 'sentiment', 'tokenomics'] as const;
 export type AnalystName = (typeof ANALYSTS)[number];
 
-/**
- * Error names Step Functions retries with backoff and full jitter (the LLM layer throws them after its
- * own bounded retries; see shared/llm/errors.ts). Anything else goes straight to the Catch.
- */
-export const RETRYABLE_LLM_ERRORS = ['LlmRateLimited', 'LlmTimeout'] as const;
-
 /** Lambda service hiccups worth a retry before a Catch turns them into "unavailable" or "no trade". */
 export const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.ServiceException',

@@ -91,7 +91,25 @@ export const settingsSchema = z.object({
   STRONG_MODEL: z.string().min(1).default('gpt-4.1'),
   LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.1),
   LLM_TIMEOUT_MS: positiveInt.default(30_000),
+  /**
+   * Retries of ONE agent call across every layer (attempts = 1 + this): the LLM client owns them all;
+   * the state machines retry only Lambda's own transient errors (see the README's failure contract).
+   */
   LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  /** The longest Retry-After the client waits out; a longer one fails the call (resumable) at once. */
+  LLM_RETRY_AFTER_MAX_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** Circuit breaker per model provider and per Binance host (shared/resilience/upstream-health.ts). */
+  LLM_BREAKER_FAILURES: positiveInt.default(5),
+  LLM_BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
+  LLM_BREAKER_MIN_CALLS: positiveInt.default(10),
+  LLM_BREAKER_WINDOW_MS: positiveInt.default(60_000),
+  LLM_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
+  /** Where breakers and Retry-After holds live: this process, or PostgreSQL (AWS sets `database`). */
+  UPSTREAM_STATE: z.enum(['memory', 'database']).default('memory'),
+  /** The ceiling of the adaptive concurrency limit per model provider (halved by each 429). */
+  LLM_MAX_CONCURRENCY: positiveInt.default(32),
+  /** A decision's deadline from its creation: no model call starts or waits past it (failed, LLM_TIMEOUT). */
+  DECISION_DEADLINE_MS: positiveInt.default(120_000),
   LLM_CACHE: bool.default(true),
   // Structured output: strict JSON schema where the server supports it, else JSON mode + validation.
   LLM_STRUCTURED_OUTPUT: z.enum(['json_schema', 'json_object']).default('json_schema'),

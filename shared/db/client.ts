@@ -115,6 +115,7 @@ export const ALL_TABLES = [
   'idempotency_keys',
   'agent_logs',
   'llm_cache',
+  'upstream_health',
   'token_ledger',
   'decisions',
   'backtests',

@@ -260,6 +260,17 @@ export const llmCache = pgTable('llm_cache', {
 });
 
 /**
+ * One row per upstream (a model provider by base URL, a Binance host): its circuit breaker and its
+ * Retry-After "not before", shared by every Lambda (shared/resilience/upstream-health.ts). A transition
+ * runs under the row's lock.
+ */
+export const upstreamHealth = pgTable('upstream_health', {
+  key: text('key').primaryKey(),
+  state: jsonb('state').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/**
  * Daily token budget (UTC day). A call reserves its worst case with one conditional UPDATE
  * (`used + reserved + n <= budget`), then settles to the provider's real usage; so concurrent callers
  * can never overshoot.

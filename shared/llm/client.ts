@@ -9,10 +9,21 @@
  * the dated price table, latency, retries and cache hit (spec NFR-9).
  *
  * Design decisions:
- * - Retries are ours, not the SDK's: 429 (honouring Retry-After, capped), 5xx and timeouts, at most
- *   LLM_MAX_RETRIES, exponential backoff with full jitter. The sleep, clock and random source are
+ * - Retries are ours, not the SDK's, and ONLY ours: one agent call makes at most 1 + LLM_MAX_RETRIES
+ *   requests, whatever host runs it (the state machines retry Lambda's own transient errors, never an
+ *   LLM error). 429 (honouring Retry-After up to LLM_RETRY_AFTER_MAX_MS), 5xx and timeouts are retried
+ *   with exponential backoff and full jitter; a longer Retry-After fails the call at once (the decision
+ *   is `failed` and resumable) instead of parking a Lambda. The sleep, clocks and random source are
  *   injectable so tests check the policy without waiting. After the last retry the error escapes as
- *   `LlmRateLimited` / `LlmTimeout` (Step Functions retries those) or `LlmUpstreamError`.
+ *   `LlmRateLimited`, `LlmTimeout`, `LlmUpstreamError` or `LlmCircuitOpen`.
+ * - Around every request to a billable provider (shared/resilience): its circuit breaker and Retry-After
+ *   hold (shared by every decision: in this process, or in PostgreSQL on AWS), so a provider that fails
+ *   every call is asked a handful of times, not once per decision; and an adaptive concurrency limit
+ *   that halves on 429s. A call that meets an open breaker fails at once (`LlmCircuitOpen`, naming the
+ *   provider and when it will be tried again).
+ * - Deadline: a call carries its decision's deadline (context.deadlineAt, DECISION_DEADLINE_MS after the
+ *   decision was created). No request starts, and no wait runs, past it; a request's timeout is cut to
+ *   what is left. So a hung provider ends the decision `failed` (LLM_TIMEOUT) within the deadline.
  * - Budget: each request to the provider (the first attempt and the repair) reserves its worst case
  *   (estimated input + max_tokens) before it is sent and settles to the reported usage after; a
  *   finally block releases it whatever fails in between, so `reserved` never stays inflated. A reply
@@ -37,6 +48,14 @@ import { LlmCallError } from './errors';
 import { createOfflineProvider } from './offline';
 import { createOpenAIProvider } from './openai-provider';
 import { costUsd, OFFLINE_MODEL, worstCaseUsd } from './prices';
+import { createAdaptiveLimit } from '../resilience/adaptive-limit';
+import {
+  type Admission,
+  type BreakerConfig,
+  createMemoryHealthStore,
+  createUpstreamGuard,
+  type UpstreamHealthStore,
+} from '../resilience/upstream-health';
 import { type ChatProvider, ProviderError, type ProviderName, type ProviderResponse } from './provider';
 import { parseReply, type StructuredMode, toStrictJsonSchema, withSchemaInstruction } from './structured';
 import { type ChatMessage, estimateInputTokens } from './tokens';
@@ -58,14 +77,14 @@ export const ROLE_MAX_TOKENS: Record<ModelAgentName, number> = {
 export const DEFAULT_SEED = 7;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 8_000;
-/** A Retry-After longer than this is not waited out in-process; the error escapes for Step Functions. */
-const MAX_RETRY_AFTER_MS = 30_000;
 const SUMMARY_CHARS = 1_000;
 
 export interface LlmCallContext {
   decisionId?: string | null;
   runId?: string | null;
   symbol?: string | null;
+  /** Wall-clock epoch ms past which no request starts and no retry waits (the decision's deadline). */
+  deadlineAt?: number;
 }
 
 export interface LlmCallRequest<T> {
@@ -125,6 +144,13 @@ export interface LLMClientOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   random?: () => number;
+  /**
+   * Wall clock for deadlines, breakers and Retry-After holds (default Date.now). Separate from `now`,
+   * which a host may pin to a market time (tests, replays).
+   */
+  clock?: () => number;
+  /** Where breaker states live (default: this process). AWS passes the PostgreSQL store. */
+  health?: UpstreamHealthStore;
 }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -155,6 +181,18 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
   const useCache = provider.billable && settings.LLM_CACHE;
   /** Cache keys of the calls in flight in this process (see call()). */
   const inflight = new Map<string, Promise<void>>();
+  const clock = opts.clock ?? Date.now;
+  const upstreamKey = `llm:${provider.cacheScope ?? provider.name}`;
+  // The offline rules cannot fail as an upstream does: no breaker, no limit.
+  const guard = provider.billable
+    ? createUpstreamGuard(
+        opts.health ?? createMemoryHealthStore(),
+        upstreamKey,
+        breakerConfig(settings),
+        clock,
+      )
+    : null;
+  const limiter = provider.billable ? createAdaptiveLimit(settings.LLM_MAX_CONCURRENCY, clock) : null;
 
   function route(agent: ModelAgentName) {
     const tier = MODEL_AGENT_TIER[agent];
@@ -167,25 +205,76 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
     return { tier, model, maxTokens: ROLE_MAX_TOKENS[agent] };
   }
 
-  /** One provider request with bounded retries; returns the response and how many retries it took. */
-  async function sendWithRetries(req: Parameters<ChatProvider['complete']>[0]) {
+  /**
+   * One provider request with bounded retries (at most 1 + LLM_MAX_RETRIES requests), through the
+   * upstream's breaker, Retry-After hold and adaptive limit, within the deadline. Returns the response
+   * and how many retries it took; throws a ProviderError carrying `retries`.
+   */
+  async function sendWithRetries(req: Parameters<ChatProvider['complete']>[0], deadlineAt: number) {
     let retries = 0;
+    /** The end of the last wait this call slept through: a hold ending by then has been waited out. */
+    let waitedUntil = 0;
+    const pause = async (ms: number) => {
+      waitedUntil = Math.max(waitedUntil, clock() + ms);
+      await sleep(ms);
+    };
+    const fail = (pe: ProviderError) => Object.assign(pe, { retries });
+    const deadlineError = (what: string) =>
+      fail(
+        new ProviderError(
+          'timeout',
+          `the decision's deadline (DECISION_DEADLINE_MS=${settings.DECISION_DEADLINE_MS}) passed ${what}`,
+          undefined,
+          undefined,
+        ),
+      );
     for (;;) {
+      if (guard) {
+        const a = await guard.admit(waitedUntil);
+        if (!a.ok) {
+          const wait = Math.max(0, a.until - clock());
+          // A short Retry-After another call received: wait it out like our own, within the deadline.
+          if (
+            a.reason === 'not_before' &&
+            wait <= settings.LLM_RETRY_AFTER_MAX_MS &&
+            clock() + wait < deadlineAt
+          ) {
+            await pause(wait);
+            continue;
+          }
+          throw fail(refusal(a, provider.cacheScope ?? provider.name));
+        }
+      }
+      const remaining = deadlineAt - clock();
+      if (remaining <= 0) throw deadlineError('before the request could be sent');
+      if (limiter && !(await limiter.acquire(deadlineAt)))
+        throw deadlineError('while waiting for a slot (the provider is rate-limiting)');
+      let outcome: 'ok' | 'rate_limited' | 'other' = 'other';
       try {
-        const res = await provider.complete(req);
+        const res = await provider.complete({ ...req, timeoutMs: Math.min(req.timeoutMs, remaining) });
+        outcome = 'ok';
+        await guard?.record({ ok: true });
         return { res, retries };
       } catch (e) {
         const pe =
           e instanceof ProviderError
             ? e
             : new ProviderError('request', String(e), undefined, undefined, { cause: e });
+        if (pe.kind === 'rate_limited') outcome = 'rate_limited';
+        // The provider's own faults count against its breaker; a request it refused as bad does not.
+        if (guard && pe.kind !== 'request') await guard.record({ ok: false, error: pe.message });
+        if (guard && pe.retryAfterMs !== undefined && pe.retryAfterMs > 0)
+          await guard.hold(clock() + pe.retryAfterMs, `Retry-After ${pe.retryAfterMs / 1000} s: ${pe.message}`);
         const retryable = pe.kind !== 'request';
-        const tooLong = pe.retryAfterMs !== undefined && pe.retryAfterMs > MAX_RETRY_AFTER_MS;
-        if (!retryable || retries >= settings.LLM_MAX_RETRIES || tooLong)
-          throw Object.assign(pe, { retries });
+        const tooLong = pe.retryAfterMs !== undefined && pe.retryAfterMs > settings.LLM_RETRY_AFTER_MAX_MS;
+        if (!retryable || retries >= settings.LLM_MAX_RETRIES || tooLong) throw fail(pe);
         const backoff = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retries) * random();
-        await sleep(Math.max(backoff, pe.retryAfterMs ?? 0));
+        const wait = Math.max(backoff, pe.retryAfterMs ?? 0);
+        if (clock() + wait >= deadlineAt) throw fail(pe);
+        await pause(wait);
         retries++;
+      } finally {
+        limiter?.release(outcome);
       }
     }
   }
@@ -333,7 +422,8 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
         let reservationOpen = reservation !== null;
         try {
           try {
-            const sent = await sendWithRetries({
+            const sent = await sendWithRetries(
+              {
               agent: req.agent,
               model,
               messages,
@@ -343,7 +433,9 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
               responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
               input: req.input,
               timeoutMs: settings.LLM_TIMEOUT_MS,
-            });
+              },
+              req.context?.deadlineAt ?? clock() + settings.DECISION_DEADLINE_MS,
+            );
             res = sent.res;
             meta.retries += sent.retries;
           } catch (e) {
@@ -361,7 +453,9 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
                   ? 'LlmTimeout'
                   : pe.kind === 'server'
                     ? 'LlmUpstreamError'
-                    : 'LlmRequestError';
+                    : pe.kind === 'unavailable'
+                      ? 'LlmCircuitOpen'
+                      : 'LlmRequestError';
             const message = `${pe.message} (after ${meta.retries} retries)`;
             await log({
               ctx: req.context,
@@ -375,7 +469,15 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
             const error = new LlmCallError(
               name,
               message,
-              { agent: req.agent, model, retries: meta.retries, status: pe.status },
+              {
+                agent: req.agent,
+                model,
+                retries: meta.retries,
+                status: pe.status,
+                ...(pe.retryAfterMs !== undefined
+                  ? { retryAfterSeconds: Math.ceil(pe.retryAfterMs / 1000) }
+                  : {}),
+              },
               e,
             );
             error.spent = { tokensIn: meta.tokensIn, tokensOut: meta.tokensOut, costUsd: meta.costUsd };
@@ -476,4 +578,35 @@ function jsonSchemaOf(schema: z.ZodType) {
 function summarize(x: unknown): string {
   const s = typeof x === 'string' ? x : JSON.stringify(x);
   return s.length > SUMMARY_CHARS ? `${s.slice(0, SUMMARY_CHARS - 1)}…` : s;
+}
+
+export function breakerConfig(settings: Settings): BreakerConfig {
+  return {
+    failures: settings.LLM_BREAKER_FAILURES,
+    failureRatio: settings.LLM_BREAKER_FAILURE_RATIO,
+    minCalls: settings.LLM_BREAKER_MIN_CALLS,
+    windowMs: settings.LLM_BREAKER_WINDOW_MS,
+    cooldownMs: settings.LLM_BREAKER_COOLDOWN_MS,
+    // A probe is one request: its lease covers the request's own timeout.
+    probeLeaseMs: settings.LLM_TIMEOUT_MS + 1_000,
+  };
+}
+
+/** The error for a call the breaker or a long Retry-After hold refused: no request was sent. */
+function refusal(a: Extract<Admission, { ok: false }>, upstream: string): ProviderError {
+  const at = new Date(a.until).toISOString();
+  const waitMs = Math.max(0, a.until - Date.now());
+  if (a.reason === 'not_before')
+    return new ProviderError(
+      'rate_limited',
+      `the model provider at ${upstream} asked to wait until ${at} (Retry-After); not called`,
+      429,
+      waitMs,
+    );
+  return new ProviderError(
+    'unavailable',
+    `the model provider at ${upstream} is failing (circuit open${a.lastError ? `; last error: ${a.lastError}` : ''}); not called, next try after ${at}`,
+    undefined,
+    waitMs,
+  );
 }

@@ -1,12 +1,18 @@
 /**
- * Errors of the LLM layer that escape a call after the client's own bounded retries. Their `name` is
- * what Step Functions' Retry matches on (`LlmRateLimited`, `LlmTimeout`), so the names are a contract
- * with cdk/workflows/agent-chain.ts (its Retry lists them). Everything else that can go wrong in a call
+ * Errors of the LLM layer that escape a call after the client's own bounded retries (the only retries
+ * an LLM call gets: the state machines do not retry them). Their `name` is what a Step Functions Catch
+ * passes on and the pipeline maps back to a product code. Everything else that can go wrong in a call
  * is a value (abstained, budget_exceeded), not an error.
  */
 import { AppError } from '../util/errors';
 
-export type LlmErrorName = 'LlmRateLimited' | 'LlmTimeout' | 'LlmUpstreamError' | 'LlmRequestError';
+export type LlmErrorName =
+  | 'LlmRateLimited'
+  | 'LlmTimeout'
+  | 'LlmUpstreamError'
+  | 'LlmRequestError'
+  /** Not sent: the provider's circuit breaker is open (shared/resilience/upstream-health.ts). */
+  | 'LlmCircuitOpen';
 
 /** What a call spent before it failed (a first attempt before a failed repair): real, billed usage. */
 export interface LlmSpend {
@@ -30,7 +36,9 @@ export class LlmCallError extends AppError {
         ? 'UPSTREAM_LLM_RATE_LIMITED'
         : llmName === 'LlmTimeout'
           ? 'LLM_TIMEOUT'
-          : 'UPSTREAM_LLM',
+          : llmName === 'LlmCircuitOpen'
+            ? 'UPSTREAM_LLM_UNAVAILABLE'
+            : 'UPSTREAM_LLM',
       message,
       details,
       { cause },
@@ -39,15 +47,17 @@ export class LlmCallError extends AppError {
   }
 }
 
-/** Names Step Functions should retry (with backoff) before its Catch takes over. */
-export const RETRYABLE_LLM_ERROR_NAMES: readonly LlmErrorName[] = ['LlmRateLimited', 'LlmTimeout'];
-
 export function isLlmCallError(e: unknown): e is LlmCallError {
   return e instanceof LlmCallError;
 }
 
 /** The product codes of a model-provider failure (the model could not be reached or did not answer). */
-export const LLM_PROVIDER_ERROR_CODES = ['UPSTREAM_LLM', 'UPSTREAM_LLM_RATE_LIMITED', 'LLM_TIMEOUT'] as const;
+export const LLM_PROVIDER_ERROR_CODES = [
+  'UPSTREAM_LLM',
+  'UPSTREAM_LLM_RATE_LIMITED',
+  'UPSTREAM_LLM_UNAVAILABLE',
+  'LLM_TIMEOUT',
+] as const;
 export type LlmProviderErrorCode = (typeof LLM_PROVIDER_ERROR_CODES)[number];
 
 const PROVIDER_CODE_BY_NAME: Record<string, LlmProviderErrorCode> = {
@@ -55,6 +65,8 @@ const PROVIDER_CODE_BY_NAME: Record<string, LlmProviderErrorCode> = {
   LlmTimeout: 'LLM_TIMEOUT',
   LlmUpstreamError: 'UPSTREAM_LLM',
   LlmRequestError: 'UPSTREAM_LLM',
+  LlmCircuitOpen: 'UPSTREAM_LLM_UNAVAILABLE',
+  UPSTREAM_LLM_UNAVAILABLE: 'UPSTREAM_LLM_UNAVAILABLE',
   UPSTREAM_LLM: 'UPSTREAM_LLM',
   UPSTREAM_LLM_RATE_LIMITED: 'UPSTREAM_LLM_RATE_LIMITED',
   LLM_TIMEOUT: 'LLM_TIMEOUT',

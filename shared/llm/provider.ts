@@ -37,7 +37,8 @@ export interface ProviderResponse {
 /** A provider failure, classified for the client's retry policy. */
 export class ProviderError extends Error {
   constructor(
-    readonly kind: 'rate_limited' | 'timeout' | 'server' | 'request',
+    /** unavailable: not sent, the provider's circuit breaker is open (shared/resilience). */
+    readonly kind: 'rate_limited' | 'timeout' | 'server' | 'request' | 'unavailable',
     message: string,
     readonly status: number | undefined,
     /** From Retry-After / retry-after-ms, when the provider sent one. */

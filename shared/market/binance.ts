@@ -19,6 +19,7 @@
  */
 import type { Settings } from '../config/settings';
 import { AppError, type ErrorCode } from '../util/errors';
+import type { UpstreamHealthStore } from '../resilience/upstream-health';
 import { type ClientErrorBody, createJsonHttp, type HttpLogger } from '../util/http-json';
 import { parseKlineFields } from './kline';
 import { isTimeframe, type Kline, TIMEFRAME_MS, type Timeframe } from './types';
@@ -63,6 +64,10 @@ export interface BinanceClientOptions {
   now?: () => number;
   random?: () => number;
   logger?: BinanceLogger;
+  /** Shared Retry-After holds per host (shared/util/http-json.ts). */
+  health?: UpstreamHealthStore;
+  /** Wall clock for those holds (default Date.now). */
+  clock?: () => number;
 }
 
 export const DEFAULT_BINANCE_URL = 'https://api.binance.com';

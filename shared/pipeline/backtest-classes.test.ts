@@ -49,8 +49,12 @@ describe.each(testDrivers())('backtest decision classes on %s', (driver) => {
       LLM_BASE_URL: server.url,
       LLM_API_KEY: 'test-key',
       LLM_MAX_RETRIES: '1',
-      LLM_TIMEOUT_MS: '2000',
+      LLM_TIMEOUT_MS: '10000',
       LLM_CACHE: 'false',
+      // The circuit breaker has its own suite (shared/resilience); here it must not open on the few
+      // faults a test queues, except where a test says so.
+      LLM_BREAKER_FAILURES: '100',
+      LLM_BREAKER_MIN_CALLS: '1000',
       ...env,
     });
     const now = () => NOW;
@@ -60,7 +64,7 @@ describe.each(testDrivers())('backtest decision classes on %s', (driver) => {
 
   it('a provider failing every call: every decision failed (never a HOLD), the run failed, its result readable', async () => {
     server.queueFault({ kind: 'server_error' }, { times: Number.POSITIVE_INFINITY });
-    const d = deps();
+    const d = deps({ LLM_BREAKER_FAILURES: '5', LLM_BREAKER_MIN_CALLS: '10' });
     const { backtestId } = await createBacktest(d, { ...request, max_decisions: 5 });
     const b = await runBacktest(d, backtestId, { concurrency: 2 });
     expect(b.status).toBe('failed');
@@ -74,8 +78,14 @@ describe.each(testDrivers())('backtest decision classes on %s', (driver) => {
     expect(r.decisions).toHaveLength(5);
     for (const x of r.decisions) {
       expect(x).toMatchObject({ status: 'failed', class: 'failed', action: null, sizePct: null });
-      expect(x.error?.code).toBe('UPSTREAM_LLM');
+      // The 500s themselves, then the provider's open circuit breaker: not called again.
+      expect(['UPSTREAM_LLM', 'UPSTREAM_LLM_UNAVAILABLE']).toContain(x.error?.code);
     }
+    expect(r.decisions.at(-1)?.error?.code).toBe('UPSTREAM_LLM_UNAVAILABLE');
+    expect(r.decisions.at(-1)?.error?.message).toMatch(/circuit open.*next try after \d{4}-/);
+    // the breaker opened after LLM_BREAKER_FAILURES (5) failures: two decisions in flight (6 analyst
+    // calls) and their retries at most, never 2 attempts x 3 analysts x 5 decisions (30)
+    expect(server.count).toBeLessThanOrEqual(12);
     expect(r.trades).toHaveLength(0);
     expect(r.assumptions).toContainEqual(expect.stringMatching(/^metrics over 0 of 5 decisions .* 5 failed/));
     // the analysts were called, the researcher never (nothing to weigh)

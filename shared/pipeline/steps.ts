@@ -174,8 +174,17 @@ async function persistResults(deps: PipelineDeps, decisionId: string, results: A
     .where(eq(decisions.id, decisionId));
 }
 
-function context(row: { id: string; runId: string; symbol: string }) {
-  return { decisionId: row.id, runId: row.runId, symbol: row.symbol };
+/**
+ * The call context of a decision's agents, with the decision's deadline: DECISION_DEADLINE_MS after the
+ * row was created (the database's clock, the same wall time every step of every Lambda reads).
+ */
+function context(row: { id: string; runId: string; symbol: string; createdAt: Date }, settings: { DECISION_DEADLINE_MS: number }) {
+  return {
+    decisionId: row.id,
+    runId: row.runId,
+    symbol: row.symbol,
+    deadlineAt: row.createdAt.getTime() + settings.DECISION_DEADLINE_MS,
+  };
 }
 
 /**
@@ -482,11 +491,11 @@ export async function runAnalyst(
   const snap = snapshotOf(row);
   let result: AgentResult;
   if (analyst === 'technical') {
-    result = await callAgentAccounted(deps, 'technical', technicalInput(snap), context(row));
+    result = await callAgentAccounted(deps, 'technical', technicalInput(snap), context(row, deps.settings));
   } else {
     const input = analyst === 'sentiment' ? sentimentInput(snap) : tokenomicsInput(snap);
     result = input.ok
-      ? await callAgentAccounted(deps, analyst, input.data, context(row))
+      ? await callAgentAccounted(deps, analyst, input.data, context(row, deps.settings))
       : resultWithoutCall(deps.llm, analyst, 'unavailable', input.reason);
   }
   await persistResults(deps, decisionId, [result]);
@@ -535,7 +544,7 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
     ]);
     return { decisionId, gated: false, noConsensus: false, failed: true };
   }
-  const result = await callAgentAccounted(deps, 'researcher', researcherInput(snap, analysts), context(row));
+  const result = await callAgentAccounted(deps, 'researcher', researcherInput(snap, analysts), context(row, deps.settings));
   const results: AgentResult[] = [result];
   let gated = false;
   let noConsensus = false;
@@ -613,7 +622,7 @@ export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId
     deps,
     'trader',
     traderInput(snap, researcher.output as ResearcherOutput, traderConsensus(row.consensus)),
-    context(row),
+    context(row, deps.settings),
   );
   const results: AgentResult[] = [result];
   if (result.status === 'ok' && (result.output as TraderOutput).action === 'HOLD')
@@ -642,7 +651,7 @@ export async function runRisk(deps: PipelineDeps, { decisionId }: { decisionId: 
     deps,
     'risk',
     riskInput(snap, researcher.output as ResearcherOutput, trader.output as TraderOutput),
-    context(row),
+    context(row, deps.settings),
   );
   await persistResults(deps, decisionId, [result]);
   return { decisionId, failed: result.status !== 'ok' };

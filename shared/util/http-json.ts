@@ -15,7 +15,14 @@
  * - A 200 whose body is not JSON (truncated, an HTML error page) is an error, never a value.
  * - Other 4xx answers go to the caller's `onClientError` (Binance's `{code,msg}` mapping); without a
  *   mapping they are the `upstream` code with the status.
+ * - A 418/429 with Retry-After sets that host's "not before" in the shared upstream-health store (this
+ *   process, or PostgreSQL on AWS): until then NO request of any caller goes to that host. A request
+ *   inside it waits (short holds, within its retries) or answers the rate-limited code with
+ *   `retryAfterSeconds` at once, without calling; the fallback host, when there is one and it is not
+ *   held itself, may still answer that request.
  */
+import type { UpstreamHealthStore } from '../resilience/upstream-health';
+import { holdUntil } from '../resilience/upstream-health';
 import { AppError, type ErrorCode } from './errors';
 
 export interface HttpLogger {
@@ -54,6 +61,10 @@ export interface JsonHttpOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   logger?: HttpLogger;
+  /** Shared Retry-After holds per host (see the header); absent, holds are per request only. */
+  health?: UpstreamHealthStore;
+  /** Wall clock for the holds (default Date.now). */
+  clock?: () => number;
 }
 
 export interface JsonHttp {
@@ -116,6 +127,15 @@ export function createJsonHttp(opts: JsonHttpOptions): JsonHttp {
   const sleep = opts.sleep ?? realSleep;
   const random = opts.random ?? Math.random;
   let base = primary;
+  const clock = opts.clock ?? Date.now;
+  const health = opts.health;
+  const holdKey = (host: string) => `http:${host}`;
+  /** The host's shared "not before" (epoch ms), or null when it may be called now. */
+  async function heldUntil(host: string): Promise<number | null> {
+    if (!health) return null;
+    const nb = await health.apply(holdKey(host), (st) => ({ next: st, result: st.notBefore }));
+    return nb !== null && nb > clock() ? nb : null;
+  }
 
   /** "Equal jitter": half the exponential delay fixed, half random, so retries of many callers spread. */
   function backoff(attempt: number): number {
@@ -151,7 +171,27 @@ export function createJsonHttp(opts: JsonHttpOptions): JsonHttp {
     };
 
     for (;;) {
-      const url = `${base}${path}${query ? `?${query}` : ''}`;
+      // A host under a Retry-After hold is not called: wait a short hold out, try the fallback for this
+      // request, or answer rate-limited at once.
+      let host = base;
+      const held = await heldUntil(host);
+      if (held !== null) {
+        if (fallback && host !== fallback && (await heldUntil(fallback)) === null) host = fallback;
+        else {
+          const wait = held - clock();
+          if (wait <= maxRetryAfterMs && retries < maxRetries) {
+            await sleep(wait);
+            retries++;
+            continue;
+          }
+          throw new AppError(
+            codes.rateLimited,
+            `${service} rate limit: ${host} asked us to wait until ${new Date(held).toISOString()}; not called`,
+            { ...context, host, retryAfterSeconds: Math.ceil(wait / 1000) },
+          );
+        }
+      }
+      const url = `${host}${path}${query ? `?${query}` : ''}`;
       let res: Response;
       try {
         res = await fetchImpl(url, {
@@ -194,6 +234,11 @@ export function createJsonHttp(opts: JsonHttpOptions): JsonHttp {
       if (res.status === 429 || res.status === 418) {
         const wait = retryAfterMs(res);
         const err = await readErrorBody(res);
+        if (health && wait !== undefined && wait > 0)
+          await health.apply(holdKey(host), (st) => ({
+            next: holdUntil(st, clock() + wait, `HTTP ${res.status} Retry-After ${wait / 1000} s`),
+            result: undefined,
+          }));
         const rateLimited = (why: string) =>
           new AppError(
             codes.rateLimited,
