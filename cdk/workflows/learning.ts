@@ -6,7 +6,7 @@
  *   -> Strategy builder (strong tier: proposals) -> Validate and apply (code: bounds, steps, evidence,
  *   the auto-apply policy, new strategy versions) -> Learning finished.
  * A model that abstains or a refused budget ends the cycle `failed` as a value (the step records it and
- * answers `ok: false`); a thrown error (after the LLM retries) is caught -> Mark cycle failed -> Fail.
+ * answers `ok: false`); a thrown error (after the LLM client's own retries) is caught -> Mark cycle failed -> Fail.
  *
  * The chain (Summarize .. Validate and apply) is built by `buildLearningChain`, so a walk-forward
  * Backtest can run the same states on its own cycles. Every Task calls the backtest-steps function
@@ -17,7 +17,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { LearningStep } from '../../functions/workflow/steps';
-import { invokeStep, LLM_RETRY } from './agent-chain';
+import { invokeStep } from './agent-chain';
 
 export const LEARNING_TIMEOUT = Duration.hours(1);
 
@@ -33,20 +33,18 @@ export interface LearningChainProps {
 /** The chain, entered with `$.cycleId` at the top of the state. */
 export function buildLearningChain(scope: Construct, props: LearningChainProps) {
   const p = props.prefix ?? '';
-  const step = (id: string, s: LearningStep, resultPath: string, retryLlm = false) => {
-    const t = invokeStep(scope, `${p}${id}`, {
+  // No LLM retry here: the LLM client owns every retry of a model call (cdk/workflows/agent-chain.ts).
+  const step = (id: string, s: LearningStep, resultPath: string) =>
+    invokeStep(scope, `${p}${id}`, {
       fn: props.fn,
       step: s,
       fields: { cycleId: '$.cycleId' },
       resultPath,
       taskTimeout: props.taskTimeout,
     });
-    if (retryLlm) t.addRetry(LLM_RETRY);
-    return t;
-  };
   const summarize = step('Summarize outcomes', 'summarizeLearningCycle', '$.summarized');
-  const learning = step('Learning agent', 'runLearningAgent', '$.learning', true);
-  const builder = step('Strategy builder', 'runStrategyBuilder', '$.builder', true);
+  const learning = step('Learning agent', 'runLearningAgent', '$.learning');
+  const builder = step('Strategy builder', 'runStrategyBuilder', '$.builder');
   const apply = step('Validate and apply', 'validateAndApplyProposals', '$.applied');
   const ended = new sfn.Pass(scope, `${p}Cycle ended early`);
   ended.next(props.done);
