@@ -178,7 +178,10 @@ async function persistResults(deps: PipelineDeps, decisionId: string, results: A
  * The call context of a decision's agents, with the decision's deadline: DECISION_DEADLINE_MS after the
  * row was created (the database's clock, the same wall time every step of every Lambda reads).
  */
-function context(row: { id: string; runId: string; symbol: string; createdAt: Date }, settings: { DECISION_DEADLINE_MS: number }) {
+function context(
+  row: { id: string; runId: string; symbol: string; createdAt: Date },
+  settings: { DECISION_DEADLINE_MS: number },
+) {
   return {
     decisionId: row.id,
     runId: row.runId,
@@ -544,7 +547,12 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
     ]);
     return { decisionId, gated: false, noConsensus: false, failed: true };
   }
-  const result = await callAgentAccounted(deps, 'researcher', researcherInput(snap, analysts), context(row, deps.settings));
+  const result = await callAgentAccounted(
+    deps,
+    'researcher',
+    researcherInput(snap, analysts),
+    context(row, deps.settings),
+  );
   const results: AgentResult[] = [result];
   let gated = false;
   let noConsensus = false;

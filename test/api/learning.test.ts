@@ -25,7 +25,8 @@ describe.skipIf(!HAS_DATA)(`learning API ${HAS_DATA ? '' : SKIP_REASON}`, () => 
         outcome({ exitTime: TEST_NOW - (50 - i) * H, pnlPct: 3, regime: 'BULL', confidence: 0.75 }),
       ),
     ]);
-  });
+    // Synthesizing the state machines takes a minute on a loaded machine.
+  }, 300_000);
   afterAll(async () => {
     await h?.close();
   });

@@ -21,7 +21,7 @@ import { createDecision, runDecisionChain, TERMINAL_STATUSES } from '../analysis
 import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
 import { spacingNote, thin, toMetricsDto, toResultTrades } from './result';
-import { iso, MAX_CURVE_POINTS, settingsOf } from './settings';
+import { iso, MAX_CURVE_POINTS, segmentsOf, settingsOf } from './settings';
 import {
   loadBacktestDecisions,
   loadBacktestSpend,
@@ -31,23 +31,43 @@ import {
   writeSimulatedBook,
 } from './store';
 
+/**
+ * The decision points of one segment (`segment`, default 0). Without walk-forward learning there is one
+ * segment: every decision point. With `learning: { every }`, segment k holds decisions k*every ..
+ * (k+1)*every - 1; `endBacktestSegment` runs between segments.
+ */
 export async function planBacktest(
   deps: PipelineDeps,
-  { backtestId }: { backtestId: string },
+  { backtestId, segment = 0 }: { backtestId: string; segment?: number },
 ): Promise<{
   backtestId: string;
   items: { backtestId: string; decisionTime: number }[];
   /** The decision Map's tolerated failure percentage (BACKTEST_MAX_FAILED_PCT). */
   maxFailedPct: number;
+  segment: number;
+  segments: number;
+  /** Decision points of the whole backtest. */
+  decisions: number;
 }> {
   const row = await loadRow(deps, backtestId);
   if (row.status === 'pending') {
     await deps.db.update(backtests).set({ status: 'running' }).where(eq(backtests.id, backtestId));
   }
+  const plan = settingsOf(row);
+  const segments = segmentsOf(plan);
+  const times = segments[segment];
+  if (!times)
+    throw new AppError('VALIDATION_ERROR', `segment: ${segment} is not a segment of this backtest`, {
+      field: 'segment',
+      segments: segments.length,
+    });
   return {
     backtestId,
-    items: settingsOf(row).decisionTimes.map((decisionTime) => ({ backtestId, decisionTime })),
+    items: times.map((decisionTime) => ({ backtestId, decisionTime })),
     maxFailedPct: deps.settings.BACKTEST_MAX_FAILED_PCT,
+    segment,
+    segments: segments.length,
+    decisions: plan.decisionTimes.length,
   };
 }
 
