@@ -18,15 +18,15 @@ import {
 } from '../../shared/market/binance';
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
-import { createFuturesClient, futuresOptionsFromSettings } from '../../shared/sentiment/binance-futures';
-import { createFngClient, fngOptionsFromSettings } from '../../shared/sentiment/fng';
-import { createSentimentReader, type SentimentReader } from '../../shared/sentiment/reader';
-import { createSentimentStore, type SentimentStore } from '../../shared/sentiment/store';
 import {
   createDatabaseHealthStore,
   createMemoryHealthStore,
   type UpstreamHealthStore,
 } from '../../shared/resilience/upstream-health';
+import { createFuturesClient, futuresOptionsFromSettings } from '../../shared/sentiment/binance-futures';
+import { createFngClient, fngOptionsFromSettings } from '../../shared/sentiment/fng';
+import { createSentimentReader, type SentimentReader } from '../../shared/sentiment/reader';
+import { createSentimentStore, type SentimentStore } from '../../shared/sentiment/store';
 import { withCandleMemory } from './candle-memory';
 
 /** Retries of each sentiment client per request (a decision waits for them). */

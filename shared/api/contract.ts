@@ -629,7 +629,7 @@ export const backtestRequestSchema = z
       .strict()
       .optional()
       .describe(
-        'Walk-forward learning: run the decisions in segments of `every`; after each segment (but the last) a learning cycle reads only the outcomes closed before the next segment starts, and its auto-applicable proposals apply to this backtest\'s own strategy timeline (pending ones are recorded as would_need_review).',
+        "Walk-forward learning: run the decisions in segments of `every`; after each segment (but the last) a learning cycle reads only the outcomes closed before the next segment starts, and its auto-applicable proposals apply to this backtest's own strategy timeline (pending ones are recorded as would_need_review).",
       ),
   })
   .strict()
