@@ -27,10 +27,12 @@ export interface LearningChainProps {
   /** State names are unique per machine: a prefix keeps a backtest's learning states apart. */
   prefix?: string;
   /** Where every path ends (the cycle's status is in the database). */
-  done: sfn.INextable & sfn.IChainable;
+  done: sfn.IChainable;
+  /** Where the cycle id is in the state (default `$.cycleId`). */
+  cycleIdPath?: string;
 }
 
-/** The chain, entered with `$.cycleId` at the top of the state. */
+/** The chain, entered with the cycle id at `cycleIdPath` (default `$.cycleId`). */
 export function buildLearningChain(scope: Construct, props: LearningChainProps) {
   const p = props.prefix ?? '';
   // No LLM retry here: the LLM client owns every retry of a model call (cdk/workflows/agent-chain.ts).
@@ -38,7 +40,7 @@ export function buildLearningChain(scope: Construct, props: LearningChainProps) 
     invokeStep(scope, `${p}${id}`, {
       fn: props.fn,
       step: s,
-      fields: { cycleId: '$.cycleId' },
+      fields: { cycleId: props.cycleIdPath ?? '$.cycleId' },
       resultPath,
       taskTimeout: props.taskTimeout,
     });

@@ -18,6 +18,9 @@
  *   failed past BACKTEST_MAX_FAILED_PCT with its partial result stored).
  *   Any failure of plan, the Map (past its tolerated failures, BACKTEST_MAX_FAILED_PCT too:
  *   States.ExceedToleratedFailureThreshold) or simulate is caught -> Mark backtest failed -> Fail.
+ *   Walk-forward learning (`learning: { every }`): the Map runs one segment; End segment -> (a learning
+ *   cycle due: the Learning states, prefixed `Walk-forward: `) -> More segments? -> Plan next segment ->
+ *   the Map again. Without learning, one segment: End segment answers `last` and the run simulates.
  *
  * Limits (counted from these definitions by history.ts; figures in the README):
  * - Map items carry ids and timestamps only (~85 bytes each), never candles: a state's payload is capped
@@ -39,7 +42,7 @@ import { Construct } from 'constructs';
 import { acknowledgeIamFindings } from '../nag';
 import { buildAgentChain, invokeStep } from './agent-chain';
 import { childExecutionsMap } from './distributed-map';
-import { LEARNING_TIMEOUT, learningDefinition } from './learning';
+import { buildLearningChain, LEARNING_TIMEOUT, learningDefinition } from './learning';
 import { STUDY_TIMEOUT, studyDefinition } from './study';
 
 export const ANALYSIS_TIMEOUT = Duration.minutes(15);
@@ -293,12 +296,40 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
     },
   });
 
-  for (const s of [plan, decisionPoints, simulate]) {
-    s.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-  }
+  // Walk-forward learning (`learning: { every }`): the plan's items are one segment; after it, End segment
+  // opens a learning cycle (outcomes closed before the next segment's start only) when one is due, the
+  // same Learning states run on it, and the next segment is planned. Without learning the plan holds
+  // every decision point and End segment answers `last` at once.
+  const endSegment = step('End segment', 'endBacktestSegment', '$.segmentEnd', { segment: '$.plan.segment' });
+  const planNext = step('Plan next segment', 'planBacktest', '$.plan', { segment: '$.segmentEnd.next' });
   // The plan's item list is dropped before simulate so the rest of the run carries only the id.
   const dropPlan = new sfn.Pass(scope, 'Drop plan', {
     parameters: { backtestId: sfn.JsonPath.stringAt('$.backtestId') },
   });
-  return plan.next(decisionPoints).next(dropPlan).next(simulate).next(succeeded);
+  const moreSegments = new sfn.Choice(scope, 'More segments?')
+    .when(sfn.Condition.booleanEquals('$.segmentEnd.last', false), planNext)
+    .otherwise(dropPlan);
+  const learning = buildLearningChain(scope, {
+    fn: props.backtestSteps,
+    taskTimeout: props.backtestTaskTimeout,
+    prefix: 'Walk-forward: ',
+    cycleIdPath: '$.segmentEnd.cycleId',
+    done: moreSegments,
+  });
+  const learnNow = new sfn.Choice(scope, 'Learn before the next segment?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.segmentEnd.cycleId'),
+        sfn.Condition.isString('$.segmentEnd.cycleId'),
+      ),
+      learning.start,
+    )
+    .otherwise(moreSegments);
+
+  for (const s of [plan, decisionPoints, simulate, endSegment, planNext, ...learning.tasks]) {
+    s.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  }
+  planNext.next(decisionPoints);
+  dropPlan.next(simulate).next(succeeded);
+  return plan.next(decisionPoints).next(endSegment).next(learnNow);
 }

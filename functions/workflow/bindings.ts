@@ -13,6 +13,7 @@ import {
   validateAndApplyProposals,
 } from '../../shared/learning/cycle';
 import {
+  endBacktestSegment,
   markBacktestFailed,
   planBacktest,
   recordBacktestProgress,
@@ -53,6 +54,7 @@ export const agentStepFns: AgentStepFns = {
 
 export const backtestStepFns: BacktestStepFns = {
   planBacktest,
+  endBacktestSegment,
   startBacktestDecision,
   recordBacktestProgress,
   simulateBacktest,

@@ -22,6 +22,7 @@ export const BACKTEST_STEPS = [
   'recordBacktestProgress',
   'simulateBacktest',
   'markBacktestFailed',
+  'endBacktestSegment',
 ] as const;
 export type BacktestStep = (typeof BACKTEST_STEPS)[number];
 

@@ -79,6 +79,7 @@ const decisionPointInput = backtestInput.extend({
   decisionTime: z.union([z.number().int(), z.string().min(1)]),
 });
 const backtestCaughtInput = backtestInput.extend({ error: z.unknown() });
+const segmentInput = backtestInput.extend({ segment: z.number().int().min(0).optional() });
 const progressInput = backtestInput.extend({ decisionId: uuid.optional() });
 const studyInput = z.object({ studyId: uuid });
 const cellInput = studyInput.extend({ cellId: uuid, error: z.unknown().optional() });
@@ -137,8 +138,17 @@ export interface AgentStepFns {
 export interface BacktestStepFns {
   planBacktest(
     deps: PipelineDeps,
-    i: { backtestId: string },
-  ): Promise<{ items: { backtestId: string; decisionTime: number | string }[]; maxFailedPct: number }>;
+    i: { backtestId: string; segment?: number },
+  ): Promise<{
+    items: { backtestId: string; decisionTime: number | string }[];
+    maxFailedPct: number;
+    segment?: number;
+  }>;
+  /** Walk-forward learning: after a segment, open the learning cycle that runs before the next one. */
+  endBacktestSegment(
+    deps: PipelineDeps,
+    i: { backtestId: string; segment: number },
+  ): Promise<{ last: boolean; next: number | null; cycleId: string | null }>;
   startBacktestDecision(
     deps: PipelineDeps,
     i: { backtestId: string; decisionTime: number | string },
@@ -378,15 +388,22 @@ export function createBacktestStepsHandler(
     ...studyRoutes,
     ...learningRoutes,
     planBacktest: async (deps, e) => {
-      const { backtestId } = parse(backtestInput, e, 'planBacktest');
-      const r = await fns.planBacktest(deps, { backtestId });
+      const { backtestId, segment } = parse(segmentInput, e, 'planBacktest');
+      const r = await fns.planBacktest(deps, { backtestId, ...(segment === undefined ? {} : { segment }) });
       // Items carry ids and times only, whatever else a plan knows: the Map multiplies them. The Map
-      // reads its tolerated failure percentage from here too.
+      // reads its tolerated failure percentage from here too; `segment` is the walk-forward segment
+      // these items are (0, the only one, without learning).
       return {
         backtestId,
         items: r.items.map((i) => ({ backtestId: i.backtestId, decisionTime: i.decisionTime })),
         maxFailedPct: r.maxFailedPct,
+        segment: r.segment ?? segment ?? 0,
       };
+    },
+    endBacktestSegment: async (deps, e) => {
+      const { backtestId, segment } = parse(segmentInput, e, 'endBacktestSegment');
+      const r = await fns.endBacktestSegment(deps, { backtestId, segment: segment ?? 0 });
+      return { backtestId, last: r.last, next: r.next, cycleId: r.cycleId };
     },
     startBacktestDecision: async (deps, e) => {
       const { backtestId, decisionTime } = parse(decisionPointInput, e, 'startBacktestDecision');
