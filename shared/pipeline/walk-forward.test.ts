@@ -192,7 +192,7 @@ describe.each(testDrivers())('walk-forward learning in a backtest on %s', (drive
     const truncated = await cyclesOf(second.backtestId);
     expect(truncated).toEqual(cycles);
     expect(await timelineOf(second.backtestId, b.deps.settings)).toEqual(timelineA);
-  });
+  }, 300_000); // two 90-decision backtests: about 30 s alone, minutes on a loaded machine
 
   it('without learning, a backtest runs in one segment and opens no cycle', async () => {
     const a = depsWith();
@@ -205,5 +205,11 @@ describe.each(testDrivers())('walk-forward learning in a backtest on %s', (drive
     await runBacktest(a.deps, backtestId, { concurrency: 4 });
     expect(await cyclesOf(backtestId)).toEqual([]);
     expect((await getBacktest(a.deps, backtestId)).learning).toBeUndefined();
-  });
+    // Too many segments for one execution's history: a clear 400 naming the field, nothing recorded.
+    const tooMany = { ...request, max_decisions: 150, decision_interval: 1, learning: { every: 1 } };
+    await expect(createBacktest(a.deps, tooMany)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { field: 'learning.every', min: 2 },
+    });
+  }, 180_000);
 });

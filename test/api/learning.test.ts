@@ -133,6 +133,41 @@ describe.skipIf(!HAS_DATA)(`learning API ${HAS_DATA ? '' : SKIP_REASON}`, () => 
     expect((await h.get('/learning/cycles')).body.items.length).toBe(cyclesBefore);
   });
 
+  it('runs a walk-forward backtest through the local Backtest machine: its cycles and timeline in the result', async () => {
+    const bad = await h.post('/backtest', {
+      symbol: 'BTCUSDT',
+      start_date: '2025-06-01',
+      end_date: '2025-07-01',
+      max_decisions: 4,
+      learning: { every: 0 },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/learning.every/);
+    const r = await h.post('/backtest', {
+      symbol: 'BTCUSDT',
+      start_date: '2025-06-01',
+      end_date: '2025-07-01',
+      max_decisions: 6,
+      learning: { every: 2 },
+    });
+    expect(r.status).toBe(202);
+    expect(r.body.estimate.learningCycles).toBe(2);
+    const done = await pollUntil(h, r.body.poll, terminal, 240_000);
+    expect(done.status).toBe('succeeded');
+    expect(done.learning.every).toBe(2);
+    expect(done.learning.cycles).toHaveLength(2);
+    for (const c of done.learning.cycles) expect(Date.parse(c.asOf)).toBeLessThan(Date.parse('2025-07-01'));
+    expect(done.learning.timeline[0]).toMatchObject({ seq: 1, appliedBy: 'inherited' });
+    const cycles = await h.get(`/learning/cycles?backtest_id=${r.body.id}`);
+    expect(cycles.body.items.map((c: { id: string }) => c.id)).toEqual(
+      done.learning.cycles.map((c: { id: string }) => c.id),
+    );
+    // The backtest's cycles change nothing of the live book.
+    expect(
+      (await h.get('/learning/cycles')).body.items.every((c: { backtestId: string | null }) => !c.backtestId),
+    ).toBe(true);
+  }, 300_000);
+
   it('documents every learning route in the OpenAPI document', async () => {
     const doc = (await h.get('/openapi.json')).body;
     expect(Object.keys(doc.paths)).toEqual(

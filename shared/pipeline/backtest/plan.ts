@@ -25,6 +25,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { AGENT_NAMES, type AgentName } from '../../agents/schemas';
 import { backtestRequestSchema, type CostEstimate, parseDateInput } from '../../api/contract';
 import { parseOrThrow } from '../../api/validation';
+import { MAX_LEARNING_SEGMENTS } from '../../backtest/limits';
 import { selectedProvider } from '../../config/settings';
 import { agentLogs, backtests, runs } from '../../db/schema';
 import { WARMUP_BARS } from '../../indicators/compute';
@@ -165,6 +166,14 @@ export async function createBacktest(
     );
   }
   const every = req.learning?.every;
+  if (every && Math.ceil(points.length / every) > MAX_LEARNING_SEGMENTS) {
+    const least = Math.ceil(points.length / MAX_LEARNING_SEGMENTS);
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `learning.every: ${points.length} decisions in segments of ${every} make ${Math.ceil(points.length / every)} segments, more than ${MAX_LEARNING_SEGMENTS}; use every >= ${least}`,
+      { field: 'learning.every', min: least, segments: Math.ceil(points.length / every) },
+    );
+  }
   const cycles = every ? Math.max(0, Math.ceil(points.length / every) - 1) : 0;
   const estimate = withLearningCycles(deps, await estimateBacktestCost(deps, points.length), cycles, every);
   if (estimate.provider === 'openai') {
