@@ -23,6 +23,7 @@ import { webContentSecurityPolicy } from '../functions/api/security';
 import { LLM_KEY_UNSET } from '../functions/aws/param-names';
 import { resolveIntrinsics, synthesizeLocalDefinitions } from '../functions/local/stepfunctions';
 import { API_ROUTES } from '../shared/api/routes';
+import { DEFAULT_METRICS_NAMESPACE, METRIC } from '../shared/observability/metrics';
 import { buildApp } from './app';
 import { STAGE_NAME } from './stacks/api-stack';
 import {
@@ -43,6 +44,16 @@ function synth(context: Record<string, unknown> = {}, nag = true) {
   const assembly = app.synth();
   const template = (stack: Stack) => assembly.getStackArtifact(stack.artifactId).template as Template;
   return { app, built, data: template(built.data), web: template(built.web), api: template(built.api) };
+}
+
+/** A dashboard's body as JSON: its Fn::Join with every reference replaced by a placeholder. */
+function dashboardOf(r: Json): { widgets: { properties: Json }[] } {
+  const body = r.Properties.DashboardBody;
+  const text =
+    typeof body === 'string'
+      ? body
+      : (body['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
+  return JSON.parse(text);
 }
 
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
@@ -189,6 +200,66 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     expect(Object.keys(s.web.Outputs ?? {})).toContain('SiteUrl');
   });
 
+  it('has the operations dashboard: spend, calls, errors and latency per agent, in the metric namespace', () => {
+    const dashboards = ofType(s.api, 'AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    const dash = dashboardOf(dashboards[0]![1]);
+    const titles = dash.widgets.map((w) => w.properties.title ?? w.properties.markdown);
+    const searches = dash.widgets.flatMap((w) =>
+      (w.properties.metrics ?? []).flat().flatMap((m: Json) => (m?.expression ? [m.expression] : [])),
+    );
+    const perAgent = (metric: string, stat: string) =>
+      `SEARCH('{${DEFAULT_METRICS_NAMESPACE},agent,model,service} MetricName="${metric}"', '${stat}', 3600)`;
+    expect(searches).toEqual(
+      expect.arrayContaining([
+        perAgent(METRIC.costUsd, 'Sum'),
+        perAgent(METRIC.modelCalls, 'Sum'),
+        perAgent(METRIC.modelErrors, 'Sum'),
+        perAgent(METRIC.modelLatency, 'p95'),
+        perAgent(METRIC.budgetRefusals, 'Sum'),
+      ]),
+    );
+    for (const title of [
+      'Spend per agent',
+      'Model calls per agent',
+      'Model errors',
+      'Model latency per agent',
+    ])
+      expect(
+        titles.some((t: string) => t.startsWith(title)),
+        title,
+      ).toBe(true);
+    expect(titles[0]).toContain(`namespace **${DEFAULT_METRICS_NAMESPACE}**`);
+    expect(Object.keys(s.api.Outputs ?? {})).toContain('DashboardName');
+    // Every app function writes its metrics to that namespace, under one service name, tracing as configured.
+    let functions = 0;
+    for (const t of [s.api, s.data])
+      for (const [id, fn] of ofType(t, 'AWS::Lambda::Function')) {
+        const env = fn.Properties?.Environment?.Variables ?? {};
+        if (!env.NODE_EXTRA_CA_CERTS) continue; // not an AppFunction (CDK's own custom resources)
+        functions++;
+        expect(env, id).toMatchObject({
+          METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
+          POWERTOOLS_SERVICE_NAME: 'agent-trading-firm',
+          POWERTOOLS_TRACE_ENABLED: 'false',
+        });
+      }
+    expect(functions).toBe(9);
+  });
+
+  it('-c metricsNamespace: the functions and the dashboard use the given namespace', () => {
+    const other = synth({ metricsNamespace: 'Firm/Staging' }, false);
+    const body = JSON.stringify(
+      ofType(other.api, 'AWS::CloudWatch::Dashboard')[0]![1].Properties?.DashboardBody,
+    );
+    expect(body).toContain("SEARCH('{Firm/Staging,agent,model,service}");
+    expect(body).not.toContain(DEFAULT_METRICS_NAMESPACE);
+    const envs = ofType(other.api, 'AWS::Lambda::Function').map(
+      ([, f]) => f.Properties?.Environment?.Variables,
+    );
+    expect(envs.filter((e) => e?.METRICS_NAMESPACE === 'Firm/Staging')).toHaveLength(8);
+  });
+
   it('gives every acknowledgement a reason', () => {
     const acks: { id: string; reason: string }[] = [];
     for (const c of s.app.node.findAll())
@@ -255,6 +326,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
         'ApiLearning',
         'ApiMarket',
         'ApiPortfolio',
+        'ApiPrompts',
         'BacktestSteps',
       ].sort(),
     );

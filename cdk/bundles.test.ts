@@ -8,7 +8,8 @@
  *
  * Always: no bundle statically imports anything but Node built-ins and the AWS SDK (a static import of
  * an external package fails the whole function at load, before any handler runs); each bundle loads and
- * exports `handler`; the migrate bundle carries its migrations folder; the docs function answers; the
+ * exports `handler`; the migrate bundle carries its migrations folder; the docs function answers, and
+ * logs through Powertools (JSON, correlation id, cold start, a ColdStart metric in the namespace); the
  * task dispatcher's errors keep the `name` Step Functions matches on after minification.
  *
  * With TEST_PG=1 (and `openssl` to make a throwaway certificate), end to end on the PostgreSQL server:
@@ -43,6 +44,7 @@ import * as esbuild from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_PG_ENABLED } from '../shared/db/testing';
+import { DEFAULT_METRICS_NAMESPACE } from '../shared/observability/metrics';
 import { buildApp } from './app';
 import { AppFunction, lambdaBundling, MIGRATIONS_IN_BUNDLE, REPO_ROOT } from './constructs/app-function';
 
@@ -97,6 +99,23 @@ function apiEvent(method: string, p: string, body?: unknown) {
     body: body === undefined ? null : JSON.stringify(body),
     requestContext: { requestId: `apigw-${randomBytes(4).toString('hex')}`, stage: 'prod' },
   };
+}
+
+/** The function's literal environment from the template (Powertools' settings), as Lambda would set it. */
+function lambdaEnvOf(b: Bundle): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(b.env).filter(
+      (e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'NODE_EXTRA_CA_CERTS',
+    ),
+  );
+}
+
+/** The JSON lines a run printed (log lines and EMF metrics). */
+function jsonLines(out: string): Json[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 /** Import one bundle in a fresh Node process (a cold start), invoke it with `events`, in order. */
@@ -182,7 +201,8 @@ beforeAll(async () => {
   );
   expect(Object.keys(bundles).length).toBe(fns.length);
   void built;
-}, 120_000);
+  // Ten bundles built in parallel on a shared 2-core machine (Powertools made each a little larger).
+}, 300_000);
 
 afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
@@ -199,6 +219,7 @@ describe('Lambda bundles (built with AppFunction’s esbuild options, loaded wit
         'ApiDocs',
         'ApiMarket',
         'ApiPortfolio',
+        'ApiPrompts',
         'BacktestSteps',
         'Migrate',
       ].sort(),
@@ -237,11 +258,34 @@ describe('Lambda bundles (built with AppFunction’s esbuild options, loaded wit
   });
 
   it('answers from the docs bundle, which needs no AWS call and no database', async () => {
-    const run = await invoke(bundles.ApiDocs!, [apiEvent('GET', '/openapi.json')]);
+    const event = apiEvent('GET', '/openapi.json');
+    // (A second invocation, of a missing route: the runner's one stdout line stays small.)
+    const run = await invoke(bundles.ApiDocs!, [event, apiEvent('GET', '/nowhere')], {
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      ...lambdaEnvOf(bundles.ApiDocs!),
+    });
     const res = run.results[0]!;
     expect(res.ok).toBe(true);
     expect(res.value.statusCode).toBe(200);
     expect(JSON.parse(res.value.body).openapi).toMatch(/^3\./);
+    // Powertools inside the bundle: JSON access lines with the request id as correlation id, the
+    // cold start flagged on the first invocation only, and a ColdStart metric in the stack's namespace.
+    const lines = jsonLines(run.stdout);
+    const access = lines.filter((l) => l.message === 'request');
+    expect(access).toHaveLength(2);
+    expect(access[0]).toMatchObject({
+      level: 'INFO',
+      service: 'agent-trading-firm',
+      correlation_id: event.requestContext.requestId,
+      cold_start: true,
+      function_request_id: 'req-1',
+      group: 'docs',
+      status: 200,
+    });
+    expect(access[1]).toMatchObject({ cold_start: false, status: 404 });
+    expect(access[1].correlation_id).not.toBe(event.requestContext.requestId);
+    const coldStart = lines.find((l) => l._aws?.CloudWatchMetrics?.[0]?.Metrics?.[0]?.Name === 'ColdStart');
+    expect(coldStart?._aws.CloudWatchMetrics[0].Namespace).toBe(DEFAULT_METRICS_NAMESPACE);
   });
 
   it('keeps the error names Step Functions matches on, minified (Lambda reports error.name as errorType)', async () => {
@@ -471,6 +515,8 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'example',
       AWS_ENDPOINT_URL: `http://127.0.0.1:${(aws.address() as net.AddressInfo).port}`,
+      // What Lambda sets in an on-demand environment (Powertools' cold-start flag reads it).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     };
     for (const [k, v] of Object.entries(b.env)) {
       if (typeof v === 'string') env[k] = v;
@@ -546,8 +592,16 @@ describe.skipIf(!E2E)(`Lambda bundles end to end${E2E ? '' : ` (skipped: ${E2E_R
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l))
       .find((l) => l.event === 'cold_start');
-    expect(coldStart).toMatchObject({ provider: 'offline', llmKey: 'placeholder', db: 'pg' });
-    expect(coldStart.msg).toMatch(/placeholder/);
+    // Powertools' Logger: the cold start's line carries the flag and API Gateway's request id.
+    expect(coldStart).toMatchObject({
+      provider: 'offline',
+      llmKey: 'placeholder',
+      db: 'pg',
+      level: 'INFO',
+      cold_start: true,
+      correlation_id: expect.stringMatching(/^apigw-/),
+    });
+    expect(coldStart.message).toMatch(/placeholder/);
     const start = awsCalls.find((c) => c.target === 'AWSStepFunctions.StartExecution');
     expect(start?.input.stateMachineArn).toContain('stateMachine:Analysis');
     expect(`${run.stdout}${run.stderr}`).not.toContain(PASSWORD);

@@ -26,11 +26,14 @@
  * - `selfLearningSchedule` an EventBridge Scheduler expression (`cron(0 2 * * ? *)`, `rate(1 day)`) that
  *                          starts the Learning state machine on the live book; falls back to the
  *                          SELF_LEARNING_SCHEDULE environment variable; unset (default): no schedule.
+ * - `metricsNamespace`     the CloudWatch namespace of the operational metrics (default AgentTradingFirm):
+ *                          set as METRICS_NAMESPACE on every function and read by the dashboard.
  * - `writeKey=true`        writes (POST /analyze, POST /backtest) require a key from Secrets Manager in
  *                          the X-Write-Key header; reads stay public. Off by default (see README).
  */
 import type { Node } from 'constructs';
 import { ANALYSTS } from '../functions/workflow/steps';
+import { DEFAULT_METRICS_NAMESPACE } from '../shared/observability/metrics';
 import { DISTRIBUTED_MAP_MAX_CONCURRENCY, INLINE_MAP_MAX_CONCURRENCY } from './workflows/distributed-map';
 
 export interface AppConfig {
@@ -47,6 +50,7 @@ export interface AppConfig {
   writeKey: boolean;
   /** The nightly learning cycle's schedule expression, or undefined (no schedule). */
   selfLearningSchedule: string | undefined;
+  metricsNamespace: string;
 }
 
 const SCHEDULE_EXPRESSION = /^(cron|rate)\(.+\)$/;
@@ -115,6 +119,7 @@ export function readAppConfig(node: Node): AppConfig {
     webDist: str(node, 'webDist') ?? 'web/dist',
     writeKey: flag(node, 'writeKey', false),
     selfLearningSchedule: schedule(node),
+    metricsNamespace: str(node, 'metricsNamespace') ?? DEFAULT_METRICS_NAMESPACE,
   };
 }
 

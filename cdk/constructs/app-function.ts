@@ -21,6 +21,7 @@
  *   group, and the network-interface actions Lambda needs in a VPC (those take no resource scope);
  * - private subnets with egress (the LLM API and Binance are on the internet, through the NAT);
  * - an error alarm per function;
+ * - Powertools' settings: POWERTOOLS_SERVICE_NAME, METRICS_NAMESPACE, POWERTOOLS_TRACE_ENABLED (tracing);
  * - `copyMigrations`: the drizzle migrations folder copied next to the bundle, where
  *   shared/db/client.ts looks for it (`./migrations` beside the bundled file).
  *
@@ -104,7 +105,12 @@ export interface AppFunctionDefaults {
   vpc: ec2.IVpc;
   securityGroups: ec2.ISecurityGroup[];
   alarmTopic?: sns.ITopic;
+  /** METRICS_NAMESPACE of every function (Powertools Metrics; the dashboard reads the same). */
+  metricsNamespace: string;
 }
+
+/** Powertools' service name on every function's logs, metrics and traces. */
+export const SERVICE_NAME = 'agent-trading-firm';
 
 export interface AppFunctionProps {
   defaults: AppFunctionDefaults;
@@ -184,6 +190,10 @@ export class AppFunction extends Construct {
         ...(defaults.bundling ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         // The Lambda runtime ships RDS's CA bundle here; with it the database certificate is verified.
         NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+        // Powertools (functions/aws/observability.ts): service name, metric namespace, tracing on or off.
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        METRICS_NAMESPACE: defaults.metricsNamespace,
+        POWERTOOLS_TRACE_ENABLED: String(defaults.tracing),
         ...props.environment,
       },
       logGroup,

@@ -5,7 +5,7 @@
  * Decisions:
  * - Routes come from shared/api/routes.ts (API_ROUTES), the same table the OpenAPI document and the local
  *   host read, so an endpoint cannot exist in one and be missing from another. One function per group
- *   (market, analysis, portfolio, backtests, costs, docs): the group routes within itself.
+ *   (market, analysis, portfolio, backtests, costs, prompts, docs): the group routes within itself.
  * - Throttling on the stage (rate and burst); JSON access logs with a retention. No CORS: the site
  *   reaches the API on its own origin, through the distribution's `/api/*` behaviour (web-stack.ts), so
  *   a browser on any other origin is refused by the same-origin policy. The Web stack depends on this
@@ -40,6 +40,7 @@ import { ENV } from '../../functions/aws/param-names';
 import { API_ROUTES, ROUTE_GROUPS, type RouteGroup } from '../../shared/api/routes';
 import type { AppConfig } from '../config';
 import { AppFunction, type AppFunctionDefaults } from '../constructs/app-function';
+import { OperationsDashboard } from '../constructs/operations-dashboard';
 import { retention } from '../constructs/retention';
 import { acknowledgeIamFindings } from '../nag';
 import { Workflows } from '../workflows/workflows';
@@ -57,7 +58,6 @@ const AGENT_STEP_TIMEOUT = Duration.minutes(3);
 const BACKTEST_STEP_TIMEOUT = Duration.minutes(10);
 const API_FUNCTION_TIMEOUT = Duration.seconds(29); // API Gateway cuts a request at 29 s
 const ALARM_PERIOD = Duration.minutes(5);
-const BUDGET_METRIC_NAMESPACE = 'AgentTradingFirm';
 export const BUDGET_EXHAUSTED_METRIC = 'BudgetExhausted';
 
 /** Which route groups open the database, and which may call the LLM (and so read its key). */
@@ -94,6 +94,12 @@ const GROUP_NEEDS: Record<RouteGroup, Needs & { description: string }> = {
     description: 'API: learning cycles, proposed adjustments and their review, strategy versions',
   },
   costs: { params: true, db: true, llm: false, description: 'API: token budget and LLM spend' },
+  prompts: {
+    params: true,
+    db: true,
+    llm: false,
+    description: 'API: the prompt registry (agents, versions with scores, texts)',
+  },
   docs: { params: false, db: false, llm: false, description: 'API: OpenAPI document and docs page' },
 };
 
@@ -109,6 +115,8 @@ export class ApiStack extends Stack {
   readonly learningSchedule: scheduler.CfnSchedule | undefined;
   /** The write key (`-c writeKey=true`), else undefined. */
   readonly writeKeySecret: secretsmanager.Secret | undefined;
+  /** Spend, calls, errors and latency per agent (cdk/constructs/operations-dashboard.ts). */
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -129,6 +137,7 @@ export class ApiStack extends Stack {
       vpc: data.vpc,
       securityGroups: [data.functionsSecurityGroup],
       alarmTopic: this.alarmTopic,
+      metricsNamespace: config.metricsNamespace,
     };
     const configEnv = (o: Needs): Record<string, string> => ({
       ...(o.params ? { [ENV.paramsPrefix]: data.paramsPrefix } : {}),
@@ -292,7 +301,16 @@ export class ApiStack extends Stack {
       this.api.root.resourceForPath(route.path).addMethod(route.method, integration);
     }
 
-    this.alarms(alarmAction);
+    this.alarms(alarmAction, config.metricsNamespace);
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      namespace: config.metricsNamespace,
+      functions: [this.agentSteps, this.backtestSteps, ...Object.values(routeFunctions)],
+      stateMachines: [this.workflows.analysis, this.workflows.backtest, this.workflows.study],
+    }).dashboard;
+    new CfnOutput(this, 'DashboardName', {
+      value: this.dashboard.dashboardName,
+      description: `CloudWatch dashboard: spend, calls, errors and latency per agent (namespace ${config.metricsNamespace})`,
+    });
     new CfnOutput(this, 'ApiUrl', {
       value: this.apiUrl,
       description: 'The REST API, direct (the site serves it under /api too): GET /health, /docs',
@@ -342,7 +360,7 @@ export class ApiStack extends Stack {
     });
   }
 
-  private alarms(action: cwActions.SnsAction) {
+  private alarms(action: cwActions.SnsAction, namespace: string) {
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
       const a = new cloudwatch.Alarm(this, id, {
         alarmDescription: description,
@@ -396,7 +414,7 @@ export class ApiStack extends Stack {
       new logs.MetricFilter(this, `${id}BudgetExhaustedFilter`, {
         logGroup: fn.logGroup,
         filterPattern: logs.FilterPattern.anyTerm('budget_exceeded', 'BUDGET_EXCEEDED'),
-        metricNamespace: BUDGET_METRIC_NAMESPACE,
+        metricNamespace: namespace,
         metricName: BUDGET_EXHAUSTED_METRIC,
         metricValue: '1',
       });
@@ -405,7 +423,7 @@ export class ApiStack extends Stack {
       'BudgetExhausted',
       'The daily LLM token budget refused calls',
       new cloudwatch.Metric({
-        namespace: BUDGET_METRIC_NAMESPACE,
+        namespace: namespace,
         metricName: BUDGET_EXHAUSTED_METRIC,
         period: ALARM_PERIOD,
         statistic: 'Sum',

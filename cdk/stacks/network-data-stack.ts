@@ -149,6 +149,7 @@ export class NetworkDataStack extends Stack {
       tracing: config.tracing,
       vpc: this.vpc,
       securityGroups: [this.functionsSecurityGroup],
+      metricsNamespace: config.metricsNamespace,
     };
     this.migrate = new AppFunction(this, 'Migrate', {
       defaults: fnDefaults,

@@ -70,7 +70,11 @@ export interface InvokeOptions {
 
 /** A LambdaInvoke in the shape both hosts understand (payloadResponseOnly, JSONPath, explicit result). */
 export function invokeStep(scope: Construct, id: string, o: InvokeOptions): tasks.LambdaInvoke {
-  const payload: Record<string, unknown> = { step: o.step };
+  // The execution's id travels with every task: the Lambda's logs carry it as their correlation id.
+  const payload: Record<string, unknown> = {
+    step: o.step,
+    executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
+  };
   for (const [k, v] of Object.entries(o.fields))
     payload[k] = v.startsWith('$') ? sfn.JsonPath.stringAt(v) : v;
   const task = new tasks.LambdaInvoke(scope, id, {

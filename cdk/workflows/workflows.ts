@@ -326,6 +326,13 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
     )
     .otherwise(moreSegments);
 
+  // Past BACKTEST_MAX_FAILED_PCT the Map Run stops early (no more spending into an outage), and the run
+  // still goes to simulate (no further segment): it lists the points never reached as failed (NOT_RUN),
+  // stores the partial result as not comparable, and ends `failed`, resumable (POST /backtests/{id}/resume).
+  decisionPoints.addCatch(dropPlan, {
+    errors: ['States.ExceedToleratedFailureThreshold'],
+    resultPath: '$.stopped',
+  });
   for (const s of [plan, decisionPoints, simulate, endSegment, planNext, ...learning.tasks]) {
     s.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   }

@@ -1,5 +1,6 @@
 /**
- * Route group "backtests": `POST /backtest`, `GET /backtests`, `GET /backtests/{id}`.
+ * Route group "backtests": `POST /backtest`, `GET /backtests`, `GET /backtests/{id}`,
+ * `POST /backtests/{id}/resume` (reruns only the failed decisions, then simulates again).
  *
  * POST /backtest validates the request, loads and caches the candles it needs, records the backtest
  * with its pre-flight cost estimate (shared/pipeline/backtest.ts createBacktest) and starts the
@@ -22,6 +23,7 @@ import {
   getBacktest,
   listBacktests,
   markBacktestFailed,
+  resumeBacktest,
 } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
@@ -108,6 +110,33 @@ export function createBacktestsHandler(
         handler: async (req) => {
           const { id } = parseWith(idParamSchema, req.pathParams, 'path');
           return json(200, await getBacktest(deps, id));
+        },
+      },
+      {
+        method: 'POST',
+        path: '/backtests/{id}/resume',
+        handler: async (req) => {
+          const { id } = parseWith(idParamSchema, req.pathParams, 'path');
+          // Writes nothing unless the run can be reopened (409 otherwise); see shared/pipeline/backtest/resume.ts.
+          const resumed = await resumeBacktest(deps, id);
+          try {
+            await workflows.startBacktest({ backtestId: id });
+          } catch (e) {
+            await markBacktestFailed(deps, {
+              backtestId: id,
+              error: {
+                code: 'WORKFLOW_FAILED',
+                message: 'the resumed backtest workflow could not be started',
+              },
+            });
+            throw e;
+          }
+          const poll = `/backtests/${id}`;
+          return json(
+            202,
+            { id, status: 'pending', poll, toRun: resumed.toRun, kept: resumed.kept },
+            { location: poll },
+          );
         },
       },
       {

@@ -35,6 +35,7 @@ import type { z } from 'zod';
 import { API_ROUTES } from '../../shared/api/routes';
 import { parseOrThrow } from '../../shared/api/validation';
 import { AppError, isAppError } from '../../shared/util/errors';
+import type { AppLogger } from '../runtime/logger';
 import { API_SECURITY_HEADERS, guardRequest, WRITE_KEY_HEADER } from './security';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -50,7 +51,7 @@ export interface ApiRequest {
   headers: Record<string, string>;
   body: string | null;
   requestId: string;
-  log: Logger;
+  log: AppLogger;
 }
 
 export interface ApiReply {
@@ -77,7 +78,8 @@ export interface Route {
 }
 
 export interface HttpOptions {
-  logger?: Logger;
+  /** pino locally, Powertools' Logger on Lambda (functions/runtime/logger.ts). */
+  logger?: AppLogger;
   /**
    * Exact origins (`http://localhost:5173`) a browser on another origin may call from: a list, or a
    * comma-separated string as in the CORS_ORIGIN setting. Undefined or empty: no CORS headers at all.
@@ -205,7 +207,7 @@ function toResult(reply: ApiReply, requestId: string, cors: Record<string, strin
 }
 
 /** Map any thrown value to the public error body. Never includes a stack trace. */
-export function errorReply(err: unknown, log: Logger): ApiReply {
+export function errorReply(err: unknown, log: AppLogger): ApiReply {
   if (isAppError(err)) {
     if (err.status >= 500)
       log.warn(
@@ -315,7 +317,7 @@ function pickRequestId(headers: Record<string, string>, event: ApiEvent, context
 interface Internal extends Record<string, unknown> {
   startedAt: number;
   requestId: string;
-  log: Logger;
+  log: AppLogger;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { ApiHandler, HttpOptions } from './http';
 import { createLearningHandler } from './learning';
 import { createMarketHandler } from './market';
 import { createPortfolioHandler } from './portfolio';
+import { createPromptsHandler } from './prompts';
 
 export interface ApiDeps {
   container: Container;
@@ -28,6 +29,7 @@ export function createApiHandlers(deps: ApiDeps, options: HttpOptions = {}): Rec
     backtests: createBacktestsHandler(deps, options),
     learning: createLearningHandler(deps, options),
     costs: createCostsHandler(deps, options),
+    prompts: createPromptsHandler(deps, options),
     docs: createDocsHandler(options),
   };
 }
@@ -40,4 +42,5 @@ export {
   createLearningHandler,
   createMarketHandler,
   createPortfolioHandler,
+  createPromptsHandler,
 };

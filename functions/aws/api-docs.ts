@@ -3,6 +3,9 @@
  * no secret, so it skips the container: no cold-start connection, no VPC.
  */
 import { createDocsHandler } from '../api/docs';
+import { observed, powertoolsAppLogger } from './observability';
 import { ENV } from './param-names';
 
-export const handler = createDocsHandler({ corsOrigin: process.env[ENV.corsOrigin] });
+export const handler = observed(
+  createDocsHandler({ corsOrigin: process.env[ENV.corsOrigin], logger: powertoolsAppLogger() }),
+);

@@ -4,9 +4,13 @@
  * fails the Trigger and so the deploy. Idempotent: applied migrations are skipped.
  */
 import { openDatabase } from '../../shared/db/client';
+import { registerBuiltinPrompts } from '../../shared/prompts/registry';
+import { observed } from './observability';
 import { getAwsSettings } from './params';
 
-export async function handler(): Promise<{ migrated: true }> {
+export const handler = observed(migrate);
+
+async function migrate(): Promise<{ migrated: true }> {
   const settings = await getAwsSettings();
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is not configured (DB_SECRET_ARN missing?)');
   const database = await openDatabase({
@@ -17,6 +21,8 @@ export async function handler(): Promise<{ migrated: true }> {
   });
   try {
     await database.migrate();
+    // The code's prompts are registered on deploy too (every cold start does it again, idempotently).
+    await registerBuiltinPrompts(database.db);
     return { migrated: true };
   } finally {
     await database.close();

@@ -1,9 +1,10 @@
 /**
- * Settings on AWS, read from SSM and Secrets Manager at cold start. The SDK clients are replaced by
- * recorders (there is no AWS here): each answers like the service and records the commands it got.
+ * Settings on AWS, read from SSM and Secrets Manager at cold start through Powertools Parameters. The
+ * SDK clients are real, with their `send` replaced by recorders (there is no AWS here): each answers like
+ * the service and records the commands it got.
  */
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { LLM_KEY_UNSET, SSM_SETTING_KEYS } from './param-names';
 import { databaseUrlFromSecret, loadAwsSettings } from './params';
@@ -12,9 +13,11 @@ const PREFIX = '/agent-trading-firm/settings';
 const DB_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf';
 const LLM_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:llm-AbCdEf';
 
+const CLIENT = { region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+
 function ssmWith(values: Record<string, string>) {
   const calls: string[][] = [];
-  return {
+  return Object.assign(new SSMClient(CLIENT), {
     calls,
     async send(cmd: unknown) {
       expect(cmd).toBeInstanceOf(GetParametersCommand);
@@ -26,12 +29,12 @@ function ssmWith(values: Record<string, string>) {
         InvalidParameters: names.filter((n) => !(n in values)),
       };
     },
-  };
+  }) as SSMClient & { calls: string[][] };
 }
 
 function secretsWith(values: Record<string, string>) {
   const calls: string[] = [];
-  return {
+  return Object.assign(new SecretsManagerClient(CLIENT), {
     calls,
     async send(cmd: unknown) {
       expect(cmd).toBeInstanceOf(GetSecretValueCommand);
@@ -40,7 +43,7 @@ function secretsWith(values: Record<string, string>) {
       if (!(id in values)) throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
       return { SecretString: values[id] };
     },
-  };
+  }) as SecretsManagerClient & { calls: string[] };
 }
 
 const dbSecret = JSON.stringify({

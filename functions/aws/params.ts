@@ -4,30 +4,35 @@
  *
  * Sources, in order (later wins):
  * 1. the function's environment: only names and ARNs (PARAMS_PREFIX, DB_SECRET_ARN,
- *    LLM_API_KEY_SECRET_ARN, state machine ARNs) and non-secret knobs (LOG_LEVEL);
+ *    LLM_API_KEY_SECRET_ARN, state machine ARNs) and non-secret knobs (LOG_LEVEL, METRICS_NAMESPACE);
  * 2. SSM Parameter Store: the settings listed in param-names.ts, under PARAMS_PREFIX, named like the setting;
  * 3. Secrets Manager: the database credentials RDS generated (-> DATABASE_URL with TLS on) and the LLM
  *    key (-> LLM_API_KEY; while it still holds the LLM_KEY_UNSET placeholder, the offline provider runs).
  *
- * The SDK clients are passed in (a `send` is all this needs), so tests drive this with recorded calls
- * and no AWS account. Secret values never leave the returned Settings: nothing here logs them.
+ * The reads go through Powertools Parameters (`SSMProvider.getParametersByName`: GetParameters in
+ * batches of 10 with decryption, missing names gathered instead of thrown; `SecretsProvider.get`), whose
+ * cache holds each value PARAMS_MAX_AGE_S: a container rebuilt after a failed cold start does not read
+ * again what it already has. The SDK clients are passed in (tests hand real clients whose `send` answers
+ * like the service; on Lambda they are traced by Powertools Tracer). Secret values never leave the
+ * returned Settings: nothing here logs them.
  */
 
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParametersCommand, type GetParametersCommandOutput, SSMClient } from '@aws-sdk/client-ssm';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { loadSettings, type Settings } from '../../shared/config/settings';
+import { traced } from './observability';
 import { ENV, LLM_KEY_UNSET, SSM_SETTING_KEYS } from './param-names';
-
-/** The one method of an AWS SDK v3 client this module uses. */
-export interface SendsCommands {
-  send(command: unknown): Promise<unknown>;
-}
 
 export interface AwsSettingsSources {
   env?: Record<string, string | undefined>;
-  ssm?: SendsCommands;
-  secrets?: SendsCommands;
+  ssm?: SSMClient;
+  secrets?: SecretsManagerClient;
 }
+
+/** How long Powertools Parameters caches a value read (seconds). Settings are read once per cold start. */
+export const PARAMS_MAX_AGE_S = 300;
 
 /** The JSON RDS writes into its generated secret (fields we use). */
 interface DbSecret {
@@ -47,33 +52,31 @@ export class AwsConfigError extends Error {
   }
 }
 
-/** SSM's GetParameters takes at most 10 names per call. */
-const SSM_BATCH = 10;
-
 /**
- * Read the known settings under the prefix by name (GetParameters, batched), which is what the stacks
- * grant (read on each parameter, nothing on the path). A parameter that does not exist keeps its default.
+ * Read the known settings under the prefix by name (GetParameters in batches of 10, with decryption),
+ * which is what the stacks grant (read on each parameter, nothing on the path). A parameter that does not
+ * exist keeps its default.
  */
-export async function readParameters(ssm: SendsCommands, prefix: string): Promise<Record<string, string>> {
+export async function readParameters(ssm: SSMProvider, prefix: string): Promise<Record<string, string>> {
   const base = prefix.replace(/\/$/, '');
+  const names = Object.fromEntries(SSM_SETTING_KEYS.map((k) => [`${base}/${k}`, {}]));
+  const values = (await ssm.getParametersByName(names, {
+    decrypt: true,
+    maxAge: PARAMS_MAX_AGE_S,
+    throwOnError: false,
+  })) as Record<string, unknown>;
   const out: Record<string, string> = {};
-  for (let i = 0; i < SSM_SETTING_KEYS.length; i += SSM_BATCH) {
-    const keys = SSM_SETTING_KEYS.slice(i, i + SSM_BATCH);
-    const page = (await ssm.send(
-      new GetParametersCommand({ Names: keys.map((k) => `${base}/${k}`), WithDecryption: true }),
-    )) as GetParametersCommandOutput;
-    for (const p of page.Parameters ?? []) {
-      const key = p.Name?.slice(base.length + 1);
-      if (key && KNOWN_KEYS.has(key) && p.Value !== undefined) out[key] = p.Value;
-    }
+  for (const [name, value] of Object.entries(values)) {
+    const key = name.slice(base.length + 1);
+    if (name.startsWith(`${base}/`) && KNOWN_KEYS.has(key) && typeof value === 'string') out[key] = value;
   }
   return out;
 }
 
-async function secretString(secrets: SendsCommands, arn: string): Promise<string> {
-  const res = (await secrets.send(new GetSecretValueCommand({ SecretId: arn }))) as { SecretString?: string };
-  if (res.SecretString === undefined) throw new AwsConfigError(`secret ${arn} has no string value`);
-  return res.SecretString;
+async function secretString(secrets: SecretsProvider, arn: string): Promise<string> {
+  const value = await secrets.get(arn, { maxAge: PARAMS_MAX_AGE_S });
+  if (typeof value !== 'string') throw new AwsConfigError(`secret ${arn} has no string value`);
+  return value;
 }
 
 /**
@@ -103,9 +106,20 @@ export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise
     if (k !== 'LLM_API_KEY' && k !== 'DATABASE_URL' && k !== 'WRITE_KEY') merged[k] = v;
 
   const prefix = env[ENV.paramsPrefix];
-  if (prefix) Object.assign(merged, await readParameters(sources.ssm ?? new SSMClient({}), prefix));
+  if (prefix)
+    Object.assign(
+      merged,
+      await readParameters(
+        sources.ssm ? new SSMProvider({ awsSdkV3Client: sources.ssm }) : defaultSsm(),
+        prefix,
+      ),
+    );
 
-  const secrets = sources.secrets ?? (needsSecrets(env) ? new SecretsManagerClient({}) : undefined);
+  const secrets = sources.secrets
+    ? new SecretsProvider({ awsSdkV3Client: sources.secrets })
+    : needsSecrets(env)
+      ? defaultSecrets()
+      : undefined;
   const dbArn = env[ENV.dbSecretArn];
   const llmArn = env[ENV.llmKeySecretArn];
   const writeKeyArn = env[ENV.writeKeySecretArn];
@@ -122,6 +136,18 @@ export async function loadAwsSettings(sources: AwsSettingsSources = {}): Promise
   if (llmKey !== undefined && llmKey.trim() !== '' && llmKey.trim() !== LLM_KEY_UNSET)
     merged.LLM_API_KEY = llmKey.trim();
   return loadSettings(merged);
+}
+
+// One provider (and so one cache) per execution environment, over traced SDK clients.
+let ssmProvider: SSMProvider | undefined;
+let secretsProvider: SecretsProvider | undefined;
+function defaultSsm(): SSMProvider {
+  ssmProvider ??= new SSMProvider({ awsSdkV3Client: traced(new SSMClient({})) });
+  return ssmProvider;
+}
+function defaultSecrets(): SecretsProvider {
+  secretsProvider ??= new SecretsProvider({ awsSdkV3Client: traced(new SecretsManagerClient({})) });
+  return secretsProvider;
 }
 
 function needsSecrets(env: Record<string, string | undefined>): boolean {

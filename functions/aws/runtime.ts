@@ -5,10 +5,11 @@
  * Trigger ran them). Entry files stay one line long: they name a factory and get a handler.
  */
 import type { Context } from 'aws-lambda';
-import pino from 'pino';
 import type { Settings } from '../../shared/config/settings';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { type Container, createContainer } from '../runtime/container';
+import type { AppLogger } from '../runtime/logger';
+import { observed, powertoolsAppLogger, powertoolsMetrics } from './observability';
 import { ENV } from './param-names';
 import { getAwsSettings } from './params';
 import { createSfnWorkflowStarter } from './sfn-workflows';
@@ -42,11 +43,12 @@ export function getLambdaContainer(): Promise<Container> {
       const c = await createContainer(settings, {
         maxConnections: LAMBDA_POOL_SIZE,
         skipMigrations: true,
+        metrics: powertoolsMetrics(settings.METRICS_NAMESPACE),
         // Every Map iteration is its own Lambda: breakers and Retry-After holds must be shared.
         upstreamState: 'database',
       });
       const report = coldStartReport(c);
-      pino({ name: 'lambda', level: settings.LOG_LEVEL }).info(report.fields, report.message);
+      powertoolsAppLogger().info(report.fields, report.message);
       return c;
     });
     container.catch(() => {
@@ -72,18 +74,19 @@ export interface LambdaWorld {
   workflows: WorkflowStarter;
   corsOrigin: string | undefined;
   /** What every route group's HTTP layer gets: CORS origins and the write key (when deployed with one). */
-  http: { corsOrigin: string | undefined; writeKey: string | undefined };
+  http: { corsOrigin: string | undefined; writeKey: string | undefined; logger: AppLogger };
 }
 
 type Handler<E, R> = (event: E, context?: Partial<Context>) => Promise<R>;
 
 /**
  * Wrap a handler factory into a Lambda handler: the world is built once (cold start), the factory runs
- * once, and every invocation reuses both.
+ * once, and every invocation reuses both; each invocation is observed (logger context, correlation id,
+ * trace subsegment; functions/aws/observability.ts).
  */
 export function lambdaHandler<E, R>(build: (world: LambdaWorld) => Handler<E, R>): Handler<E, R> {
   let built: Promise<Handler<E, R>> | undefined;
-  return async (event, context) => {
+  return observed(async (event: E, context?: Partial<Context>) => {
     if (!built) {
       built = getLambdaContainer().then((c) =>
         build({
@@ -91,7 +94,11 @@ export function lambdaHandler<E, R>(build: (world: LambdaWorld) => Handler<E, R>
           container: c,
           workflows: lambdaWorkflows(),
           corsOrigin: process.env[ENV.corsOrigin],
-          http: { corsOrigin: process.env[ENV.corsOrigin], writeKey: c.settings.WRITE_KEY },
+          http: {
+            corsOrigin: process.env[ENV.corsOrigin],
+            writeKey: c.settings.WRITE_KEY,
+            logger: powertoolsAppLogger(),
+          },
         }),
       );
       built.catch(() => {
@@ -99,5 +106,5 @@ export function lambdaHandler<E, R>(build: (world: LambdaWorld) => Handler<E, R>
       });
     }
     return (await built)(event, context);
-  };
+  });
 }

@@ -7,6 +7,7 @@
 import { SFNClient, StartExecutionCommand, type StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { AppError } from '../../shared/util/errors';
+import { traced } from './observability';
 
 export interface SfnWorkflowOptions {
   analysisStateMachineArn: string | undefined;
@@ -27,7 +28,7 @@ export function createSfnWorkflowStarter(o: SfnWorkflowOptions): WorkflowStarter
   let client = o.client;
   const start = async (kind: Kind, arn: string | undefined, input: Record<string, string>, id: string) => {
     if (!arn) throw new AppError('INTERNAL', `the ${kind} state machine is not configured for this function`);
-    client ??= new SFNClient({});
+    client ??= traced(new SFNClient({}));
     const out = await client.send(
       new StartExecutionCommand({
         stateMachineArn: arn,

@@ -8,13 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { backtestStepFns, learningStepFns, studyStepFns } from '../workflow/bindings';
 import { type CellItemsWriter, createBacktestStepsHandler } from '../workflow/tasks';
+import { observed, traced } from './observability';
 import { ENV } from './param-names';
 import { getLambdaContainer } from './runtime';
 
 const bucket = process.env[ENV.studyItemsBucket];
 let s3: S3Client | undefined;
 const writeItems: CellItemsWriter = async (studyId, items) => {
-  s3 ??= new S3Client({});
+  s3 ??= traced(new S3Client({}));
   const key = `study-items/${studyId}/${randomUUID()}.json`;
   await s3.send(
     new PutObjectCommand({
@@ -27,12 +28,14 @@ const writeItems: CellItemsWriter = async (studyId, items) => {
   return key;
 };
 
-export const handler = createBacktestStepsHandler(
-  async () => (await getLambdaContainer()).deps,
-  backtestStepFns,
-  {
-    fns: studyStepFns,
-    ...(bucket ? { writeItems } : {}),
-  },
-  learningStepFns,
+export const handler = observed(
+  createBacktestStepsHandler(
+    async () => (await getLambdaContainer()).deps,
+    backtestStepFns,
+    {
+      fns: studyStepFns,
+      ...(bucket ? { writeItems } : {}),
+    },
+    learningStepFns,
+  ),
 );

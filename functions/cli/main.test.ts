@@ -131,6 +131,27 @@ describe('cli', () => {
     expect(run.stdout).toBe('');
   });
 
+  it('lists prompts, adds a manual version from a file, activates it and prints its text', async () => {
+    const list = await cli('prompts', '--json');
+    expect(list.code).toBe(0);
+    const agents = JSON.parse(list.stdout) as { agent: string; activeVersion: string }[];
+    expect(agents.map((a) => a.agent)).toContain('strategy_builder');
+    const builtin = agents.find((a) => a.agent === 'trader')!.activeVersion;
+    const file = join(dir, 'trader.txt');
+    writeFileSync(file, 'You are a careful trader. Answer with one JSON object.\n');
+    const added = await cli('prompt-add', 'trader', file, '--activate', '--json');
+    expect(added.code).toBe(0);
+    const made = JSON.parse(added.stdout) as { version: string; created: boolean; parent: string };
+    expect(made).toMatchObject({ created: true, parent: builtin });
+    const versions = await cli('prompts', 'trader');
+    expect(versions.stdout).toMatch(new RegExp(`${made.version}\\s+manual\\s+${builtin}\\s+active`));
+    const text = await cli('prompts', 'trader', made.version);
+    expect(text.stdout).toContain('You are a careful trader. Answer with one JSON object.');
+    expect((await cli('prompt-activate', 'trader', builtin)).code).toBe(0);
+    expect((await cli('prompt-add', 'banker', file)).code).toBe(2);
+    expect((await cli('prompts', 'trader', '0123456789ab')).code).not.toBe(0);
+  });
+
   it('runs as a program: `tsx functions/cli/main.ts` returns the exit codes', () => {
     const tsx = resolve(ROOT, 'node_modules/tsx/dist/cli.mjs');
     const env = { PATH: process.env.PATH, DATA_DIR: 'memory://' };

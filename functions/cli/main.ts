@@ -19,6 +19,7 @@ import { registerImportSentimentCommand } from './commands/import-sentiment';
 import { registerLearningCommands } from './commands/learning';
 import { registerOutcomesCommand } from './commands/outcomes';
 import { registerPortfolioCommand, registerTradesCommand } from './commands/portfolio';
+import { registerPromptsCommands } from './commands/prompts';
 import { registerStudyCommand } from './commands/study';
 import { CommandExit } from './commands/support';
 import { type CliContext, type CliDeps, type CliIo, createCliContext } from './context';
@@ -37,6 +38,7 @@ const COMMANDS: CommandRegistrar[] = [
   registerOutcomesCommand,
   registerCostsCommand,
   registerLearningCommands,
+  registerPromptsCommands,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

@@ -40,7 +40,7 @@ import { BodyTooLargeError, localContext, readBody, toProxyEvent, writeResult } 
 import { type HostWorkflows, selectWorkflows, trackWorkflows } from './workflows';
 
 /** Web app routes whose paths are also API paths (see web/src/App.tsx). */
-const SPA_ROUTES = /^\/(analyses|portfolio|backtests|costs)(\/|$)/;
+const SPA_ROUTES = /^\/(analyses|portfolio|backtests|costs|prompts)(\/|$)/;
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 /** How long shutdown waits for in-flight requests and running workflows before it closes anyway. */
 export const SHUTDOWN_GRACE_MS = 15_000;

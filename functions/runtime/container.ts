@@ -1,5 +1,6 @@
 /**
- * The composition root: settings -> database (PGlite in DATA_DIR unless DATABASE_URL; migrated) ->
+ * The composition root: settings -> database (PGlite in DATA_DIR unless DATABASE_URL; migrated; the
+ * builtin prompts registered and PROMPT_AB checked against the registry) ->
  * Binance client -> candle repository -> LLM client (offline rules unless a key or base URL) ->
  * PipelineDeps. The local host, the CLI, the tests and the Lambda entry points all build their world
  * here, so they differ only in the overrides they pass.
@@ -10,6 +11,7 @@
  */
 import type { Settings } from '../../shared/config/settings';
 import { type Database, type Db, openDatabase } from '../../shared/db/client';
+import type { LearningDeps } from '../../shared/learning/ports';
 import { createLLMClient, type LLMClient, type LLMClientOptions } from '../../shared/llm/client';
 import {
   type BinanceClient,
@@ -17,7 +19,13 @@ import {
   createBinanceClient,
 } from '../../shared/market/binance';
 import { type CandleRepository, createCandleRepository } from '../../shared/market/candle-source';
+import type { MetricsPort } from '../../shared/observability/metrics';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
+import {
+  assertPromptAbSetting,
+  promptLessonSink,
+  registerBuiltinPrompts,
+} from '../../shared/prompts/registry';
 import {
   createDatabaseHealthStore,
   createMemoryHealthStore,
@@ -55,6 +63,8 @@ export interface ContainerOverrides {
   upstreamState?: 'memory' | 'database';
   /** pg pool size (Lambda: 1). */
   maxConnections?: number;
+  /** Where the core's operational metrics go (Lambda: Powertools Metrics; default none). */
+  metrics?: MetricsPort;
 }
 
 export interface Container {
@@ -68,7 +78,8 @@ export interface Container {
   llm: LLMClient;
   /** Circuit breakers and Retry-After holds of the model provider and the Binance hosts. */
   health: UpstreamHealthStore;
-  deps: PipelineDeps;
+  /** The pipeline's deps, and the prompt registry's door for the learning loop's lessons. */
+  deps: PipelineDeps & Pick<LearningDeps, 'lessons'>;
   close(): Promise<void>;
 }
 
@@ -94,6 +105,14 @@ export async function createContainer(
     throw e;
   }
   const db = database.db;
+  try {
+    // The code's prompts are in the registry on every host, and PROMPT_AB names only registered versions.
+    await registerBuiltinPrompts(db);
+    await assertPromptAbSetting(db, settings);
+  } catch (e) {
+    if (ownDatabase) await database.close().catch(() => undefined);
+    throw e;
+  }
   const health =
     (overrides.upstreamState ?? settings.UPSTREAM_STATE) === 'database'
       ? createDatabaseHealthStore(db)
@@ -139,11 +158,23 @@ export async function createContainer(
       now,
       health,
       ...(overrides.llmProvider ? { provider: overrides.llmProvider } : {}),
+      ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     });
   // Live fills use the exchange's last price; a failed ticker read falls back (inside the pipeline) to
   // the last closed bar's close, so a ticker hiccup never blocks a decision.
   const latestPrice = async (symbol: string) => binance.latestPrice(symbol).catch(() => null);
-  const deps: PipelineDeps = { db, settings, llm, candles, now, latestPrice, sentiment };
+  // The learning loop's lessons become prompt versions through the registry (shared/prompts/registry.ts).
+  const deps: PipelineDeps & Pick<LearningDeps, 'lessons'> = {
+    db,
+    settings,
+    llm,
+    candles,
+    now,
+    latestPrice,
+    sentiment,
+    ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
+    lessons: promptLessonSink(),
+  };
 
   let closed = false;
   return {

@@ -5,8 +5,8 @@
  */
 import type { z } from 'zod';
 import type { LLMClient, LlmCallContext, LlmCallMeta } from '../llm/client';
-import type { ChatMessage } from '../llm/tokens';
-import { PROMPTS } from './prompts';
+import { BUILTIN_PROMPTS } from '../prompts/builtin';
+import { promptMessages } from './prompts/common';
 import {
   AGENT_OUTPUT_SCHEMAS,
   type AgentName,
@@ -48,12 +48,16 @@ export function resultFromMeta(
   };
 }
 
-/** A result for an agent that was not called (unavailable, gated, skipped) or whose call threw. */
+/**
+ * A result for an agent that was not called (unavailable, gated, skipped) or whose call threw, with the
+ * prompt version the decision assigned it (default: the builtin's).
+ */
 export function resultWithoutCall(
   llm: Pick<LLMClient, 'provider' | 'route'>,
   agent: AgentName,
   status: AgentStatus,
   reason: string,
+  promptVersion: string = BUILTIN_PROMPTS[agent].version,
 ): AgentResult {
   const { tier, model } = llm.route(agent);
   return {
@@ -64,7 +68,7 @@ export function resultWithoutCall(
     provider: llm.provider,
     tier,
     model,
-    promptVersion: PROMPTS[agent].PROMPT_VERSION,
+    promptVersion,
     repaired: false,
     cacheHit: false,
     tokensIn: 0,
@@ -75,13 +79,20 @@ export function resultWithoutCall(
   };
 }
 
-/** The messages an agent's prompt builder makes for an input. */
-export function buildMessages(agent: AgentName, input: unknown): ChatMessage[] {
-  return (PROMPTS[agent].build as (i: unknown) => ChatMessage[])(input);
+/** A prompt as a decision uses it: its registry version and its text (shared/prompts/registry.ts). */
+export interface AgentPrompt {
+  version: string;
+  text: string;
+}
+
+/** The builtin prompt of an agent (callers outside a decision: benchmarks, tests). */
+export function builtinPrompt(agent: AgentName): AgentPrompt {
+  const b = BUILTIN_PROMPTS[agent];
+  return { version: b.version, text: b.text };
 }
 
 /**
- * Call one agent. `ok` -> status ok with the output; abstained and budget_exceeded come back as those
+ * Call one agent with the prompt version the decision uses (`prompt`: its text is the system message). `ok` -> status ok with the output; abstained and budget_exceeded come back as those
  * statuses. Provider failures after the client's retries are thrown (LlmCallError), for the caller to
  * map (analyst unavailable, no trade) or for Step Functions to retry.
  */
@@ -90,11 +101,12 @@ export async function callAgent<A extends AgentName>(
   agent: A,
   input: unknown,
   context: LlmCallContext,
+  prompt: AgentPrompt = builtinPrompt(agent),
 ): Promise<TypedAgentResult<A>> {
   const outcome = await llm.call({
     agent,
-    promptVersion: PROMPTS[agent].PROMPT_VERSION,
-    messages: buildMessages(agent, input),
+    promptVersion: prompt.version,
+    messages: promptMessages(prompt.text, input),
     schemaName: agent,
     schema: AGENT_OUTPUT_SCHEMAS[agent] as unknown as z.ZodType<AgentOutputs[A]>,
     input,

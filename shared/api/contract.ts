@@ -8,7 +8,7 @@
  * database keeps exact decimals); every error is `{ error: { code, message, details? } }`.
  */
 import { z } from 'zod';
-import { agentResultSchema } from '../agents/schemas';
+import { AGENT_NAMES, agentResultSchema } from '../agents/schemas';
 import { BACKTEST_DECISIONS_CEILING } from '../backtest/limits';
 import { SYMBOL_PATTERN, symbolFormatProblem, TIMEFRAME_MS, TIMEFRAMES } from '../market/types';
 
@@ -588,6 +588,24 @@ function basisPointsField(name: string) {
   return z.number({ error: message }).min(0, message).max(MAX_BACKTEST_BPS, message);
 }
 
+/** A prompt version id (shared/prompts): the first 12 hex digits of the text's sha256. */
+export const promptVersionIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{12}$/, 'a prompt version id is 12 hex digits (see GET /prompts/{agent})');
+
+/** Prompt versions pinned per decision agent (a backtest's `prompt_versions`); unknown agents are refused. */
+export const promptPinsSchema = z
+  .object(
+    Object.fromEntries(AGENT_NAMES.map((a) => [a, promptVersionIdSchema.optional()])) as Record<
+      (typeof AGENT_NAMES)[number],
+      z.ZodOptional<typeof promptVersionIdSchema>
+    >,
+  )
+  .strict()
+  .describe(
+    'Prompt version per decision agent for every decision of the backtest (GET /prompts/{agent}); agents not named use their active version.',
+  );
+
 export const backtestRequestSchema = z
   .object({
     symbol: symbolSchema,
@@ -631,6 +649,7 @@ export const backtestRequestSchema = z
       .describe(
         "Walk-forward learning: run the decisions in segments of `every`; after each segment (but the last) a learning cycle reads only the outcomes closed before the next segment starts, and its auto-applicable proposals apply to this backtest's own strategy timeline (pending ones are recorded as would_need_review).",
       ),
+    prompt_versions: promptPinsSchema.optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -705,6 +724,10 @@ export const backtestSchema = z.object({
   maxDecisions: z.number().int(),
   decisionInterval: z.number().int(),
   provider: z.enum(['openai', 'offline']),
+  /** The prompt version of each decision agent for all its decisions (null: made before the registry). */
+  promptVersions: z.record(z.string(), z.string()).nullable(),
+  /** The versions the request pinned (`prompt_versions`); the others were the active ones at creation. */
+  pinnedPromptVersions: z.record(z.string(), z.string()),
   progress: z.object({ done: z.number().int(), total: z.number().int() }),
   estimate: costEstimateSchema.nullable(),
   result: z
@@ -724,6 +747,11 @@ export const backtestSchema = z.object({
           action: z.enum(['BUY', 'SELL', 'HOLD']).nullable(),
           sizePct: z.number().nullable(),
           error: recordedErrorSchema.nullable(),
+          /**
+           * Why this decision's order was not executed although it chose to trade (its fill, the next
+           * bar, would fall after end_date), or null.
+           */
+          notFilled: z.string().nullable(),
         }),
       ),
       /** Decisions by class; the metrics hold over the decided and abstained ones (failed made no choice). */
@@ -787,6 +815,16 @@ export const backtestAcceptedSchema = z.object({
   status: backtestStatusSchema,
   estimate: costEstimateSchema,
   poll: z.string(),
+});
+/** POST /backtests/{id}/resume: the run reopened, and what the rerun will decide. */
+export const backtestResumedSchema = z.object({
+  id: z.string(),
+  status: backtestStatusSchema,
+  poll: z.string(),
+  /** Decision points decided again: the failed ones (provider, Binance or budget) and any never reached. */
+  toRun: z.number().int(),
+  /** Decisions kept as they were: no new model call. */
+  kept: z.number().int(),
 });
 export const backtestsListSchema = z.object({
   items: z.array(backtestSchema.omit({ result: true })),

@@ -13,6 +13,7 @@ import {
   analyzeRequestSchema,
   backtestAcceptedSchema,
   backtestRequestSchema,
+  backtestResumedSchema,
   backtestSchema,
   backtestsListSchema,
   candlesQuerySchema,
@@ -49,6 +50,13 @@ import {
   strategyVersionSchema,
   strategyVersionsSchema,
 } from './learning';
+import {
+  agentPromptsSchema,
+  promptAgentParamSchema,
+  promptAgentsSchema,
+  promptTextSchema,
+  promptVersionParamSchema,
+} from './prompts';
 import { studiesListSchema, studyAcceptedSchema, studySchema } from './studies';
 
 export const ROUTE_GROUPS = [
@@ -58,6 +66,7 @@ export const ROUTE_GROUPS = [
   'backtests',
   'learning',
   'costs',
+  'prompts',
   'docs',
 ] as const;
 export type RouteGroup = (typeof ROUTE_GROUPS)[number];
@@ -227,6 +236,16 @@ export const API_ROUTES: RouteSpec[] = [
   {
     group: 'backtests',
     method: 'POST',
+    path: '/backtests/{id}/resume',
+    summary:
+      'Resume a finished backtest that has failed decisions (provider, Binance or budget errors, or points a stopped run never reached): only those are decided again; the decisions already made are kept at no cost, then the run is simulated again. 202 with what will run; 409 when it is running or has nothing to resume.',
+    params: idParamSchema,
+    responses: { 202: { description: 'resumed', schema: backtestResumedSchema } },
+    errors: [404, 409],
+  },
+  {
+    group: 'backtests',
+    method: 'POST',
     path: '/studies',
     summary:
       'Start a study: symbols x windows x variants (each a backtest) plus baselines. 202 with the cell count and the pre-flight estimate; over STUDY_MAX_DECISIONS a 400 saying how large.',
@@ -361,6 +380,33 @@ export const API_ROUTES: RouteSpec[] = [
       'The last `days` (default 30, at most 90) UTC days per agent: calls, tokens in/out, USD, mean and p95 latency, errors, abstentions, cache hits, refusals; with the dollar budget in force each day.',
     query: dailyCostsQuerySchema,
     responses: { 200: { description: 'daily metrics', schema: dailyCostsResponseSchema } },
+  },
+  {
+    group: 'prompts',
+    method: 'GET',
+    path: '/prompts',
+    summary:
+      "Every agent's prompt in the registry: its active version (the one decisions use without an A/B arm or a backtest pin), its builtin version, how many versions it has, and the versions PROMPT_AB tests.",
+    responses: { 200: { description: 'the agents', schema: promptAgentsSchema } },
+  },
+  {
+    group: 'prompts',
+    method: 'GET',
+    path: '/prompts/{agent}',
+    summary:
+      "One agent's prompt versions, newest first: origin (builtin, manual, learning), parent, first seen, whether active or in the A/B test, and each version's score from the outcomes of the decisions that used it (count beside win rate and mean PnL %, for the live book, backtests and both).",
+    params: promptAgentParamSchema,
+    responses: { 200: { description: 'the versions with their scores', schema: agentPromptsSchema } },
+    errors: [404],
+  },
+  {
+    group: 'prompts',
+    method: 'GET',
+    path: '/prompts/{agent}/{version}',
+    summary: 'One prompt version with its whole text (the system message the model reads).',
+    params: promptVersionParamSchema,
+    responses: { 200: { description: 'the version and its text', schema: promptTextSchema } },
+    errors: [404],
   },
   {
     group: 'docs',

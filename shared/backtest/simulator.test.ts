@@ -159,6 +159,62 @@ describe('fill timing', () => {
   });
 });
 
+describe('the range end (settings.endTime): nothing after end_date is used', () => {
+  // Bars 0-3 close inside the range (bar 3 closes at endTime); bars 4-5 open at or after it, with
+  // prices (and a crash through any stop) that would show if anything read them.
+  const candles = bars([flat(100), flat(100), flat(110), flat(120), [500, 500, 1, 600], flat(700)]);
+  const endTime = known(3);
+  const decisions: TimedDecision[] = [
+    { decisionTime: known(0), action: 'BUY', sizePct: 10, stopLossPct: 5, decisionId: 'buy' },
+    { decisionTime: known(3), action: 'SELL', sizePct: 100, decisionId: 'sell-at-end' },
+  ];
+  const r = simulate({ candles, timeframe: '1h', decisions, settings: { ...settings, endTime } });
+
+  it('marks the final equity, the last equity point and buy-and-hold at the last close inside the range', () => {
+    expect(r.equityCurve.at(-1)!.timestamp).toBe(endTime);
+    expect(r.equityCurve.map((p) => p.timestamp)).toEqual([0, 1, 2, 3].map(known));
+    expect(r.finalMark).toEqual({ price: '120', time: endTime });
+    const qty = Number(r.fills[0]!.quantityAfter);
+    expect(r.metrics.finalEquity).toBeCloseTo(Number(r.finalBook.cash) + qty * 120, 6);
+    expect(r.buyAndHold!.equityCurve.at(-1)!.timestamp).toBe(endTime);
+    // All cash bought at bar 1's open (100 + 5 bps), 0.1% fee in BTC, marked at bar 3's close (120).
+    expect(r.buyAndHold!.totalReturn).toBeCloseTo((120 / 100.05) * 0.999 - 1, 4);
+    expect(r.buyAndHold!.equityCurve.at(-1)!.equity).toBeCloseTo(r.buyAndHold!.finalEquity, 9);
+    expectConsistent(r, 120);
+  });
+
+  it('records a decision whose fill would fall after the range as not filled, with the reason', () => {
+    expect(r.fills.map((f) => f.decisionId)).toEqual(['buy']);
+    expect(r.unfilled).toEqual([
+      {
+        decisionId: 'sell-at-end',
+        decisionTime: endTime,
+        reason: expect.stringMatching(/would fall after the range's end 2024-01-01T04:00:00.000Z/),
+      },
+    ]);
+    expect(r.assumptions.join('\n')).toMatch(/range ends at 2024-01-01T04:00:00.000Z/);
+  });
+
+  it('checks no stop on a bar after the range, and equals the run on the cut data', () => {
+    expect(r.fills.some((f) => f.reason === 'stop_loss')).toBe(false);
+    const cut = simulate({ candles: candles.slice(0, 4), timeframe: '1h', decisions, settings });
+    expect(r.tradeListHash).toBe(cut.tradeListHash);
+    expect(r.equityCurve).toEqual(cut.equityCurve);
+    expect(r.buyAndHold!.totalReturn).toBe(cut.buyAndHold!.totalReturn);
+  });
+
+  it('refuses a decision taken after the range', () => {
+    expect(() =>
+      simulate({
+        candles,
+        timeframe: '1h',
+        decisions: [{ decisionTime: known(4), action: 'BUY', sizePct: 10 }],
+        settings: { ...settings, endTime },
+      }),
+    ).toThrow(/after the range's end/);
+  });
+});
+
 describe('a hand-checked round trip', () => {
   const candles = bars([flat(100), [100, 101, 99, 100], flat(100), [120, 121, 119, 120], flat(120)]);
   const decisions: TimedDecision[] = [

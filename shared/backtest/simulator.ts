@@ -12,6 +12,11 @@
  *   bar d, and never on a bar that opened before the decision (Binance's misaligned Feb-2018 bars: the
  *   fill moves to the next bar that opens after it). A decision with no such bar is reported in
  *   `unfilled`, not filled.
+ * - The range ends at `settings.endTime` when given (a backtest's `end_date`): a bar belongs to the
+ *   range when its close is known by then (openTime + interval <= endTime). Nothing uses a bar past it:
+ *   the equity curve, the final mark and buy-and-hold end at the last close inside the range, stops are
+ *   not checked past it, and a decision whose fill bar (d+1) lies past it is reported in `unfilled` with
+ *   that reason (its order would execute after the range). Without `endTime` the range is the candles.
  * - Orders go through the SAME rules as the live book (shared/portfolio): `planExact`/`fillExact`, the
  *   exact kernels behind `planOrder`/`applyFill` (limits, LOT_SIZE, min notional, fees from the asset
  *   received, slippage against the trader). The simulator calls the kernels directly on exact scaled
@@ -111,6 +116,11 @@ export interface SimulationSettings {
    * decisions' sizes, and no outcome is tracked here (the hot path stays as it was).
    */
   sizing?: SizingSettings;
+  /**
+   * Epoch ms the simulated range ends at (a backtest's end_date): bars whose close is later are not used
+   * at all (see the header). Absent: the range ends with the candles.
+   */
+  endTime?: number;
 }
 
 export interface SimulationInput {
@@ -219,14 +229,35 @@ export function tradeListHash(fills: readonly SimFill[]): string {
   return createHash('sha256').update(lines.join('')).digest('hex');
 }
 
+/** How many leading candles lie in a range ending at `endTime`: their close is known by then. */
+export function barsInRange(candles: readonly Candle[], timeframe: Timeframe, endTime: number): number {
+  let knownAt = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < candles.length; i++) {
+    knownAt = Math.max(knownAt, barKnownAt(candles[i] as Candle, timeframe));
+    if (knownAt > endTime) return i;
+  }
+  return candles.length;
+}
+
 export function simulate(input: SimulationInput): SimulationResult {
-  const { candles, timeframe, decisions, settings } = input;
-  const n = candles.length;
+  const { timeframe, decisions, settings } = input;
   if (!(timeframe in TIMEFRAME_MS)) {
     throw new AppError('UNSUPPORTED_TIMEFRAME', `unsupported timeframe ${String(timeframe)}`, {
       field: 'timeframe',
     });
   }
+  const endTime = settings.endTime;
+  if (endTime !== undefined && !Number.isFinite(endTime)) {
+    throw new AppError('VALIDATION_ERROR', 'settings.endTime must be epoch ms', {
+      field: 'settings.endTime',
+    });
+  }
+  // Bars past the range are cut off here, so nothing below can read them.
+  const inRange =
+    endTime === undefined ? input.candles.length : barsInRange(input.candles, timeframe, endTime);
+  const dataAfterRange = inRange < input.candles.length;
+  const candles = dataAfterRange ? input.candles.slice(0, inRange) : input.candles;
+  const n = candles.length;
   if (n < 2)
     throw new AppError('INSUFFICIENT_DATA', 'a backtest needs at least 2 candles', { field: 'candles' });
   if (decisions.length === 0) {
@@ -278,6 +309,13 @@ export function simulate(input: SimulationInput): SimulationResult {
   for (let k = 0; k < m; k++) {
     const d = decisions[k] as TimedDecision;
     validateDecision(d, k);
+    if (endTime !== undefined && d.decisionTime > endTime) {
+      throw new AppError(
+        'VALIDATION_ERROR',
+        `decisions[${k}].decisionTime ${new Date(d.decisionTime).toISOString()} is after the range's end ${new Date(endTime).toISOString()}`,
+        { field: `decisions[${k}].decisionTime`, decisionTime: d.decisionTime },
+      );
+    }
     if (k > 0 && !(d.decisionTime > (decisions[k - 1] as TimedDecision).decisionTime)) {
       throw new AppError('VALIDATION_ERROR', `decisions must be in increasing time order (decisions[${k}])`, {
         field: `decisions[${k}].decisionTime`,
@@ -571,7 +609,10 @@ export function simulate(input: SimulationInput): SimulationResult {
       unfilled.push({
         decisionId: d.decisionId ?? null,
         decisionTime: d.decisionTime,
-        reason: 'no bar after the decision in the data (fills happen on the next bar)',
+        reason:
+          dataAfterRange && endTime !== undefined
+            ? `its fill (the next bar's ${fillAt === 'next_open' ? 'open' : 'close'}) would fall after the range's end ${new Date(endTime).toISOString()}: nothing after end_date is used`
+            : 'no bar after the decision in the data (fills happen on the next bar)',
       });
     }
   }
@@ -716,6 +757,11 @@ export function simulate(input: SimulationInput): SimulationResult {
       sizing
         ? `Sizing: SIZING=${sizing.mode}: a BUY's size is ${sizing.mode === 'kelly' ? 'the fractional Kelly size' : "the smaller of the decision's and the fractional Kelly size"} (f* = W - (1 - W) / R over the last ${sizing.lookback} outcomes closed strictly before the decision, x ${sizing.fraction}, floored at 0), when at least ${sizing.minTrades} exist; then the hard limits.`
         : "Sizing: the decisions' own sizes (SIZING=trader).",
+      ...(endTime === undefined
+        ? []
+        : [
+            `The range ends at ${new Date(endTime).toISOString()}: equity, buy-and-hold and the final mark end at the last close inside it (${new Date(known[n - 1] as number).toISOString()}); no bar after it is used, and a decision whose fill would fall after it is not filled.`,
+          ]),
       gaps > 0
         ? `The candles have ${gaps} gap(s) after the first decision: a fill due on a missing bar happens at the next bar present.`
         : 'The candles have no gaps after the first decision.',

@@ -203,3 +203,32 @@ describe('buy_and_hold baseline', () => {
     expect(r.metrics.totalReturn).toBeCloseTo(r.buyAndHold?.totalReturn as number, 12);
   });
 });
+
+describe('the baselines end at the range end (settings.endTime), as the firm does', () => {
+  // Bars 0-5 close by the range end; bars 6-9 are after it, at prices that would show if read.
+  const candles = series([10, 11, 12, 11, 13, 14, 50, 60, 70, 80]);
+  const endTime = known(5);
+  const base = { candles, timeframe: '1h' as const, settings: { ...settings, endTime } };
+
+  it.each(['buy_and_hold', 'sma_crossover', 'random'] as const)(
+    '%s: no point, fill or mark after it',
+    (b) => {
+      const r = runBaseline(b, {
+        ...base,
+        decisionTimes: [known(1), known(3), known(5)],
+        params: { fast: 2, slow: 3 },
+      });
+      expect(r.equityCurve.at(-1)!.timestamp).toBe(endTime);
+      expect(r.finalMark).toEqual({ price: '14', time: endTime });
+      expect(r.buyAndHold!.equityCurve.at(-1)!.timestamp).toBe(endTime);
+      for (const f of r.fills) expect(f.executedAt).toBeLessThan(endTime);
+      expect(r.decisions.every((d) => d.decisionTime <= endTime)).toBe(true);
+    },
+  );
+
+  it('a strategy without a window decides nowhere after the range end', () => {
+    const r = runStrategy({ ...base, strategy: () => 'BUY' });
+    expect(Math.max(...r.decisions.map((d) => d.decisionTime))).toBeLessThanOrEqual(endTime);
+    expect(r.metrics.finalEquity).toBe(r.equityCurve.at(-1)!.equity);
+  });
+});

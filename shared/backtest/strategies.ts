@@ -175,7 +175,11 @@ export function runStrategy(input: RunStrategyInput): StrategyRun {
     }
   } else {
     const from = input.from ?? Number.NEGATIVE_INFINITY;
-    const to = input.to ?? Number.POSITIVE_INFINITY;
+    // Nothing is decided after the range's end (settings.endTime), where nothing may be used.
+    const to = Math.min(
+      input.to ?? Number.POSITIVE_INFINITY,
+      input.settings.endTime ?? Number.POSITIVE_INFINITY,
+    );
     // The last bar has no bar after it to fill on: it cannot carry a decision.
     for (let b = 0; b < n - 1; b++) {
       const t = known[b] as number;

@@ -4,8 +4,11 @@
  * On AWS the same names are filled from SSM Parameter Store and Secrets Manager at cold start
  * (functions/aws/params.ts); a Lambda's environment carries only parameter names and ARNs.
  */
+
 import { z } from 'zod';
 import { BACKTEST_DECISIONS_CEILING } from '../backtest/limits';
+import { DEFAULT_METRICS_NAMESPACE } from '../observability/metrics';
+import { type PromptAbTest, parsePromptAb } from '../prompts/ab';
 
 const csv = z.string().transform((s) =>
   s
@@ -47,6 +50,14 @@ export const settingsSchema = z.object({
   /** Verify the server's certificate (on Lambda, RDS's CAs come from NODE_EXTRA_CA_CERTS). */
   DATABASE_SSL_VERIFY: bool.default(true),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /**
+   * The CloudWatch namespace of the operational metrics on AWS (Powertools Metrics; the stack sets it on
+   * every function and its dashboard reads the same). Unused by the local host.
+   */
+  METRICS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'letters, digits and . _ / # : - only, at most 255')
+    .default(DEFAULT_METRICS_NAMESPACE),
   /**
    * Origins allowed to call the API from another origin (CORS), comma-separated exact origins such as
    * http://localhost:5173. Unset: no CORS headers (the web app is served same-origin; the vite dev
@@ -137,6 +148,23 @@ export const settingsSchema = z.object({
     .default(['technical', 'sentiment', 'tokenomics', 'researcher']),
   /** Votes that must agree on BUY or SELL before the trader is called (at most the number of voters). */
   MIN_AGREEMENT: positiveInt.default(2),
+
+  /**
+   * A/B tests of prompt versions on live decisions (shared/prompts/ab.ts): `agent:v1,v2`, several agents
+   * separated by `;`. Versions are registry ids (GET /prompts/{agent}); unknown ones stop the host at
+   * start. Unset: every decision uses each agent's active version.
+   */
+  PROMPT_AB: z
+    .string()
+    .transform((value, ctx): PromptAbTest[] => {
+      try {
+        return parsePromptAb(value);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    })
+    .default([]),
 
   // Portfolio and execution
   INITIAL_CASH: z.coerce.number().positive().default(10_000),

@@ -107,6 +107,8 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 /** Every table, children first: the order TRUNCATE and resets use. */
 export const ALL_TABLES = [
   'trade_outcomes',
+  'agent_prompts',
+  'agent_prompt_active',
   'strategy_adjustments',
   'learning_cycles',
   'strategy_versions',

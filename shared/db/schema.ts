@@ -535,3 +535,41 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires').on(t.expiresAt)],
 );
+
+/**
+ * The prompt registry (seed 003 `agent_prompts`; shared/prompts): every text an agent's prompt has had,
+ * content-addressed. `version` is the first 12 hex digits of sha256(text), so the same text is the same
+ * version on every host and registering it again changes nothing. `text` is exactly the system message
+ * the model reads. `origin`: 'builtin' (the code's text, registered at start), 'manual' (a person's),
+ * 'learning' (a lesson of the learning loop appended to its parent). `label` names builtin texts as the
+ * code does ('trader@1'); `note` says where a non-builtin version came from (e.g. the adjustment).
+ */
+export const agentPrompts = pgTable(
+  'agent_prompts',
+  {
+    agent: text('agent').notNull(),
+    version: text('version').notNull(),
+    text: text('text').notNull(),
+    origin: text('origin', { enum: ['builtin', 'manual', 'learning'] }).notNull(),
+    parent: text('parent'),
+    label: text('label'),
+    note: text('note'),
+    firstSeenAt: ts('first_seen_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.agent, t.version] }),
+    index('agent_prompts_agent_seen').on(t.agent, t.firstSeenAt),
+  ],
+);
+
+/**
+ * The version each agent's prompt uses by default (no A/B arm, no backtest pin): one row per agent.
+ * Start-up points it at the builtin text unless a manual or learning version was made active since.
+ */
+export const agentPromptActive = pgTable('agent_prompt_active', {
+  agent: text('agent').primaryKey(),
+  version: text('version').notNull(),
+  /** 'builtin' (start-up), 'learning' (an applied lesson), 'person' (CLI). */
+  setBy: text('set_by').notNull(),
+  since: ts('since').notNull().defaultNow(),
+});

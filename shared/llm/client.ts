@@ -42,12 +42,7 @@ import { MODEL_AGENT_TIER, type ModelAgentName, type Tier } from '../agents/sche
 import { type Settings, selectedProvider } from '../config/settings';
 import type { DbOrTx } from '../db/client';
 import { agentLogs } from '../db/schema';
-import { createTokenBudget, type Reservation, type TokenBudget } from './budget';
-import { cacheKey, createResponseCache, type ResponseCache } from './cache';
-import { LlmCallError } from './errors';
-import { createOfflineProvider } from './offline';
-import { createOpenAIProvider } from './openai-provider';
-import { costUsd, OFFLINE_MODEL, worstCaseUsd } from './prices';
+import { type MetricsPort, NO_METRICS } from '../observability/metrics';
 import { createAdaptiveLimit } from '../resilience/adaptive-limit';
 import {
   type Admission,
@@ -56,6 +51,12 @@ import {
   createUpstreamGuard,
   type UpstreamHealthStore,
 } from '../resilience/upstream-health';
+import { createTokenBudget, type Reservation, type TokenBudget } from './budget';
+import { cacheKey, createResponseCache, type ResponseCache } from './cache';
+import { LlmCallError } from './errors';
+import { createOfflineProvider } from './offline';
+import { createOpenAIProvider } from './openai-provider';
+import { costUsd, OFFLINE_MODEL, worstCaseUsd } from './prices';
 import { type ChatProvider, ProviderError, type ProviderName, type ProviderResponse } from './provider';
 import { parseReply, type StructuredMode, toStrictJsonSchema, withSchemaInstruction } from './structured';
 import { type ChatMessage, estimateInputTokens } from './tokens';
@@ -77,6 +78,8 @@ export const ROLE_MAX_TOKENS: Record<ModelAgentName, number> = {
 export const DEFAULT_SEED = 7;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 8_000;
+/** How often a call refused while another call probes the provider asks again. */
+const PROBE_POLL_MS = 200;
 const SUMMARY_CHARS = 1_000;
 
 export interface LlmCallContext {
@@ -144,6 +147,8 @@ export interface LLMClientOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   random?: () => number;
+  /** Every logged call is also a metric (shared/observability/metrics.ts). */
+  metrics?: MetricsPort;
   /**
    * Wall clock for deadlines, breakers and Retry-After holds (default Date.now). Separate from `now`,
    * which a host may pin to a market time (tests, replays).
@@ -167,6 +172,7 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
   const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
+  const metrics = opts.metrics ?? NO_METRICS;
   const modeFor =
     opts.structuredMode ??
     ((model: string): StructuredMode =>
@@ -242,6 +248,12 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
             await pause(wait);
             continue;
           }
+          // Another caller's probe is deciding whether the provider is back: wait for its outcome (in
+          // short steps, within the deadline) rather than fail a call that may be about to succeed.
+          if (a.reason === 'probing' && clock() + PROBE_POLL_MS < deadlineAt) {
+            await sleep(PROBE_POLL_MS);
+            continue;
+          }
           throw fail(refusal(a, provider.cacheScope ?? provider.name));
         }
       }
@@ -264,7 +276,10 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
         // The provider's own faults count against its breaker; a request it refused as bad does not.
         if (guard && pe.kind !== 'request') await guard.record({ ok: false, error: pe.message });
         if (guard && pe.retryAfterMs !== undefined && pe.retryAfterMs > 0)
-          await guard.hold(clock() + pe.retryAfterMs, `Retry-After ${pe.retryAfterMs / 1000} s: ${pe.message}`);
+          await guard.hold(
+            clock() + pe.retryAfterMs,
+            `Retry-After ${pe.retryAfterMs / 1000} s: ${pe.message}`,
+          );
         const retryable = pe.kind !== 'request';
         const tooLong = pe.retryAfterMs !== undefined && pe.retryAfterMs > settings.LLM_RETRY_AFTER_MAX_MS;
         if (!retryable || retries >= settings.LLM_MAX_RETRIES || tooLong) throw fail(pe);
@@ -310,6 +325,18 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
       outputSummary: row.output === null ? null : summarize(row.output),
       error: row.error,
     });
+    const m = row.meta;
+    metrics.modelCall({
+      agent: row.agent,
+      model: m.model,
+      status: row.status,
+      tokensIn: m.tokensIn,
+      tokensOut: m.tokensOut,
+      costUsd: m.costUsd,
+      latencyMs: m.latencyMs,
+      cacheHit: m.cacheHit,
+    });
+    if (row.status === 'budget_exceeded') metrics.budgetRefused({ agent: row.agent, model: m.model });
   }
 
   async function call<T>(req: LlmCallRequest<T>): Promise<LlmCallOutcome<T>> {
@@ -424,15 +451,15 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
           try {
             const sent = await sendWithRetries(
               {
-              agent: req.agent,
-              model,
-              messages,
-              maxTokens,
-              temperature: settings.LLM_TEMPERATURE,
-              seed,
-              responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
-              input: req.input,
-              timeoutMs: settings.LLM_TIMEOUT_MS,
+                agent: req.agent,
+                model,
+                messages,
+                maxTokens,
+                temperature: settings.LLM_TEMPERATURE,
+                seed,
+                responseFormat: { mode, name: req.schemaName, schema: jsonSchema },
+                input: req.input,
+                timeoutMs: settings.LLM_TIMEOUT_MS,
               },
               req.context?.deadlineAt ?? clock() + settings.DECISION_DEADLINE_MS,
             );

@@ -10,6 +10,7 @@ import {
   startBinanceServer,
 } from '../../test/helpers/binance-server';
 import { BINANCE_DATA_DIR, realDataSuiteName } from '../indicators/testing';
+import { createMemoryHealthStore } from '../resilience/upstream-health';
 import { AppError } from '../util/errors';
 import { type BinanceClientOptions, createBinanceClient } from './binance';
 import { parseKlineFields } from './kline';
@@ -283,6 +284,35 @@ describe('fallback host', () => {
   });
   beforeEach(() => {
     fallback.requests.length = 0;
+  });
+
+  it('a 418 ban holds the host for every caller: the next request does not reach it (503, retryAfterSeconds)', async () => {
+    const health = createMemoryHealthStore();
+    srv.injectFault({ kind: 'rate-limit', status: 418, retryAfterSeconds: 120 });
+    const req = { symbol: 'BTCUSDT', timeframe: '1h' as const, startTime: T0, endTime: T0 + HOUR };
+    const first = await expectAppError(client({ health }).fetchKlines(req), 'UPSTREAM_BINANCE_RATE_LIMITED');
+    expect(first.details).toMatchObject({ status: 418, retryAfterSeconds: 120 });
+    expect(srv.requests).toHaveLength(1);
+    // another client (another decision, a second later) sharing the store: not called at all
+    const second = await expectAppError(client({ health }).fetchKlines(req), 'UPSTREAM_BINANCE_RATE_LIMITED');
+    expect(second.status).toBe(503);
+    expect(second.message).toMatch(/not called/);
+    expect((second.details as { retryAfterSeconds: number }).retryAfterSeconds).toBeGreaterThan(100);
+    expect(srv.requests).toHaveLength(1);
+    // the fallback host, not held itself, still answers that request
+    const viaFallback = await client({ health, fallbackUrl: fallback.url }).fetchKlines(req);
+    expect(viaFallback).toHaveLength(2);
+    expect(srv.requests).toHaveLength(1);
+    expect(fallback.requests).toHaveLength(1);
+  });
+
+  it('a short Retry-After hold is waited out once, then the host is called again', async () => {
+    const health = createMemoryHealthStore();
+    srv.injectFault({ kind: 'rate-limit', status: 429, retryAfterSeconds: 3 });
+    const req = { symbol: 'BTCUSDT', timeframe: '1h' as const, startTime: T0, endTime: T0 + HOUR };
+    expect(await client({ health }).fetchKlines(req)).toHaveLength(2);
+    expect(sleeps).toEqual([3000]);
+    expect(srv.requests.map((r) => r.status)).toEqual([429, 200]);
   });
 
   it('switches to the fallback host on 451 and stays there', async () => {

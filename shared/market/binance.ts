@@ -18,8 +18,8 @@
  *   interval, -1100 illegal characters); anything else is UPSTREAM_BINANCE (502).
  */
 import type { Settings } from '../config/settings';
-import { AppError, type ErrorCode } from '../util/errors';
 import type { UpstreamHealthStore } from '../resilience/upstream-health';
+import { AppError, type ErrorCode } from '../util/errors';
 import { type ClientErrorBody, createJsonHttp, type HttpLogger } from '../util/http-json';
 import { parseKlineFields } from './kline';
 import { isTimeframe, type Kline, TIMEFRAME_MS, type Timeframe } from './types';

@@ -16,7 +16,9 @@
  *   the next lot in the queue, or the next lot bought (as the book keeps dust in the next position's
  *   cost). Dust alone is never an outcome.
  * - Exit reason: the SELL's ledger reason (signal, stop_loss, take_profit, risk_reduction; any other is
- *   a signal). `closeAll` marks what is still open at a price with no fee (end_of_backtest: the
+ *   a signal). `risk_reduction` is kept for a sale a risk rule orders; nothing in the product orders one
+ *   today (the risk manager may only shrink or veto the trader's proposal, and the hard limits only cap
+ *   buys or refuse sales), so no outcome carries it until such a rule exists. `closeAll` marks what is still open at a price with no fee (end_of_backtest: the
  *   simulator's final mark; nothing was sold, so no exit fee was paid).
  */
 import {

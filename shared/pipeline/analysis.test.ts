@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWERS, type OpenAIServer, startOpenAIServer } from '../../test/helpers/openai-server';
+import { AGENT_NAMES } from '../agents/schemas';
 import { agentLogs, decisions, positions, runs, trades } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
 import { binanceDataFile, readBinanceCsv, realDataSuiteName } from '../indicators/testing';
 import { createLLMClient } from '../llm/client';
 import type { Candle } from '../market/types';
+import { BUILTIN_PROMPTS } from '../prompts/builtin';
 import { AppError } from '../util/errors';
 import {
   createDecision,
@@ -100,7 +102,11 @@ describe.skipIf(!HAS_DATA)(realDataSuiteName('analysis pipeline', 'BTCUSDT-1h.cs
         });
         expect(a.agents[name]!.tokensIn).toBeGreaterThan(0);
       }
-      expect(a.promptVersions).toMatchObject({ technical: 'technical@1', researcher: 'researcher@1' });
+      // Every decision agent's version is recorded: the registry's builtin versions (content hashes).
+      expect(a.promptVersions).toEqual(
+        Object.fromEntries(AGENT_NAMES.map((n) => [n, BUILTIN_PROMPTS[n].version])),
+      );
+      expect(a.agents.trader!.promptVersion).toBe(BUILTIN_PROMPTS.trader.version);
       expect(a.cost.costUsd).toBe(0);
       expect(a.cost.tokensIn).toBeGreaterThan(0);
       // same inputs, same decision

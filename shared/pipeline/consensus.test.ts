@@ -66,6 +66,9 @@ describe('consensus voting', () => {
         LLM_API_KEY: 'test-key',
         LLM_MAX_RETRIES: '0',
         LLM_CACHE: 'false',
+        // the circuit breaker (its own suite) must not open on the few faults these tests queue
+        LLM_BREAKER_FAILURES: '100',
+        LLM_BREAKER_MIN_CALLS: '1000',
         DECISION_MODE: 'consensus',
         ...env,
       });

@@ -7,6 +7,7 @@ import type { Settings } from '../config/settings';
 import type { Db } from '../db/client';
 import type { LLMClient } from '../llm/client';
 import type { CandleSource } from '../market/candle-source';
+import type { MetricsPort } from '../observability/metrics';
 import type { SentimentReader } from '../sentiment/reader';
 
 export interface PipelineDeps {
@@ -25,4 +26,6 @@ export interface PipelineDeps {
    * without it the sentiment analyst reads the static notes only.
    */
   sentiment?: SentimentReader;
+  /** Operational metrics (shared/observability/metrics.ts); absent: none are emitted. */
+  metrics?: MetricsPort;
 }

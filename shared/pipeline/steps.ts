@@ -40,9 +40,15 @@
  * - Strategy version: prepareSnapshot records the strategy version in force at the decision time
  *   (shared/strategy/store.ts: the live book's at "now", a backtest's at its decision time) on the row and
  *   in the snapshot; the gate and the position cap read its parameters, never above the hard ceilings. A trader HOLD skips the risk manager (nothing to review).
+ * - Prompt versions: createDecision assigns every decision agent its prompt version once
+ *   (shared/prompts/registry.ts: a backtest's fixed versions, else the live PROMPT_AB arm by a hash of the
+ *   decision id, else the agent's active version) and stores them in `prompt_versions`; each agent step
+ *   sends that version's text, and its result carries the version. Outcomes copy them into their entry
+ *   context, which is what the registry's scores read.
  * - finalizeDecision is idempotent: a decision already final is returned as stored, so a retried
  *   finalize cannot fill twice.
  */
+import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { callAgent, resultWithoutCall } from '../agents/call';
 import {
@@ -74,11 +80,14 @@ import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market
 import { listOutcomes } from '../outcomes/repository';
 import { sizeBuy } from '../outcomes/sizing';
 import type { KellyResult } from '../outcomes/stats';
+import { BUILTIN_PROMPTS } from '../prompts/builtin';
+import { assignDecisionPrompts, promptForDecision } from '../prompts/registry';
 import { detectRegime } from '../regime/detector';
 import { defaultStrategyParams } from '../strategy/defaults';
 import type { DecisionMode as StrategyDecisionMode, StrategyParams } from '../strategy/params';
 import { getStrategyVersion, strategyInForce } from '../strategy/store';
 import { AppError, isAppError } from '../util/errors';
+import { decisionClassOf } from './decision-class';
 import type { PipelineDeps } from './deps';
 import { combineFinal, type FinalDecision, withStops } from './final';
 import { executeLive, liveBookView } from './live-book';
@@ -147,6 +156,13 @@ function snapshotOf(row: { snapshot: unknown; id: string }): DecisionSnapshot {
 
 type Outputs = Partial<Record<AgentName, AgentResult>>;
 const outputsOf = (row: { outputs: unknown }) => (row.outputs ?? {}) as Outputs;
+type DecisionRow = Awaited<ReturnType<typeof loadDecision>>;
+
+/** The prompt version a decision assigned an agent at creation (absent on older decisions: the builtin's). */
+function assignedVersion(row: { promptVersions: unknown }, agent: AgentName): string {
+  const v = (row.promptVersions as Record<string, unknown> | null)?.[agent];
+  return typeof v === 'string' ? v : BUILTIN_PROMPTS[agent].version;
+}
 
 /** Merge agent results into the row in one statement (safe under concurrent analysts). */
 async function persistResults(deps: PipelineDeps, decisionId: string, results: AgentResult[]) {
@@ -166,7 +182,8 @@ async function persistResults(deps: PipelineDeps, decisionId: string, results: A
     .update(decisions)
     .set({
       outputs: sql`${decisions.outputs} || ${JSON.stringify(patch)}::jsonb`,
-      promptVersions: sql`${decisions.promptVersions} || ${JSON.stringify(versions)}::jsonb`,
+      // The versions assigned at creation stay (keys on the right win); older decisions get the results'.
+      promptVersions: sql`${JSON.stringify(versions)}::jsonb || ${decisions.promptVersions}`,
       tokensIn: sql`${decisions.tokensIn} + ${tokensIn}`,
       tokensOut: sql`${decisions.tokensOut} + ${tokensOut}`,
       costUsd: sql`${decisions.costUsd} + ${cost.toFixed(8)}`,
@@ -199,10 +216,13 @@ async function callAgentAccounted<A extends AgentName>(
   deps: PipelineDeps,
   agent: A,
   input: unknown,
-  ctx: ReturnType<typeof context>,
+  row: DecisionRow,
 ) {
+  const ctx = context(row, deps.settings);
+  // The version the decision was assigned at creation (shared/prompts/registry.ts), and its text.
+  const prompt = await promptForDecision(deps.db, agent, assignedVersion(row, agent));
   try {
-    return await callAgent(deps.llm, agent, input, ctx);
+    return await callAgent(deps.llm, agent, input, ctx, prompt);
   } catch (e) {
     const spent = isLlmCallError(e) ? e.spent : undefined;
     if (spent && (spent.tokensIn > 0 || spent.tokensOut > 0 || spent.costUsd > 0))
@@ -323,16 +343,31 @@ export async function createDecision(
 
   let blind = input.blind;
   let decisionMode = input.decisionMode;
-  if ((blind === undefined || decisionMode === undefined) && input.backtestId) {
+  let pinnedPrompts: Partial<Record<AgentName, string>> | undefined;
+  if (input.backtestId) {
     const [bt] = await deps.db
       .select({ settings: backtests.settings })
       .from(backtests)
       .where(eq(backtests.id, input.backtestId));
-    const request = (bt?.settings as { request?: { blind?: boolean; decision_mode?: DecisionModeName } })
-      ?.request;
-    blind ??= request?.blind === true;
-    decisionMode ??= request?.decision_mode;
+    const stored = bt?.settings as
+      | {
+          request?: { blind?: boolean; decision_mode?: DecisionModeName };
+          promptVersions?: Partial<Record<AgentName, string>>;
+        }
+      | undefined;
+    blind ??= stored?.request?.blind === true;
+    decisionMode ??= stored?.request?.decision_mode;
+    // The backtest fixed its prompt versions when it was created (its pins, else the active ones then).
+    pinnedPrompts = stored?.promptVersions;
   }
+  // The id is made here so the A/B arm (a hash of it) is known before the row exists.
+  const decisionId = randomUUID();
+  const promptVersions = await assignDecisionPrompts(deps.db, {
+    settings: deps.settings,
+    decisionId,
+    live: input.mode === 'live',
+    pinned: pinnedPrompts ?? null,
+  });
   // The strategy version in force: the live book's versions are in wall-clock time (a backtest_step is
   // the firm as it is now, looking at the past); a walk-forward backtest's own versions in market time.
   const strategyRun = input.mode === 'live' || runId === SCRATCH_RUN_ID ? LIVE_RUN_ID : runId;
@@ -344,6 +379,7 @@ export async function createDecision(
   const [row] = await deps.db
     .insert(decisions)
     .values({
+      id: decisionId,
       runId,
       backtestId: input.backtestId ?? null,
       symbol: input.symbol,
@@ -354,6 +390,7 @@ export async function createDecision(
       provider: deps.llm.provider,
       strategyVersionId: strategy.id,
       decisionMode: decisionMode ?? strategy.params.decisionMode,
+      promptVersions,
       snapshot: { blind: blind === true },
     })
     .returning({ id: decisions.id });
@@ -468,7 +505,7 @@ export async function recordSnapshotFailure(
   const row = await loadDecision(deps, input.decisionId);
   if (TERMINAL_STATUSES.includes(row.status)) return { decisionId: row.id, status: row.status };
   const completedAt = new Date(deps.now());
-  await deps.db
+  const ended = await deps.db
     .update(decisions)
     .set({
       status: 'failed',
@@ -476,8 +513,20 @@ export async function recordSnapshotFailure(
       completedAt,
       latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
     })
-    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])));
+    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])))
+    .returning({ id: decisions.id });
+  if (ended.length > 0) decisionMetric(deps, row.mode, 'failed', recordedError(input.error, 'INTERNAL').code);
   return { decisionId: row.id, status: 'failed' as const };
+}
+
+/** One metric per decision that reached its end here (a retried step that found it ended emits none). */
+function decisionMetric(
+  deps: PipelineDeps,
+  mode: string,
+  status: string,
+  errorCode: string | null | undefined,
+) {
+  deps.metrics?.decisionFinished({ status, decisionClass: decisionClassOf(status, errorCode), mode });
 }
 
 export async function runAnalyst(
@@ -494,12 +543,12 @@ export async function runAnalyst(
   const snap = snapshotOf(row);
   let result: AgentResult;
   if (analyst === 'technical') {
-    result = await callAgentAccounted(deps, 'technical', technicalInput(snap), context(row, deps.settings));
+    result = await callAgentAccounted(deps, 'technical', technicalInput(snap), row);
   } else {
     const input = analyst === 'sentiment' ? sentimentInput(snap) : tokenomicsInput(snap);
     result = input.ok
-      ? await callAgentAccounted(deps, analyst, input.data, context(row, deps.settings))
-      : resultWithoutCall(deps.llm, analyst, 'unavailable', input.reason);
+      ? await callAgentAccounted(deps, analyst, input.data, row)
+      : resultWithoutCall(deps.llm, analyst, 'unavailable', input.reason, assignedVersion(row, analyst));
   }
   await persistResults(deps, decisionId, [result]);
   return result;
@@ -511,7 +560,14 @@ export async function markAnalystUnavailable(
 ): Promise<AgentResult> {
   const error = typeof input.error === 'string' ? null : recordedError(input.error, 'AGENT_ERROR');
   const reason = error ? `${error.code}: ${error.message}` : (input.error as string);
-  const result = resultWithoutCall(deps.llm, input.analyst, 'unavailable', reason);
+  const row = await loadDecision(deps, input.decisionId);
+  const result = resultWithoutCall(
+    deps.llm,
+    input.analyst,
+    'unavailable',
+    reason,
+    assignedVersion(row, input.analyst),
+  );
   await persistResults(deps, input.decisionId, [result]);
   return result;
 }
@@ -543,16 +599,17 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
   } as AnalystOutputs;
   if (!ANALYSTS.some((a) => outputs[a]?.status === 'ok')) {
     await persistResults(deps, decisionId, [
-      resultWithoutCall(deps.llm, 'researcher', 'skipped', 'no analyst was available'),
+      resultWithoutCall(
+        deps.llm,
+        'researcher',
+        'skipped',
+        'no analyst was available',
+        assignedVersion(row, 'researcher'),
+      ),
     ]);
     return { decisionId, gated: false, noConsensus: false, failed: true };
   }
-  const result = await callAgentAccounted(
-    deps,
-    'researcher',
-    researcherInput(snap, analysts),
-    context(row, deps.settings),
-  );
+  const result = await callAgentAccounted(deps, 'researcher', researcherInput(snap, analysts), row);
   const results: AgentResult[] = [result];
   let gated = false;
   let noConsensus = false;
@@ -570,8 +627,8 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
     if (result.status === 'ok' && !consensus.reached) {
       noConsensus = true;
       results.push(
-        resultWithoutCall(deps.llm, 'trader', 'gated', consensus.reason),
-        resultWithoutCall(deps.llm, 'risk', 'gated', consensus.reason),
+        resultWithoutCall(deps.llm, 'trader', 'gated', consensus.reason, assignedVersion(row, 'trader')),
+        resultWithoutCall(deps.llm, 'risk', 'gated', consensus.reason, assignedVersion(row, 'risk')),
       );
     }
   }
@@ -586,8 +643,8 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
           ? `researcher confidence ${confidence} is below RESEARCHER_MIN_CONFIDENCE ${min}`
           : `researcher confidence ${confidence} is below RESEARCHER_MIN_CONFIDENCE ${min} (strategy version ${snap.strategy!.seq})`;
       results.push(
-        resultWithoutCall(deps.llm, 'trader', 'gated', why),
-        resultWithoutCall(deps.llm, 'risk', 'gated', why),
+        resultWithoutCall(deps.llm, 'trader', 'gated', why, assignedVersion(row, 'trader')),
+        resultWithoutCall(deps.llm, 'risk', 'gated', why, assignedVersion(row, 'risk')),
       );
     }
   }
@@ -621,7 +678,13 @@ export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId
   const researcher = outputs.researcher;
   if (researcher?.status !== 'ok') {
     await persistResults(deps, decisionId, [
-      resultWithoutCall(deps.llm, 'trader', 'skipped', 'the researcher did not answer'),
+      resultWithoutCall(
+        deps.llm,
+        'trader',
+        'skipped',
+        'the researcher did not answer',
+        assignedVersion(row, 'trader'),
+      ),
     ]);
     return { decisionId, failed: true, action: 'HOLD' as const };
   }
@@ -630,12 +693,18 @@ export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId
     deps,
     'trader',
     traderInput(snap, researcher.output as ResearcherOutput, traderConsensus(row.consensus)),
-    context(row, deps.settings),
+    row,
   );
   const results: AgentResult[] = [result];
   if (result.status === 'ok' && (result.output as TraderOutput).action === 'HOLD')
     results.push(
-      resultWithoutCall(deps.llm, 'risk', 'skipped', 'the trader proposed HOLD: nothing to review'),
+      resultWithoutCall(
+        deps.llm,
+        'risk',
+        'skipped',
+        'the trader proposed HOLD: nothing to review',
+        assignedVersion(row, 'risk'),
+      ),
     );
   await persistResults(deps, decisionId, results);
   return { decisionId, failed: result.status !== 'ok', action: actionOf(result) };
@@ -650,7 +719,13 @@ export async function runRisk(deps: PipelineDeps, { decisionId }: { decisionId: 
   const researcher = outputs.researcher;
   if (trader?.status !== 'ok' || researcher?.status !== 'ok') {
     await persistResults(deps, decisionId, [
-      resultWithoutCall(deps.llm, 'risk', 'skipped', 'no trade proposal to review'),
+      resultWithoutCall(
+        deps.llm,
+        'risk',
+        'skipped',
+        'no trade proposal to review',
+        assignedVersion(row, 'risk'),
+      ),
     ]);
     return { decisionId, failed: false };
   }
@@ -659,7 +734,7 @@ export async function runRisk(deps: PipelineDeps, { decisionId }: { decisionId: 
     deps,
     'risk',
     riskInput(snap, researcher.output as ResearcherOutput, trader.output as TraderOutput),
-    context(row, deps.settings),
+    row,
   );
   await persistResults(deps, decisionId, [result]);
   return { decisionId, failed: result.status !== 'ok' };
@@ -719,7 +794,7 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
   }
   const completedAt = new Date(deps.now());
   const status = outcome.status;
-  await deps.db
+  const ended = await deps.db
     .update(decisions)
     .set({
       status,
@@ -730,7 +805,10 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
       completedAt,
       latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
     })
-    .where(and(eq(decisions.id, decisionId), inArray(decisions.status, ['pending', 'running'])));
+    .where(and(eq(decisions.id, decisionId), inArray(decisions.status, ['pending', 'running'])))
+    .returning({ id: decisions.id });
+  if (ended.length > 0)
+    decisionMetric(deps, row.mode, status, 'error' in outcome ? (outcome.error?.code ?? null) : null);
   return {
     decisionId,
     action: final?.action ?? null,
@@ -799,10 +877,16 @@ export async function recordNoTrade(
   const failedAgent = (['researcher', 'trader', 'risk'] as const).find((a) => !outputs[a]);
   if (failedAgent)
     await persistResults(deps, row.id, [
-      resultWithoutCall(deps.llm, failedAgent, 'error', `${error.code}: ${error.message}`),
+      resultWithoutCall(
+        deps.llm,
+        failedAgent,
+        'error',
+        `${error.code}: ${error.message}`,
+        assignedVersion(row, failedAgent),
+      ),
     ]);
   const completedAt = new Date(deps.now());
-  await deps.db
+  const ended = await deps.db
     .update(decisions)
     .set({
       status: 'failed',
@@ -813,6 +897,8 @@ export async function recordNoTrade(
       completedAt,
       latencyMs: Math.max(0, completedAt.getTime() - row.createdAt.getTime()),
     })
-    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])));
+    .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])))
+    .returning({ id: decisions.id });
+  if (ended.length > 0) decisionMetric(deps, row.mode, 'failed', error.code);
   return { decisionId: row.id, status: 'failed' as const };
 }

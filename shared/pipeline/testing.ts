@@ -8,6 +8,7 @@ import type { Db } from '../db/client';
 import { createLLMClient } from '../llm/client';
 import type { CandleSource } from '../market/candle-source';
 import type { Candle, Timeframe } from '../market/types';
+import type { MetricsPort } from '../observability/metrics';
 import type { PipelineDeps } from './deps';
 
 /** Serves `candles[symbol][timeframe]` by open-time range (inclusive), ascending, no gaps reported. */
@@ -46,14 +47,16 @@ export function offlineTestDeps(o: {
   candles: Parameters<typeof memoryCandleSource>[0];
   now: number;
   env?: Record<string, string | undefined>;
+  metrics?: MetricsPort;
 }): PipelineDeps {
   const settings = testSettings({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...o.env });
   const now = () => o.now;
   return {
     db: o.db,
     settings,
-    llm: createLLMClient({ db: o.db, settings, now }),
+    llm: createLLMClient({ db: o.db, settings, now, ...(o.metrics ? { metrics: o.metrics } : {}) }),
     candles: memoryCandleSource(o.candles),
     now,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
   };
 }

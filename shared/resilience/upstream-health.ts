@@ -164,6 +164,8 @@ export interface UpstreamHealthStore {
   readonly kind: 'memory' | 'database';
   apply<T>(key: string, fn: (s: UpstreamState) => { next: UpstreamState; result: T }): Promise<T>;
   list(): Promise<{ key: string; state: UpstreamState }[]>;
+  /** Forget every state (an operator's "the provider is back", and test isolation). */
+  reset(): Promise<void>;
 }
 
 export function createMemoryHealthStore(): UpstreamHealthStore {
@@ -178,6 +180,9 @@ export function createMemoryHealthStore(): UpstreamHealthStore {
     },
     async list() {
       return [...states.entries()].map(([key, state]) => ({ key, state }));
+    },
+    async reset() {
+      states.clear();
     },
   };
 }
@@ -208,7 +213,13 @@ export function createDatabaseHealthStore(db: DbOrTx): UpstreamHealthStore {
     },
     async list() {
       const rows = await db.select().from(upstreamHealth);
-      return rows.map((r) => ({ key: r.key, state: { ...INITIAL_STATE, ...(r.state as Partial<UpstreamState>) } }));
+      return rows.map((r) => ({
+        key: r.key,
+        state: { ...INITIAL_STATE, ...(r.state as Partial<UpstreamState>) },
+      }));
+    },
+    async reset() {
+      await db.delete(upstreamHealth);
     },
   };
 }

@@ -152,6 +152,7 @@ async function runBaselineCell(
       feeBps: spec.feeBps,
       slippageBps: spec.slippageBps,
       fillAt: spec.fill,
+      endTime: windowEnd,
     },
     decisionTimes: spec.decisionTimes,
     params: spec.params,
@@ -343,6 +344,11 @@ export async function reportStudy(
     .update(studies)
     .set({ status: 'succeeded', report, finishedAt: new Date(deps.now()), error: null })
     .where(eq(studies.id, studyId));
+  deps.metrics?.studyFinished({
+    status: 'succeeded',
+    durationMs: Math.max(0, deps.now() - row.createdAt.getTime()),
+    cells: cells.length,
+  });
   await recordStudyProgress(deps, studyId);
   return { studyId, status: 'succeeded' };
 }
@@ -352,10 +358,17 @@ export async function markStudyFailed(
   { studyId, error }: { studyId: string; error: { code: string; message: string } },
 ): Promise<{ studyId: string; status: 'failed' }> {
   await recordStudyProgress(deps, studyId);
-  await deps.db
+  const [row] = await deps.db
     .update(studies)
     .set({ status: 'failed', error, finishedAt: new Date(deps.now()) })
-    .where(eq(studies.id, studyId));
+    .where(eq(studies.id, studyId))
+    .returning({ createdAt: studies.createdAt, cells: studies.cellsTotal });
+  if (row)
+    deps.metrics?.studyFinished({
+      status: 'failed',
+      durationMs: Math.max(0, deps.now() - row.createdAt.getTime()),
+      cells: row.cells,
+    });
   return { studyId, status: 'failed' };
 }
 

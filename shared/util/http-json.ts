@@ -130,11 +130,14 @@ export function createJsonHttp(opts: JsonHttpOptions): JsonHttp {
   const clock = opts.clock ?? Date.now;
   const health = opts.health;
   const holdKey = (host: string) => `http:${host}`;
-  /** The host's shared "not before" (epoch ms), or null when it may be called now. */
-  async function heldUntil(host: string): Promise<number | null> {
+  /**
+   * The host's shared "not before" (epoch ms), or null when it may be called now. `waitedUntil`: this
+   * request already slept until then, so a hold ending by then is over for it.
+   */
+  async function heldUntil(host: string, waitedUntil: number): Promise<number | null> {
     if (!health) return null;
     const nb = await health.apply(holdKey(host), (st) => ({ next: st, result: st.notBefore }));
-    return nb !== null && nb > clock() ? nb : null;
+    return nb !== null && nb > Math.max(clock(), waitedUntil) ? nb : null;
   }
 
   /** "Equal jitter": half the exponential delay fixed, half random, so retries of many callers spread. */
@@ -156,6 +159,11 @@ export function createJsonHttp(opts: JsonHttpOptions): JsonHttp {
   async function getJson(path: string, params: Record<string, string | number>): Promise<unknown> {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
     let retries = 0;
+    let waitedUntil = 0;
+    const pause = async (ms: number) => {
+      waitedUntil = Math.max(waitedUntil, clock() + ms);
+      await sleep(ms);
+    };
     const context = { path, ...params };
     const retryOrFail = async (reason: string, cause?: unknown) => {
       if (retries >= maxRetries) {
@@ -174,13 +182,14 @@ export function createJsonHttp(opts: JsonHttpOptions): JsonHttp {
       // A host under a Retry-After hold is not called: wait a short hold out, try the fallback for this
       // request, or answer rate-limited at once.
       let host = base;
-      const held = await heldUntil(host);
+      const held = await heldUntil(host, waitedUntil);
       if (held !== null) {
-        if (fallback && host !== fallback && (await heldUntil(fallback)) === null) host = fallback;
+        if (fallback && host !== fallback && (await heldUntil(fallback, waitedUntil)) === null)
+          host = fallback;
         else {
           const wait = held - clock();
           if (wait <= maxRetryAfterMs && retries < maxRetries) {
-            await sleep(wait);
+            await pause(wait);
             retries++;
             continue;
           }
@@ -249,7 +258,7 @@ export function createJsonHttp(opts: JsonHttpOptions): JsonHttp {
           throw rateLimited(`retry after ${wait / 1000} s exceeds the ${maxRetryAfterMs / 1000} s we wait`);
         }
         if (retries >= maxRetries) throw rateLimited(`still limited after ${retries + 1} attempts`);
-        await sleep(wait ?? backoff(retries));
+        await pause(wait ?? backoff(retries));
         retries++;
         continue;
       }

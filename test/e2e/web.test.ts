@@ -474,6 +474,26 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await page.close();
   });
 
+  it("prompts: lists the agents, the trader's versions with their scores and sample size, and a text", async () => {
+    const { page, errors } = await open('/prompts/trader');
+    await page.getByTestId('prompt-agents').waitFor();
+    await page.getByTestId('prompt-versions').waitFor();
+    expect(
+      await page.getByTestId('prompt-agents').getByRole('link', { name: 'Strategy builder' }).count(),
+    ).toBe(1);
+    const versions = page.getByTestId('prompt-versions');
+    expect(await versions.getByText('builtin', { exact: true }).count()).toBeGreaterThan(0);
+    expect(await versions.getByText('active', { exact: true }).count()).toBe(1);
+    await versions.getByRole('button', { name: 'Text' }).first().click();
+    await page.getByTestId('prompt-text').locator('pre').waitFor();
+    expect(await page.getByTestId('prompt-text').locator('pre').textContent()).toMatch(/You are the trader/);
+    await shot(page, 'prompts');
+    await audit(page, 'prompts');
+    await checkNarrow(page, 'prompts');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('the page carries the CSP and the security headers', async () => {
     const { page, errors } = await open('/');
     const res = await page.request.get('/', { headers: { accept: 'text/html' } });

@@ -59,7 +59,9 @@ export type Fault =
   /** 200 with content that is not JSON. */
   | { kind: 'malformed' }
   /** 200 with JSON that does not match the requested schema. */
-  | { kind: 'schema_invalid' };
+  | { kind: 'schema_invalid' }
+  /** 200 whose message is a refusal (`content: null`, `refusal: "..."`), as OpenAI's safety system answers. */
+  | { kind: 'refusal' };
 
 export type Responder = (req: { body: ChatRequestBody; schemaName: string | undefined }) => unknown;
 
@@ -76,8 +78,10 @@ export interface OpenAIServer {
   url: string;
   requests: RecordedRequest[];
   queueFault(fault: Fault, opts?: { schemaName?: string; times?: number }): void;
-  /** Drop every queued fault (e.g. one queued with `times: Infinity`, "until cleared"). */
+  /** Drop every queued fault (e.g. one queued with `times: Infinity`, "until cleared"), and failEvery. */
   clearFaults(): void;
+  /** Every n-th request (the n-th, 2n-th, ...) gets `fault`, until clearFaults(): "one call in n fails". */
+  failEvery(n: number, fault: Fault): void;
   /** Requests that reached the completion endpoint (faulted ones included). */
   readonly count: number;
   setLatency(ms: number): void;
@@ -154,8 +158,13 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
   const timers = new Set<NodeJS.Timeout>();
   let completionId = 0;
   let closing = false;
+  let every: { n: number; fault: Fault; seen: number } | null = null;
 
   const takeFault = (schemaName: string | undefined): Fault | undefined => {
+    if (every) {
+      every.seen++;
+      if (every.seen % every.n === 0) return every.fault;
+    }
     const i = faults.findIndex((f) => f.schemaName === undefined || f.schemaName === schemaName);
     if (i < 0) return undefined;
     const f = faults[i]!;
@@ -242,8 +251,9 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       send(res, fault.status ?? 500, { error: { message: 'The server had an error', type: 'server_error' } });
       return;
     }
-    let content: string;
-    if (fault?.kind === 'malformed') content = '{"trend": "bullish", oops this is not json';
+    let content: string | null;
+    if (fault?.kind === 'refusal') content = null;
+    else if (fault?.kind === 'malformed') content = '{"trend": "bullish", oops this is not json';
     else if (fault?.kind === 'schema_invalid') content = JSON.stringify(INVALID_BY_SCHEMA);
     else {
       const out = respond({ body, schemaName });
@@ -259,7 +269,11 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content, refusal: null },
+          message: {
+            role: 'assistant',
+            content,
+            refusal: fault?.kind === 'refusal' ? "I'm sorry, I can't help with that request." : null,
+          },
           finish_reason: 'stop',
           logprobs: null,
         },
@@ -298,6 +312,10 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     },
     clearFaults() {
       faults.length = 0;
+      every = null;
+    },
+    failEvery(n, fault) {
+      every = { n, fault, seen: 0 };
     },
     setLatency(ms) {
       latencyMs = ms;

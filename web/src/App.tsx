@@ -15,6 +15,7 @@ const PortfolioView = lazy(() => import('./views/PortfolioView'));
 const BacktestsView = lazy(() => import('./views/BacktestsView'));
 const BacktestView = lazy(() => import('./views/BacktestView'));
 const CostsView = lazy(() => import('./views/CostsView'));
+const PromptsView = lazy(() => import('./views/PromptsView'));
 const StudiesView = lazy(() => import('./views/StudiesView'));
 const StudyView = lazy(() => import('./views/StudyView'));
 const LearningView = lazy(() => import('./views/LearningView'));
@@ -26,6 +27,7 @@ const NAV = [
   { to: '/backtests', label: 'Backtests', end: false },
   { to: '/studies', label: 'Studies', end: false },
   { to: '/learning', label: 'Learning', end: false },
+  { to: '/prompts', label: 'Prompts', end: false },
   { to: '/costs', label: 'Costs', end: false },
 ];
 
@@ -70,6 +72,8 @@ export function App() {
               <Route path="/studies" element={<StudiesView />} />
               <Route path="/studies/:id" element={<StudyView />} />
               <Route path="/learning" element={<LearningView />} />
+              <Route path="/prompts" element={<PromptsView />} />
+              <Route path="/prompts/:agent" element={<PromptsView />} />
               <Route path="/costs" element={<CostsView />} />
               <Route path="*" element={<NotFound />} />
             </Routes>

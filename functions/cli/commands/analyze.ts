@@ -12,6 +12,7 @@ import { parseOrThrow } from '../../../shared/api/validation';
 import { assertSymbol } from '../../../shared/market/candle-store';
 import { createDecision, getAnalysis, runDecisionChain } from '../../../shared/pipeline/analysis';
 import type { CliContext } from '../context';
+import { cliIdempotencyKey, createOnce, IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP } from './idempotency';
 import { CommandExit, EXIT_BUDGET_EXCEEDED, print, printJson, table, withContainer } from './support';
 
 interface AnalyzeFlags {
@@ -19,6 +20,7 @@ interface AnalyzeFlags {
   decisionMode?: string;
   timestamp?: string;
   timeframe?: string;
+  idempotencyKey?: string;
   json?: boolean;
 }
 
@@ -75,8 +77,10 @@ export function registerAnalyzeCommand(program: Command, ctx: CliContext): void 
     .option('--timestamp <time>', 'data cut-off for backtest_step (2024-01-31 or an ISO time)')
     .option('--timeframe <tf>', 'candle timeframe', '1h')
     .option('--decision-mode <mode>', 'pipeline or consensus (default: DECISION_MODE)')
+    .option(IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP)
     .option('--json', 'print the analysis as JSON')
     .action(async (symbol: string, flags: AnalyzeFlags) => {
+      const key = cliIdempotencyKey(flags.idempotencyKey);
       const req = parseOrThrowUsage(() =>
         parseOrThrow(
           analyzeRequestSchema,
@@ -92,15 +96,21 @@ export function registerAnalyzeCommand(program: Command, ctx: CliContext): void 
       );
       const analysis = await withContainer(ctx, async (c) => {
         assertSymbol(req.symbol, c.settings.SYMBOLS);
-        const { decisionId } = await createDecision(c.deps, {
-          symbol: req.symbol,
-          timeframe: req.timeframe,
-          mode: req.mode,
-          ...(req.timestamp ? { timestamp: req.timestamp } : {}),
-          ...(req.decision_mode ? { decisionMode: req.decision_mode } : {}),
+        const created = await createOnce(c, { scope: 'cli analyze', key, body: req }, async () => {
+          const { decisionId } = await createDecision(c.deps, {
+            symbol: req.symbol,
+            timeframe: req.timeframe,
+            mode: req.mode,
+            ...(req.timestamp ? { timestamp: req.timestamp } : {}),
+            ...(req.decision_mode ? { decisionMode: req.decision_mode } : {}),
+          });
+          return decisionId;
         });
-        await runDecisionChain(c.deps, decisionId);
-        return getAnalysis(c.deps, decisionId);
+        // A repeat with the key runs nothing (it never trades twice): it shows the first run's analysis.
+        if (created.replayed)
+          ctx.io.stderr(`replayed: --idempotency-key was used by analysis ${created.id}; nothing was run\n`);
+        else await runDecisionChain(c.deps, created.id);
+        return getAnalysis(c.deps, created.id);
       });
       if (flags.json) printJson(ctx, analysis);
       else print(ctx, formatAnalysis(analysis));

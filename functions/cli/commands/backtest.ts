@@ -1,24 +1,35 @@
 /**
  * `cli backtest <SYMBOL> --start D --end D [--timeframe TF] [--max-decisions N] [--interval N]
- * [--concurrency N] [--json]`: create the backtest (pre-flight estimate printed first), run it
+ * [--concurrency N] [--decision-mode M] [--prompt agent=version ...] [--idempotency-key K] [--json]`
+ * (and `cli backtest resume <id>`, below): create the backtest (pre-flight estimate printed first), run it
  * in-process with the Map's bounded concurrency, then print the metrics table beside buy-and-hold.
  * Progress goes to stderr: a bar redrawn in place on a terminal, plain lines otherwise (logs, CI).
  */
 import type { Command } from 'commander';
 import type { BacktestDto, CostEstimate } from '../../../shared/api/contract';
-import { createBacktest, runBacktest } from '../../../shared/pipeline/backtest';
+import { createBacktest, getBacktest, resumeBacktest, runBacktest } from '../../../shared/pipeline/backtest';
 import type { CliContext } from '../context';
-import { CommandExit, intOption, pct, print, printJson, table, withContainer } from './support';
+import { cliIdempotencyKey, createOnce, IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP } from './idempotency';
+import { CommandExit, intOption, pct, print, printJson, table, usage, withContainer } from './support';
 
 interface BacktestFlags {
-  start: string;
-  end: string;
+  start?: string;
+  end?: string;
   timeframe: string;
   maxDecisions: number;
   interval?: number;
   concurrency?: number;
   decisionMode?: string;
+  idempotencyKey?: string;
+  prompt?: Record<string, string>;
   json?: boolean;
+}
+
+/** `--prompt trader=3f9a1c0b2d4e` (repeatable): pins an agent's prompt version for the backtest. */
+export function promptPin(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) usage('--prompt', `"${value}" is not agent=version (e.g. trader=3f9a1c0b2d4e)`);
+  return { ...previous, [value.slice(0, eq).trim()]: value.slice(eq + 1).trim() };
 }
 
 const BAR_WIDTH = 30;
@@ -109,9 +120,10 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
   program
     .command('backtest')
     .description('Run an LLM backtest in this process and print its metrics beside buy-and-hold')
-    .argument('<symbol>', 'a supported symbol, e.g. BTCUSDT')
-    .requiredOption('--start <date>', 'first day (2024-01-01 or an ISO time)')
-    .requiredOption('--end <date>', 'end (exclusive)')
+    .argument('<symbol>', 'a supported symbol, e.g. BTCUSDT; or `resume` to resume a backtest')
+    .argument('[id]', 'with `resume`: the backtest to resume (only its failed decisions run again)')
+    .option('--start <date>', 'first day (2024-01-01 or an ISO time); required for a new backtest')
+    .option('--end <date>', 'end (exclusive); required for a new backtest')
     .option('--timeframe <tf>', 'candle timeframe', '4h')
     .option('--max-decisions <n>', 'at most this many decision points', intOption('max-decisions'), 50)
     .option(
@@ -125,10 +137,24 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
       intOption('concurrency'),
     )
     .option('--decision-mode <mode>', 'pipeline or consensus (default: DECISION_MODE)')
+    .option(IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP)
+    .option(
+      '--prompt <agent=version>',
+      'pin a prompt version for every decision (repeatable; see `prompts <agent>`)',
+      promptPin,
+    )
     .option('--json', 'print the backtest as JSON')
-    .action(async (symbol: string, flags: BacktestFlags) => {
+    .action(async (symbol: string, id: string | undefined, flags: BacktestFlags) => {
+      if (symbol === 'resume') return resumeCommand(ctx, id, flags);
+      if (id !== undefined) throw new CommandExit(2, `error: unexpected argument ${id}`);
+      if (!flags.start || !flags.end)
+        throw new CommandExit(
+          2,
+          "error: required options '--start <date>' and '--end <date>' for a new backtest",
+        );
+      const key = cliIdempotencyKey(flags.idempotencyKey);
       const backtest = await withContainer(ctx, async (c) => {
-        const { backtestId, estimate } = await createBacktest(c.deps, {
+        const request = {
           symbol,
           start_date: flags.start,
           end_date: flags.end,
@@ -136,8 +162,23 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
           max_decisions: flags.maxDecisions,
           ...(flags.interval === undefined ? {} : { decision_interval: flags.interval }),
           ...(flags.decisionMode === undefined ? {} : { decision_mode: flags.decisionMode }),
+          ...(flags.prompt === undefined ? {} : { prompt_versions: flags.prompt }),
+        };
+        let estimate: CostEstimate | undefined;
+        const created = await createOnce(c, { scope: 'cli backtest', key, body: request }, async () => {
+          const made = await createBacktest(c.deps, request);
+          estimate = made.estimate;
+          return made.backtestId;
         });
-        ctx.io.stderr(`${formatEstimate(estimate)}\n`);
+        const backtestId = created.id;
+        // A repeat with the key starts no second run: it shows the first run's backtest as it is now.
+        if (created.replayed) {
+          ctx.io.stderr(
+            `replayed: --idempotency-key was used by backtest ${backtestId}; nothing was started\n`,
+          );
+          return getBacktest(c.deps, backtestId);
+        }
+        if (estimate) ctx.io.stderr(`${formatEstimate(estimate)}\n`);
         const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);
         return runBacktest(c.deps, backtestId, {
           concurrency: flags.concurrency ?? c.settings.BACKTEST_MAP_CONCURRENCY,
@@ -148,4 +189,24 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
       else print(ctx, formatBacktest(backtest));
       if (backtest.status !== 'succeeded') throw new CommandExit(1, `error: backtest ${backtest.status}`);
     });
+}
+
+/**
+ * `backtest resume <id>`: reopen a finished backtest with failed decisions and run only those again (the
+ * decisions already made are kept: no call, no cost), then simulate; prints the result like a new run.
+ */
+async function resumeCommand(ctx: CliContext, id: string | undefined, flags: BacktestFlags) {
+  if (!id) throw new CommandExit(2, 'error: backtest resume needs the backtest id');
+  const backtest = await withContainer(ctx, async (c) => {
+    const resumed = await resumeBacktest(c.deps, id);
+    ctx.io.stderr(`resuming ${id}: ${resumed.toRun} decision point(s) to run, ${resumed.kept} kept\n`);
+    const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);
+    return runBacktest(c.deps, id, {
+      concurrency: flags.concurrency ?? c.settings.BACKTEST_MAP_CONCURRENCY,
+      onProgress: progress,
+    });
+  });
+  if (flags.json) printJson(ctx, backtest);
+  else print(ctx, formatBacktest(backtest));
+  if (backtest.status !== 'succeeded') throw new CommandExit(1, `error: backtest ${backtest.status}`);
 }

@@ -34,6 +34,7 @@ const USAGE_CODES = new Set([
   'NOT_FOUND',
   'INSUFFICIENT_DATA',
   'DATA_GAP',
+  'IDEMPOTENCY_KEY_REUSED',
 ]);
 
 export function exitCodeFor(e: unknown): number {

@@ -1,15 +1,12 @@
 /** Tokenomics analyst (cheap tier): supply pressure and structural risks from static supply facts. */
-import type { TokenomicsInput } from '../inputs';
-import { messages } from './common';
 
-/** @2: dated supply risks, and no compile date in the source label (look-ahead). */
-export const PROMPT_VERSION = 'tokenomics@2';
+/**
+ * The builtin text's label (its version id is the hash of the text: shared/prompts).
+ * @2: dated supply risks, and no compile date in the source label (look-ahead).
+ */
+export const PROMPT_LABEL = 'tokenomics@2';
 
-const SYSTEM =
+export const SYSTEM =
   'You are the tokenomics analyst of a crypto trading firm. From static supply facts (category, max ' +
   'supply, annual issuance in force, active unlocks, known risks) judge supply_pressure (low/medium/' +
   'high), a medium-term outlook (bullish/bearish/neutral) and up to 5 key risks.';
-
-export function build(input: TokenomicsInput) {
-  return messages(SYSTEM, input);
-}

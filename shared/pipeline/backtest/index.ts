@@ -5,6 +5,7 @@
 export * from './plan';
 export * from './read';
 export * from './result';
+export * from './resume';
 export * from './runner';
 export * from './settings';
 export * from './steps';

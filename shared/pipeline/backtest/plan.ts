@@ -33,6 +33,7 @@ import { ROLE_MAX_TOKENS } from '../../llm/client';
 import { costUsd } from '../../llm/prices';
 import { assertSymbol } from '../../market/candle-store';
 import { type Candle, TIMEFRAME_MS, type Timeframe } from '../../market/types';
+import { assertPromptVersionsExist, assignDecisionPrompts } from '../../prompts/registry';
 import { inheritLiveStrategy } from '../../strategy/store';
 import { AppError } from '../../util/errors';
 import type { PipelineDeps } from '../deps';
@@ -139,6 +140,18 @@ export async function createBacktest(
       { field: 'max_decisions', max: settings.BACKTEST_MAX_DECISIONS },
     );
   }
+  // Pinned prompt versions must be registered (400 naming prompt_versions.<agent>); the rest are the
+  // active versions now, fixed for the whole backtest so a lesson applied meanwhile cannot change it.
+  const pins = Object.fromEntries(
+    Object.entries(req.prompt_versions ?? {}).filter(([, v]) => v !== undefined),
+  ) as Partial<Record<AgentName, string>>;
+  await assertPromptVersionsExist(deps.db, pins, 'prompt_versions');
+  const promptVersions = await assignDecisionPrompts(deps.db, {
+    settings,
+    decisionId: '',
+    live: false,
+    pinned: pins,
+  });
   const tf = req.timeframe;
   const tfMs = TIMEFRAME_MS[tf];
   const startMs = parseDateInput(req.start_date);
@@ -202,7 +215,9 @@ export async function createBacktest(
       blind: req.blind,
       decision_mode: req.decision_mode ?? settings.DECISION_MODE,
       ...(every ? { learning: { every } } : {}),
+      ...(Object.keys(pins).length ? { prompt_versions: pins } : {}),
     },
+    promptVersions,
     initialCash: settings.INITIAL_CASH,
     limits: {
       maxPositionPct: settings.MAX_POSITION_SIZE_PCT,

@@ -17,6 +17,8 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
   if (result) {
     delete (result as { tradeListHash?: string }).tradeListHash;
     withDecisionClasses(result, row.status);
+    // Stored before unfilled decisions were reported.
+    for (const d of result.decisions) d.notFilled ??= null;
   }
   return {
     id: row.id,
@@ -28,6 +30,8 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
     maxDecisions: row.maxDecisions,
     decisionInterval: row.decisionInterval,
     provider: s.provider,
+    promptVersions: s.promptVersions ?? null,
+    pinnedPromptVersions: s.request.prompt_versions ?? {},
     progress: { done: Math.min(done, row.progressTotal), total: row.progressTotal },
     estimate: (row.estimate as CostEstimate | null) ?? null,
     result,

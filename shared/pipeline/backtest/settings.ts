@@ -3,6 +3,7 @@
  * the small helpers every backtest module shares.
  */
 
+import type { AgentName } from '../../agents/schemas';
 import type { backtests } from '../../db/schema';
 import type { Gap, Timeframe } from '../../market/types';
 import type { SizingSettings } from '../../outcomes/sizing';
@@ -30,7 +31,14 @@ export interface BacktestSettingsJson {
     decision_mode?: 'pipeline' | 'consensus';
     /** Walk-forward learning: a cycle after every `every` decisions (absent: no learning). */
     learning?: { every: number };
+    /** The prompt versions the request pinned (absent: none pinned). */
+    prompt_versions?: Partial<Record<AgentName, string>>;
   };
+  /**
+   * The prompt version of every decision agent for all the backtest's decisions: the pins, else the
+   * active version when the backtest was created (absent on backtests stored before the registry).
+   */
+  promptVersions?: Record<AgentName, string>;
   initialCash: number;
   limits: { maxPositionPct: number; maxTotalExposurePct: number };
   /** SIZING and the Kelly settings at creation (absent on backtests stored before Kelly: trader). */

@@ -8,7 +8,7 @@
  * - Decisions of a backtest are recorded with `backtestId` and the backtest's own run id, never against
  *   the live book: execution happens only in the simulator, into the run whose id is the backtest id.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { BacktestDto, CostEstimate } from '../../api/contract';
 import { simulate } from '../../backtest';
 import { backtests, decisions } from '../../db/schema';
@@ -21,6 +21,7 @@ import { createDecision, runDecisionChain, TERMINAL_STATUSES } from '../analysis
 import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
 import { spacingNote, thin, toMetricsDto, toResultTrades } from './result';
+import { DECIDED_STATUSES, NOT_RUN_CODE, recordNotRunPoints } from './resume';
 import { iso, MAX_CURVE_POINTS, segmentsOf, settingsOf } from './settings';
 import {
   loadBacktestDecisions,
@@ -61,9 +62,15 @@ export async function planBacktest(
       field: 'segment',
       segments: segments.length,
     });
+  // Points already decided (a resumed run) are not decided again: no call, no cost.
+  const decided = await deps.db
+    .select({ t: decisions.decisionTime })
+    .from(decisions)
+    .where(and(eq(decisions.backtestId, backtestId), inArray(decisions.status, [...DECIDED_STATUSES])));
+  const skip = new Set(decided.map((d) => d.t.getTime()));
   return {
     backtestId,
-    items: times.map((decisionTime) => ({ backtestId, decisionTime })),
+    items: times.filter((t) => !skip.has(t)).map((decisionTime) => ({ backtestId, decisionTime })),
     maxFailedPct: deps.settings.BACKTEST_MAX_FAILED_PCT,
     segment,
     segments: segments.length,
@@ -155,6 +162,8 @@ export async function simulateRecorded(deps: PipelineDeps, backtestId: string) {
       limits: s.limits,
       fillAt: s.request.fill,
       sizing: s.sizing,
+      // Nothing after end_date: the final mark is the last close inside the range.
+      endTime: row.endDate.getTime(),
     },
   });
   return { row, settings: s, rows, result };
@@ -170,10 +179,20 @@ export async function simulateBacktest(
   deps: PipelineDeps,
   { backtestId }: { backtestId: string },
 ): Promise<{ backtestId: string; status: 'succeeded' | 'failed'; tradeListHash: string }> {
+  // A run the decision Map stopped (past BACKTEST_MAX_FAILED_PCT) lists the points it never reached as
+  // failed (NOT_RUN), so every planned point is accounted for and resume knows what to run.
+  await recordNotRunPoints(
+    deps,
+    backtestId,
+    `the run stopped before this point: more than BACKTEST_MAX_FAILED_PCT (${deps.settings.BACKTEST_MAX_FAILED_PCT}%) of its decisions had failed`,
+  );
   const { row, settings: s, rows, result } = await simulateRecorded(deps, backtestId);
   const classes = rows.map((r) => decisionClassOf(r.status, r.error?.code));
   const counts = countClasses(classes);
-  const firstFailed = rows.find((_, i) => classes[i] === 'failed');
+  // The first error is the upstream's, not a point the stopped run never reached.
+  const firstFailed =
+    rows.find((r, i) => classes[i] === 'failed' && r.error?.code !== NOT_RUN_CODE) ??
+    rows.find((_, i) => classes[i] === 'failed');
   const firstError = firstFailed
     ? (firstFailed.error ?? { code: 'FAILED', message: `decision ${firstFailed.id} failed` })
     : null;
@@ -199,6 +218,7 @@ export async function simulateBacktest(
   const startMs = row.startDate.getTime();
   const endMs = row.endDate.getTime();
 
+  const notFilled = new Map(result.unfilled.map((u) => [u.decisionId, u.reason]));
   const assumptions = [
     ...result.assumptions,
     `initial cash ${s.initialCash} USDT; fee ${s.request.fee_bps} bps per fill; slippage ${s.request.slippage_bps} bps against the trader`,
@@ -247,6 +267,7 @@ export async function simulateBacktest(
         action: classes[i] === 'failed' ? null : r.action,
         sizePct: classes[i] === 'failed' ? null : r.sizePct,
         error: r.error ? { code: r.error.code, message: r.error.message } : null,
+        notFilled: r.action === 'BUY' || r.action === 'SELL' ? (notFilled.get(r.id) ?? null) : null,
       })),
       decisionCounts: counts,
       degraded: counts.failed > 0,
@@ -279,6 +300,11 @@ export async function simulateBacktest(
         error: runError,
       })
       .where(eq(backtests.id, backtestId));
+  });
+  deps.metrics?.backtestFinished({
+    status: tooManyFailed ? 'failed' : 'succeeded',
+    durationMs: Math.max(0, deps.now() - row.createdAt.getTime()),
+    decisions: rows.length,
   });
   return { backtestId, status: tooManyFailed ? 'failed' : 'succeeded', tradeListHash: result.tradeListHash };
 }

@@ -49,14 +49,21 @@ export async function markBacktestFailed(
   { backtestId, error }: { backtestId: string; error: { code: string; message: string } },
 ): Promise<{ backtestId: string; status: 'failed' }> {
   await recordBacktestProgress(deps, { backtestId });
-  await deps.db
+  const [row] = await deps.db
     .update(backtests)
     .set({
       status: 'failed',
       error: { code: error.code, message: error.message },
       finishedAt: new Date(deps.now()),
     })
-    .where(eq(backtests.id, backtestId));
+    .where(eq(backtests.id, backtestId))
+    .returning({ createdAt: backtests.createdAt, decisions: backtests.progressDone });
+  if (row)
+    deps.metrics?.backtestFinished({
+      status: 'failed',
+      durationMs: Math.max(0, deps.now() - row.createdAt.getTime()),
+      decisions: row.decisions,
+    });
   return { backtestId, status: 'failed' };
 }
 export interface BacktestDecisionRow {

@@ -213,6 +213,30 @@ describe('createApiClient', () => {
     await expect(api.reviewAdjustment('adj-3', 'reject')).rejects.toMatchObject({ code: 'BAD_RESPONSE' });
   });
 
+  it('resumes a backtest with a POST (an idempotency key), and reports a 409 as CONFLICT', async () => {
+    routes.set('POST /backtests/b9/resume', (req, _b, res) =>
+      req.headers['idempotency-key']
+        ? json(res, 202, { id: 'b9', status: 'pending', poll: '/backtests/b9', toRun: 2, kept: 18 })
+        : json(res, 400, { error: { code: 'VALIDATION_ERROR', message: 'no key' } }),
+    );
+    routes.set('POST /backtests/b8/resume', (_req, _b, res) =>
+      json(res, 409, {
+        error: { code: 'CONFLICT', message: 'backtest b8 has no failed or missing decision to resume' },
+      }),
+    );
+    const api = createApiClient({ baseUrl });
+    expect(await api.resumeBacktest('b9')).toEqual({
+      id: 'b9',
+      status: 'pending',
+      poll: '/backtests/b9',
+      toRun: 2,
+      kept: 18,
+    });
+    const err = (await api.resumeBacktest('b8').catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe('CONFLICT');
+    expect(err.status).toBe(409);
+  });
+
   it('reports an error status without a JSON error body as HTTP_<status>', async () => {
     routes.set('GET /costs', (_req, _b, res) => {
       res.writeHead(502, { 'content-type': 'text/html' });
@@ -277,5 +301,61 @@ describe('createApiClient', () => {
     routes.set('POST /analyze', (_req, _b, res) => json(res, 200, { ...analysis, id: 'a2' }));
     const result = await runAnalysisToEnd(createApiClient({ baseUrl }), { symbol: 'BTCUSDT' }, { pollMs: 1 });
     expect(result.id).toBe('a2');
+  });
+
+  it('reads the prompt registry: agents, versions with scores, a text; a drifted answer is an error', async () => {
+    const agent = {
+      agent: 'trader',
+      label: 'Trader',
+      decisionAgent: true,
+      activeVersion: 'aaaaaaaaaaaa',
+      activeSince: null,
+      activeSetBy: 'builtin',
+      builtinVersion: 'aaaaaaaaaaaa',
+      versions: 2,
+      abVersions: [],
+    };
+    const score = { count: 4, wins: 2, winRate: 0.5, meanPnlPct: 0.5 };
+    const empty = { count: 0, wins: 0, winRate: null, meanPnlPct: null };
+    const version = {
+      version: 'bbbbbbbbbbbb',
+      origin: 'learning',
+      parent: 'aaaaaaaaaaaa',
+      label: null,
+      note: 'learning adjustment x',
+      firstSeenAt: '2025-01-01T00:00:00.000Z',
+      active: false,
+      builtin: false,
+      inAbTest: true,
+      chars: 120,
+      scores: { all: score, live: score, backtest: empty },
+    };
+    routes.set('GET /prompts', (_req, _b, res) => json(res, 200, { agents: [agent] }));
+    routes.set('GET /prompts/trader', (_req, _b, res) => json(res, 200, { agent, versions: [version] }));
+    routes.set('GET /prompts/trader/bbbbbbbbbbbb', (_req, _b, res) =>
+      json(res, 200, {
+        agent: 'trader',
+        version: 'bbbbbbbbbbbb',
+        origin: 'learning',
+        parent: 'aaaaaaaaaaaa',
+        label: null,
+        note: null,
+        firstSeenAt: '2025-01-01T00:00:00.000Z',
+        text: 'You are the trader.',
+      }),
+    );
+    routes.set('GET /prompts/risk', (_req, _b, res) =>
+      json(res, 200, { agent, versions: [{ version: 'x' }] }),
+    );
+    const api = createApiClient({ baseUrl });
+    expect((await api.prompts()).agents[0]!.activeVersion).toBe('aaaaaaaaaaaa');
+    const v = await api.agentPrompts('trader');
+    expect(v.versions[0]!.scores.all).toEqual(score);
+    expect(v.versions[0]!.scores.backtest.winRate).toBeNull();
+    expect((await api.promptText('trader', 'bbbbbbbbbbbb')).text).toBe('You are the trader.');
+    expect(seen.at(-1)?.url).toBe('/prompts/trader/bbbbbbbbbbbb');
+    const err = await api.agentPrompts('risk').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe('BAD_RESPONSE');
   });
 });

@@ -22,6 +22,7 @@ import {
   type BacktestDto,
   type BacktestRequest,
   backtestAcceptedSchema,
+  backtestResumedSchema,
   backtestSchema,
   backtestsListSchema,
   candlesResponseSchema,
@@ -45,6 +46,7 @@ import {
   strategyVersionSchema,
   strategyVersionsSchema,
 } from '../../../shared/api/learning';
+import { agentPromptsSchema, promptAgentsSchema, promptTextSchema } from '../../../shared/api/prompts';
 import { studiesListSchema, studyAcceptedSchema, studySchema } from '../../../shared/api/studies';
 
 export class ApiError extends Error {
@@ -97,6 +99,7 @@ export function hintFor(code: string, status: number): string {
       return 'Binance market data is unavailable right now: retry in a minute.';
     case 'UPSTREAM_LLM':
     case 'UPSTREAM_LLM_RATE_LIMITED':
+    case 'UPSTREAM_LLM_UNAVAILABLE':
     case 'LLM_TIMEOUT':
     case 'LLM_INVALID_OUTPUT':
       return 'The language model provider failed: retry in a minute, or switch to the offline provider.';
@@ -298,6 +301,11 @@ export function createApiClient(options: ApiClientOptions) {
       const { status, json } = await write('/backtest', req, signal);
       return parse(backtestAcceptedSchema, json, 'POST /backtest', status);
     },
+    /** Rerun only the failed decisions of a finished backtest (POST /backtests/{id}/resume). */
+    async resumeBacktest(id: string, signal?: AbortSignal) {
+      const { status, json } = await write(`/backtests/${enc(id)}/resume`, {}, signal);
+      return parse(backtestResumedSchema, json, 'POST /backtests/{id}/resume', status);
+    },
     backtest: (id: string, signal?: AbortSignal): Promise<BacktestDto> =>
       get(backtestSchema, `/backtests/${enc(id)}`, undefined, signal),
     backtests: (q: PageQuery = {}, signal?: AbortSignal) =>
@@ -335,6 +343,13 @@ export function createApiClient(options: ApiClientOptions) {
     costs: (signal?: AbortSignal) => get(costsResponseSchema, '/costs', undefined, signal),
     dailyCosts: (days: number, signal?: AbortSignal) =>
       get(dailyCostsResponseSchema, '/costs/daily', { days }, signal),
+
+    /** The prompt registry: every agent, one agent's versions with their scores, one version's text. */
+    prompts: (signal?: AbortSignal) => get(promptAgentsSchema, '/prompts', undefined, signal),
+    agentPrompts: (agent: string, signal?: AbortSignal) =>
+      get(agentPromptsSchema, `/prompts/${enc(agent)}`, undefined, signal),
+    promptText: (agent: string, version: string, signal?: AbortSignal) =>
+      get(promptTextSchema, `/prompts/${enc(agent)}/${enc(version)}`, undefined, signal),
   };
 }
 

@@ -3,10 +3,11 @@
  * drawdown curves, the trades on the price chart, the trade list and every decision, each opening its
  * agents' reasoning. The assumptions the run made are printed with the result.
  */
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router-dom';
 import type { BacktestDto, CostEstimate } from '../../../shared/api/contract';
 import { isBacktestSettled } from '../api/client';
+import { useApiClient } from '../api/context';
 import { useApi } from '../api/use-api';
 import type { ChartMarker, ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
@@ -43,14 +44,25 @@ export default function BacktestView() {
         </Link>
       </div>
       <Async value={backtest} label="Loading backtest…">
-        {(b) => <BacktestBody b={b} estimate={b.estimate ?? acceptedEstimate ?? null} />}
+        {(b) => (
+          <BacktestBody b={b} estimate={b.estimate ?? acceptedEstimate ?? null} onResumed={backtest.reload} />
+        )}
       </Async>
     </div>
   );
 }
 
-function BacktestBody({ b, estimate }: { b: BacktestDto; estimate: CostEstimate | null }) {
+function BacktestBody({
+  b,
+  estimate,
+  onResumed,
+}: {
+  b: BacktestDto;
+  estimate: CostEstimate | null;
+  onResumed: () => void;
+}) {
   const settled = isBacktestSettled(b);
+  const resumable = settled && (b.status === 'failed' || Boolean(b.result?.degraded));
   return (
     <>
       <div className="subhead">
@@ -76,10 +88,39 @@ function BacktestBody({ b, estimate }: { b: BacktestDto; estimate: CostEstimate 
           <div className="mono small muted">{b.error.code}</div>
         </div>
       )}
+      {resumable && <ResumeButton id={b.id} onResumed={onResumed} />}
       {b.result && <DecisionClasses r={b.result} />}
       {b.result && <Results b={b} r={b.result} />}
       {settled && !b.result && !b.error && <Empty>The backtest finished without a result.</Empty>}
     </>
+  );
+}
+
+/** Rerun only the failed decisions (the ones already made are kept, at no cost), then simulate again. */
+function ResumeButton({ id, onResumed }: { id: string; onResumed: () => void }) {
+  const api = useApiClient();
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  const resume = async () => {
+    setState({ busy: true, error: null });
+    try {
+      await api.resumeBacktest(id);
+      setState({ busy: false, error: null });
+      onResumed();
+    } catch (e) {
+      setState({ busy: false, error: (e as Error).message });
+    }
+  };
+  return (
+    <div className="row">
+      <button type="button" onClick={resume} disabled={state.busy} data-testid="backtest-resume">
+        {state.busy ? 'Resuming…' : 'Resume: rerun the failed decisions'}
+      </button>
+      {state.error && (
+        <span className="error small" role="alert">
+          {state.error}
+        </span>
+      )}
+    </div>
   );
 }
 
@@ -396,7 +437,15 @@ function Decisions({ r }: { r: Result }) {
                 <StatusBadge status={d.status} />
                 {d.class === 'failed' && d.error && <span className="mono small muted"> {d.error.code}</span>}
               </td>
-              <td>{d.class === 'failed' ? 'failed' : <ActionTag action={d.action} />}</td>
+              <td>
+                {d.class === 'failed' ? 'failed' : <ActionTag action={d.action} />}
+                {d.notFilled && (
+                  <span className="small muted" title={d.notFilled}>
+                    {' '}
+                    not filled: after end date
+                  </span>
+                )}
+              </td>
               <td className="num">{d.sizePct != null && d.action !== 'HOLD' ? `${d.sizePct}%` : '—'}</td>
               <td>
                 <Link to={`/analyses/${d.id}`}>open agents →</Link>
