@@ -12,7 +12,7 @@
 import { eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { generateKlines } from '../../test/helpers/binance-server';
-import { decisions, learningCycles, strategyAdjustments } from '../db/schema';
+import { backtests, decisions, learningCycles, strategyAdjustments } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
 import { WARMUP_BARS } from '../indicators/compute';
 import { runLearningCycle } from '../learning/cycle';
@@ -142,7 +142,8 @@ describe.each(testDrivers())('walk-forward learning in a backtest on %s', (drive
     const cycles = await cyclesOf(backtestId);
     expect(cycles).toHaveLength(4);
     // The cycles are at the segments' starts, and what each read closed before it.
-    const times = (await planBacktest(a.deps, { backtestId, segment: 0 })).items.map((i) => i.decisionTime);
+    const [bt] = await t.db.select().from(backtests).where(eq(backtests.id, backtestId));
+    const times = (bt!.settings as { decisionTimes: number[] }).decisionTimes;
     expect(cycles.map((c) => c.asOf)[0]).toBe(times[0]! + EVERY * 6 * TF_MS);
     const cycleReads = a.reads.filter((r) => r.q.runId === backtestId);
     expect(cycleReads.map((r) => r.q.closedBefore)).toEqual(cycles.map((c) => c.asOf));
