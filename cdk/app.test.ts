@@ -22,7 +22,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { webContentSecurityPolicy } from '../functions/api/security';
 import { LLM_KEY_UNSET } from '../functions/aws/param-names';
 import { resolveIntrinsics, synthesizeLocalDefinitions } from '../functions/local/stepfunctions';
-import { API_ROUTES } from '../shared/api/routes';
+import { API_ROUTES, ROUTE_GROUPS } from '../shared/api/routes';
 import { DEFAULT_METRICS_NAMESPACE, METRIC } from '../shared/observability/metrics';
 import { buildApp } from './app';
 import { STAGE_NAME } from './stacks/api-stack';
@@ -244,7 +244,8 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
           POWERTOOLS_TRACE_ENABLED: 'false',
         });
       }
-    expect(functions).toBe(9);
+    // One per route group, the two workflow-step functions, and Migrate (data stack).
+    expect(functions).toBe(ROUTE_GROUPS.length + 3);
   });
 
   it('-c metricsNamespace: the functions and the dashboard use the given namespace', () => {
@@ -257,7 +258,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     const envs = ofType(other.api, 'AWS::Lambda::Function').map(
       ([, f]) => f.Properties?.Environment?.Variables,
     );
-    expect(envs.filter((e) => e?.METRICS_NAMESPACE === 'Firm/Staging')).toHaveLength(8);
+    expect(envs.filter((e) => e?.METRICS_NAMESPACE === 'Firm/Staging')).toHaveLength(ROUTE_GROUPS.length + 2);
   });
 
   it('gives every acknowledgement a reason', () => {
