@@ -1,7 +1,7 @@
 /**
  * A Map whose every item runs as a child execution of its own: Step Functions' Distributed Map, in the
- * shape this project uses it. The backtest machine runs its decision points with it; a study's machine
- * (cells) is meant to reuse it.
+ * shape this project uses it. The backtest machine runs its decision points with it, the study machine
+ * its cells (on AWS).
  *
  * Why Distributed: an inline Map writes every iteration into the parent execution's history, and AWS
  * caps one execution's history at 25,000 events (a hard quota). A decision point writes 62 events before
@@ -43,12 +43,14 @@ export interface ChildExecutionsMapProps {
   itemsPath?: string;
   /** Reads the items from S3 instead (a study's cells); exclusive with `itemsPath`. */
   itemReader?: sfn.IItemReader;
+  /** Writes the Map Run's results to S3 (a study's cells); by default they are discarded. */
+  resultWriter?: sfn.ResultWriter;
   /** Each child's input, built from `$$.Map.Item.Value` (the item) and `$` (the Map's input). */
   itemSelector: Record<string, unknown>;
   /** Child executions at once. */
   maxConcurrency: number;
-  /** JSONPath of the tolerated failure percentage (0-100) in the state input. */
-  toleratedFailurePercentagePath: string;
+  /** JSONPath of the tolerated failure percentage (0-100) in the state input; absent: none tolerated. */
+  toleratedFailurePercentagePath?: string;
   /** The Map Run's label (console, child execution names): letters, digits, `-` and `_` only. */
   label: string;
   comment?: string;
@@ -68,9 +70,12 @@ export function childExecutionsMap(
   const map = new sfn.DistributedMap(scope, id, {
     ...(props.itemsPath ? { itemsPath: props.itemsPath } : {}),
     ...(props.itemReader ? { itemReader: props.itemReader } : {}),
+    ...(props.resultWriter ? { resultWriter: props.resultWriter } : {}),
     itemSelector: props.itemSelector,
     maxConcurrency: props.maxConcurrency,
-    toleratedFailurePercentagePath: props.toleratedFailurePercentagePath,
+    ...(props.toleratedFailurePercentagePath
+      ? { toleratedFailurePercentagePath: props.toleratedFailurePercentagePath }
+      : {}),
     mapExecutionType: sfn.StateMachineType.STANDARD,
     label: props.label,
     resultPath: sfn.JsonPath.DISCARD,

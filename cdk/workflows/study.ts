@@ -7,10 +7,11 @@
  *   -> Report study -> Study succeeded. A failure of plan, the Map or report -> Mark study failed -> Fail.
  *
  * The cell Map, two ways, and only that differs (cdk/app.test.ts asserts it):
- * - on AWS (`cellItems` given): a DISTRIBUTED Map that reads its items from the JSON array the plan step
- *   wrote to S3 (`$.plan.itemsKey`) and writes its results to S3 (ResultWriter), so a study is bounded by
- *   neither the 256 KiB state payload nor the 25,000-event history of one execution (each cell is a child
- *   execution, whose Backtest is a nested execution of its own);
+ * - on AWS (`cellItems` given): the project's DISTRIBUTED Map of child executions (`childExecutionsMap`
+ *   in cdk/workflows/distributed-map.ts, the one the Backtest machine uses), reading its items from the
+ *   JSON array the plan step wrote to S3 (`$.plan.itemsKey`) and writing its results to S3
+ *   (ResultWriter), so a study is bounded by neither the 256 KiB state payload nor the 25,000-event
+ *   history of one execution (each cell is a child execution, whose Backtest is a nested execution);
  * - locally: an INLINE Map over the same items, which the same plan step returns in `$.plan.items`
  *   (aws-local-stepfunctions cannot read S3). The nested Backtest Task is run by the local runner: it
  *   starts the local Backtest machine (the same definition) and waits for it, as `.sync` does.
@@ -22,6 +23,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { invokeStep } from './agent-chain';
+import { childExecutionsMap } from './distributed-map';
 
 export const STUDY_TIMEOUT = Duration.days(7);
 /** Cells at once: each cell's backtest runs its own decision Map at BACKTEST_MAP_CONCURRENCY. */
@@ -107,29 +109,29 @@ export function studyDefinition(scope: Construct, props: StudyDefinitionProps): 
     studyId: sfn.JsonPath.stringAt('$$.Map.Item.Value.studyId'),
     cellId: sfn.JsonPath.stringAt('$$.Map.Item.Value.cellId'),
   };
-  let cells: sfn.Map | sfn.DistributedMap;
-  if (props.cellItems) {
-    cells = new sfn.DistributedMap(scope, STUDY_STATES.cells, {
-      itemReader: new sfn.S3JsonItemReader({
-        bucket: props.cellItems,
-        key: sfn.JsonPath.stringAt('$.plan.itemsKey'),
-      }),
-      resultWriter: new sfn.ResultWriter({ bucket: props.cellItems, prefix: 'study-results' }),
-      itemSelector,
-      maxConcurrency: STUDY_CELL_CONCURRENCY,
-      mapExecutionType: sfn.StateMachineType.STANDARD,
-      label: 'StudyCells',
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-  } else {
-    cells = new sfn.Map(scope, STUDY_STATES.cells, {
-      itemsPath: '$.plan.items',
-      itemSelector,
-      maxConcurrency: STUDY_CELL_CONCURRENCY,
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-  }
-  cells.itemProcessor(cell);
+  // On AWS the project's child-executions Map (each cell a child execution), items and results in S3.
+  const cells: sfn.Map | sfn.DistributedMap = props.cellItems
+    ? childExecutionsMap(
+        scope,
+        STUDY_STATES.cells,
+        {
+          itemReader: new sfn.S3JsonItemReader({
+            bucket: props.cellItems,
+            key: sfn.JsonPath.stringAt('$.plan.itemsKey'),
+          }),
+          resultWriter: new sfn.ResultWriter({ bucket: props.cellItems, prefix: 'study-results' }),
+          itemSelector,
+          maxConcurrency: STUDY_CELL_CONCURRENCY,
+          label: 'StudyCells',
+        },
+        cell,
+      )
+    : new sfn.Map(scope, STUDY_STATES.cells, {
+        itemsPath: '$.plan.items',
+        itemSelector,
+        maxConcurrency: STUDY_CELL_CONCURRENCY,
+        resultPath: sfn.JsonPath.DISCARD,
+      }).itemProcessor(cell);
 
   const report = step('Report study', 'reportStudy', sfn.JsonPath.DISCARD);
   const succeeded = new sfn.Pass(scope, 'Study succeeded', {

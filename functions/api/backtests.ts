@@ -7,7 +7,8 @@
  * backtest workflow; it answers 202 at once with the estimate and the URL to poll. If the workflow
  * cannot be started, the backtest is marked failed (never left "pending" forever) and the error returned.
  *
- * Studies (`POST /studies`, `GET /studies`, `GET /studies/{id}`, `GET /studies/{id}/cells.csv`) live in
+ * Studies (`POST /studies`, `GET /studies`, `GET /studies/{id}`, `POST /studies/{id}/resume`,
+ * `GET /studies/{id}/cells.csv`) live in
  * this group too: a study is many backtests, served by the same function and the same deps.
  *
  * With an Idempotency-Key, a repeat with the same body starts no second run and answers the first
@@ -27,7 +28,14 @@ import {
 } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
-import { createStudy, getStudy, listStudies, markStudyFailed, studyCellsCsv } from '../../shared/studies';
+import {
+  createStudy,
+  getStudy,
+  listStudies,
+  markStudyFailed,
+  resumeStudy,
+  studyCellsCsv,
+} from '../../shared/studies';
 import { AppError } from '../../shared/util/errors';
 import {
   createRouteGroup,
@@ -175,6 +183,30 @@ export function createBacktestsHandler(
         handler: async (req) => {
           const { id } = parseWith(idParamSchema, req.pathParams, 'path');
           return json(200, toStudyDto(await getStudy(deps, id)));
+        },
+      },
+      {
+        method: 'POST',
+        path: '/studies/{id}/resume',
+        handler: async (req) => {
+          const { id } = parseWith(idParamSchema, req.pathParams, 'path');
+          const start = workflows.startStudy?.bind(workflows);
+          if (!start)
+            throw new AppError('NOT_IMPLEMENTED', 'this host cannot run studies (no Study workflow)');
+          // Writes nothing unless the study can be reopened (409 otherwise); see shared/studies/resume.ts.
+          const resumed = await resumeStudy(deps, id);
+          try {
+            await start({ studyId: id });
+          } catch (e) {
+            await markStudyFailed(deps, {
+              studyId: id,
+              error: { code: 'WORKFLOW_FAILED', message: 'the resumed study workflow could not be started' },
+            });
+            throw e;
+          }
+          const poll = `/studies/${id}`;
+          const { studyId: _id, ...rest } = resumed;
+          return json(202, { id, status: 'pending', ...rest, poll }, { location: poll });
         },
       },
       {

@@ -40,7 +40,8 @@ import { BodyTooLargeError, localContext, readBody, toProxyEvent, writeResult } 
 import { type HostWorkflows, selectWorkflows, trackWorkflows } from './workflows';
 
 /** Web app routes whose paths are also API paths (see web/src/App.tsx). */
-const SPA_ROUTES = /^\/(analyses|portfolio|backtests|costs|prompts)(\/|$)/;
+/** One segment at most (a record id or an agent), never a file: /studies/{id}/cells.csv is the API's. */
+const SPA_ROUTES = /^\/(analyses|portfolio|backtests|studies|costs|prompts)(\/[^/.]*)?$/;
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 /** How long shutdown waits for in-flight requests and running workflows before it closes anyway. */
 export const SHUTDOWN_GRACE_MS = 15_000;
@@ -188,7 +189,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       return;
     }
     // A browser navigation to an SPA route that shares its path with an API endpoint (/analyses/:id,
-    // /portfolio, /backtests, /costs) gets the web app; fetches (Accept: application/json) get the API.
+    // /portfolio, /backtests, /studies/:id, /costs) gets the web app; fetches (Accept: application/json) get the API.
     const isAppNavigation =
       hasWeb &&
       (method === 'GET' || method === 'HEAD') &&

@@ -5,8 +5,9 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backtests, studies, studyCells } from '../../shared/db/schema';
+import { backtests, decisions, studies, studyCells } from '../../shared/db/schema';
 import { testDrivers, useTestDatabase } from '../../shared/db/testing';
+import { LlmCallError } from '../../shared/llm/errors';
 import { klineToCandle } from '../../shared/market/kline';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import { offlineTestDeps } from '../../shared/pipeline/testing';
@@ -14,11 +15,13 @@ import {
   type CellResult,
   createStudy,
   getStudy,
+  resumeStudy,
   type StudyReport,
   studyCellsCsv,
 } from '../../shared/studies';
 import { AppError } from '../../shared/util/errors';
 import { generateKlines } from '../../test/helpers/binance-server';
+import { agentStepFns } from '../workflow/bindings';
 import { createLocalWorkflows, type LocalWorkflows, synthesizeLocalDefinitions } from './stepfunctions';
 
 const TF_MS = 4 * 3_600_000;
@@ -152,6 +155,77 @@ describe.each(testDrivers())('a study through the local state machines on %s', (
     const rb = await cells(b.studyId);
     expect(rb.map((r) => r.tradeListHash).sort()).toEqual(ra.map((r) => r.tradeListHash).sort());
   }, 120_000);
+
+  it('resume: the failed and flagged cells run again, only their failed decisions decided again', async () => {
+    // A first run whose researcher fails twice: those decisions are failed (never a HOLD), their
+    // backtests stop past BACKTEST_MAX_FAILED_PCT and their cells are flagged.
+    let failures = 2;
+    const faulty = createLocalWorkflows({
+      deps,
+      retryDelayMs: 0,
+      mapConcurrency: 4,
+      steps: {
+        agent: {
+          runResearcher: async (d, i) => {
+            if (failures-- > 0) throw new LlmCallError('LlmUpstreamError', 'researcher model is down');
+            return agentStepFns.runResearcher(d, i);
+          },
+        },
+      },
+    });
+    let created: Awaited<ReturnType<typeof createStudy>>;
+    try {
+      created = await createStudy(deps, request({ baselines: ['buy_and_hold'] }));
+      await faulty.awaitExecution((await faulty.startStudy({ studyId: created.studyId })).executionId);
+    } finally {
+      await faulty.close();
+    }
+    const first = await getStudy(deps, created.studyId);
+    expect(first.status).toBe('succeeded');
+    const flagged = first.cells.filter((c) => c.flagged);
+    expect(flagged.length).toBeGreaterThanOrEqual(1);
+    expect(flagged.length).toBeLessThanOrEqual(2);
+    expect(flagged.every((c) => c.kind === 'variant' && c.backtestId !== null)).toBe(true);
+    const decisionsBefore = await t.db.select().from(decisions);
+    const madeBefore = decisionsBefore.filter((d) => d.status === 'completed' || d.status === 'no_trade');
+    const backtestsBefore = (await t.db.select({ id: backtests.id }).from(backtests)).map((b) => b.id).sort();
+
+    const resumed = await resumeStudy(deps, created.studyId);
+    expect(resumed.cells).toBe(flagged.length);
+    expect(resumed.backtestsResumed).toBe(flagged.length);
+    // Every planned decision of those backtests is either kept or decided again.
+    expect(resumed.decisionsToRun + resumed.decisionsKept).toBe(flagged.length * 3);
+    expect(resumed.decisionsToRun).toBeGreaterThanOrEqual(2);
+    // Reopened, and a second resume while it is pending is refused.
+    expect((await getStudy(deps, created.studyId)).status).toBe('pending');
+    await expect(resumeStudy(deps, created.studyId)).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    const exec = await w.awaitExecution((await w.startStudy({ studyId: created.studyId })).executionId);
+    expect(exec.status).toBe('SUCCEEDED');
+    const after = await getStudy(deps, created.studyId);
+    expect(after.status).toBe('succeeded');
+    expect(after.progress).toEqual({ done: first.cells.length, total: first.cells.length });
+    expect(after.cells.every((c) => c.status === 'succeeded' && c.complete && !c.flagged)).toBe(true);
+    // The same backtests, resumed (no new one), and every decision made before kept as it was.
+    expect((await t.db.select({ id: backtests.id }).from(backtests)).map((b) => b.id).sort()).toEqual(
+      backtestsBefore,
+    );
+    const decisionsAfter = await t.db.select().from(decisions);
+    for (const d of madeBefore) {
+      const same = decisionsAfter.find((x) => x.id === d.id);
+      expect(same?.finalAction).toBe(d.finalAction);
+      expect(same?.completedAt?.getTime()).toBe(d.completedAt?.getTime());
+    }
+    expect(decisionsAfter.filter((d) => d.status === 'failed')).toHaveLength(0);
+    const report = after.report as StudyReport;
+    for (const a of report.groups[0]?.arms ?? []) expect(a.leftOut).toBe(0);
+
+    // Nothing left to resume: a 409 that changes nothing.
+    const again = await resumeStudy(deps, created.studyId).catch((e) => e);
+    expect(again).toBeInstanceOf(AppError);
+    expect((again as AppError).status).toBe(409);
+    expect((await getStudy(deps, created.studyId)).status).toBe('succeeded');
+  }, 180_000);
 
   it.each([
     [

@@ -606,6 +606,41 @@ export const promptPinsSchema = z
     'Prompt version per decision agent for every decision of the backtest (GET /prompts/{agent}); agents not named use their active version.',
   );
 
+/**
+ * A backtest's options beyond its symbol, window, timeframe and size: how it decides, fills and charges.
+ * A study's variants are exactly these (shared/studies/request.ts), so an option added here works in a
+ * study at once, validated the same way (an unknown one is a 400).
+ */
+export const backtestOptionsSchema = z
+  .object({
+    decision_interval: z
+      .number({ error: 'decision_interval must be a whole number of candles' })
+      .int('decision_interval must be a whole number of candles')
+      .min(1, 'decision_interval must be at least 1 candle')
+      .max(1000, 'decision_interval must be at most 1000 candles')
+      .optional()
+      .describe(DECISION_INTERVAL_DESCRIPTION),
+    fill: z
+      .enum(['next_open', 'next_close'], { error: 'fill must be next_open or next_close' })
+      .default('next_open'),
+    fee_bps: basisPointsField('fee_bps').optional(),
+    slippage_bps: basisPointsField('slippage_bps').optional(),
+    blind: booleanField('blind').default(false),
+    decision_mode: decisionModeSchema.optional(),
+    prompt_versions: promptPinsSchema.optional(),
+  })
+  .strict();
+export type BacktestOptions = z.infer<typeof backtestOptionsSchema>;
+
+/** The backtest fields a study sets for every cell (its grid); its variants set the options. */
+export const BACKTEST_GRID_FIELDS = [
+  'symbol',
+  'start_date',
+  'end_date',
+  'timeframe',
+  'max_decisions',
+] as const;
+
 export const backtestRequestSchema = z
   .object({
     symbol: symbolSchema,
@@ -622,20 +657,7 @@ export const backtestRequestSchema = z
       .int('max_decisions must be a whole number')
       .min(1, 'max_decisions must be at least 1')
       .max(BACKTEST_DECISIONS_CEILING, `max_decisions must be at most ${BACKTEST_DECISIONS_CEILING}`),
-    decision_interval: z
-      .number({ error: 'decision_interval must be a whole number of candles' })
-      .int('decision_interval must be a whole number of candles')
-      .min(1, 'decision_interval must be at least 1 candle')
-      .max(1000, 'decision_interval must be at most 1000 candles')
-      .optional()
-      .describe(DECISION_INTERVAL_DESCRIPTION),
-    fill: z
-      .enum(['next_open', 'next_close'], { error: 'fill must be next_open or next_close' })
-      .default('next_open'),
-    fee_bps: basisPointsField('fee_bps').optional(),
-    slippage_bps: basisPointsField('slippage_bps').optional(),
-    blind: booleanField('blind').default(false),
-    decision_mode: decisionModeSchema.optional(),
+    ...backtestOptionsSchema.shape,
     learning: z
       .object({
         every: z
@@ -649,7 +671,6 @@ export const backtestRequestSchema = z
       .describe(
         "Walk-forward learning: run the decisions in segments of `every`; after each segment (but the last) a learning cycle reads only the outcomes closed before the next segment starts, and its auto-applicable proposals apply to this backtest's own strategy timeline (pending ones are recorded as would_need_review).",
       ),
-    prompt_versions: promptPinsSchema.optional(),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -57,7 +57,7 @@ import {
   promptTextSchema,
   promptVersionParamSchema,
 } from './prompts';
-import { studiesListSchema, studyAcceptedSchema, studySchema } from './studies';
+import { studiesListSchema, studyAcceptedSchema, studyResumedSchema, studySchema } from './studies';
 
 export const ROUTE_GROUPS = [
   'market',
@@ -270,6 +270,16 @@ export const API_ROUTES: RouteSpec[] = [
     params: idParamSchema,
     responses: { 200: { description: 'the study', schema: studySchema } },
     errors: [404],
+  },
+  {
+    group: 'backtests',
+    method: 'POST',
+    path: '/studies/{id}/resume',
+    summary:
+      'Resume a finished study: each failed cell, and each cell whose backtest has failed decisions, runs again as a backtest resumes (only the failed or never-reached decisions are decided again; the decisions already made are kept at no cost); then the report is built again. 202 with what will run; 409 when it is running or has nothing to resume.',
+    params: idParamSchema,
+    responses: { 202: { description: 'resumed', schema: studyResumedSchema } },
+    errors: [404, 409, 501],
   },
   {
     group: 'backtests',

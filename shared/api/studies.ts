@@ -99,6 +99,21 @@ export const studyAcceptedSchema = z.object({
   poll: z.string(),
 });
 
+/** POST /studies/{id}/resume: the study reopened, and what its rerun will decide. */
+export const studyResumedSchema = z.object({
+  id: z.string(),
+  status: z.literal('pending'),
+  poll: z.string(),
+  /** Cells that run again: the failed ones and those whose backtest has failed decisions. */
+  cells: z.number().int(),
+  /** Of those, variant cells whose backtest was reopened. */
+  backtestsResumed: z.number().int(),
+  /** Decision points decided again over those backtests (failed or never reached). */
+  decisionsToRun: z.number().int(),
+  /** Decisions kept as they were in those backtests: no new model call. */
+  decisionsKept: z.number().int(),
+});
+
 export type StudyDto = z.infer<typeof studySchema>;
 
 export function toStudyCellDto(c: StudyCellView): z.infer<typeof studyCellSchema> {

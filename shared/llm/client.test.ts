@@ -50,6 +50,7 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
   afterAll(() => server.close());
   beforeEach(async () => {
     await t.reset();
+    server.clearFaults();
     server.requests.length = 0;
     sleeps = [];
   });
@@ -210,6 +211,46 @@ describe.each(testDrivers())('LLMClient on %s', (driver) => {
     expect(server.count).toBe(2);
     // the timeout aborted each HTTP request (the SDK did not leave them open, nor retry them itself)
     await vi.waitFor(() => expect(server.requests.map((r) => r.abortedByClient)).toEqual([true, true]));
+  });
+
+  it("cuts a request's timeout to the decision's deadline, and starts no retry past it", async () => {
+    server.queueFault({ kind: 'hang' }, { times: 2 });
+    const deadlineAt = Date.now() + 400;
+    const err = await client({ LLM_MAX_RETRIES: '3', LLM_TIMEOUT_MS: '10000' })
+      .call(request('hang until the deadline', { context: { deadlineAt } }))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'LlmTimeout', code: 'LLM_TIMEOUT' });
+    // one request, aborted at the deadline (not after LLM_TIMEOUT_MS), and no retry after it
+    expect(server.count).toBe(1);
+    expect(Date.now()).toBeGreaterThanOrEqual(deadlineAt);
+    await vi.waitFor(() => expect(server.requests[0]?.abortedByClient).toBe(true));
+  });
+
+  it('a circuit breaker per provider: after LLM_BREAKER_FAILURES failures calls fail at once, naming the provider', async () => {
+    server.queueFault({ kind: 'server_error' }, { times: Number.POSITIVE_INFINITY });
+    const llm = client({ LLM_MAX_RETRIES: '0', LLM_BREAKER_FAILURES: '3' });
+    for (let i = 0; i < 3; i++)
+      await expect(llm.call(request(`fails ${i}`))).rejects.toMatchObject({ name: 'LlmUpstreamError' });
+    expect(server.count).toBe(3);
+    const open = await llm.call(request('refused')).catch((e: unknown) => e);
+    expect(open).toMatchObject({ name: 'LlmCircuitOpen', code: 'UPSTREAM_LLM_UNAVAILABLE', status: 503 });
+    expect((open as Error).message).toContain(server.url);
+    expect((open as Error).message).toMatch(/next try after \d{4}-\d\d-\d\dT/);
+    expect(server.count).toBe(3); // not sent
+  });
+
+  it('a Retry-After holds every call to that provider, not only the one that received it', async () => {
+    server.queueFault({ kind: 'rate_limit', retryAfterSeconds: 60 });
+    const llm = client({ LLM_MAX_RETRIES: '2' });
+    // 60 s is past LLM_RETRY_AFTER_MAX_MS (10 s): that call fails at once, and so does the next one,
+    // without a request, until the provider's time
+    await expect(llm.call(request('first'))).rejects.toMatchObject({ name: 'LlmRateLimited' });
+    const second = await llm.call(request('second')).catch((e: unknown) => e);
+    expect(second).toMatchObject({ name: 'LlmRateLimited', code: 'UPSTREAM_LLM_RATE_LIMITED' });
+    expect((second as { details: { retryAfterSeconds: number } }).details.retryAfterSeconds).toBeGreaterThan(
+      50,
+    );
+    expect(server.count).toBe(1);
   });
 
   it('repairs malformed JSON once, sending the error back', async () => {

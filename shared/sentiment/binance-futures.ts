@@ -20,10 +20,9 @@
  */
 import type { Settings } from '../config/settings';
 import { binanceClientError } from '../market/binance';
-import { AppError } from '../util/errors';
-import { createJsonHttp, type HttpLogger } from '../util/http-json';
 import type { RangeRequest } from './fng';
 import { FUTURES_STATS_WINDOW_MS, makePoint, SERIES_INTERVAL_MS, type SentimentPoint } from './types';
+import { parseRows, type SentimentClientOptions, sentimentHttp, upstreamSentimentError } from './upstream';
 
 export const DEFAULT_BINANCE_FUTURES_URL = 'https://fapi.binance.com';
 export const FUNDING_PAGE_LIMIT = 1000;
@@ -43,19 +42,8 @@ export interface FuturesSource {
   fetchLongShortRatio(req: SymbolRangeRequest): Promise<SentimentPoint[]>;
 }
 
-export interface FuturesClientOptions {
-  baseUrl?: string;
-  fallbackUrl?: string | null;
-  timeoutMs?: number;
-  maxRetries?: number;
-  backoffBaseMs?: number;
-  maxRetryAfterMs?: number;
+export interface FuturesClientOptions extends SentimentClientOptions {
   fundingPageLimit?: number;
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
-  random?: () => number;
-  logger?: HttpLogger;
 }
 
 export function futuresOptionsFromSettings(s: Settings): FuturesClientOptions {
@@ -67,8 +55,7 @@ export function futuresOptionsFromSettings(s: Settings): FuturesClientOptions {
 }
 
 const SERVICE = 'Binance futures';
-const upstream = (message: string, details?: Record<string, unknown>) =>
-  new AppError('UPSTREAM_SENTIMENT', message, details);
+const upstream = upstreamSentimentError;
 
 const timeOf = (v: unknown): number | undefined => {
   const n =
@@ -86,13 +73,7 @@ export function parseFuturesRows(
   where = `${SERVICE} ${kind} answer`,
 ): SentimentPoint[] {
   if (!Array.isArray(body)) throw upstream(`${where} is not an array`);
-  const out: SentimentPoint[] = [];
-  for (const [i, row] of body.entries()) {
-    const fail = (reason: string): never => {
-      throw upstream(`${where} row ${i} is malformed: ${reason}`, { row: i });
-    };
-    if (typeof row !== 'object' || row === null) fail('not an object');
-    const r = row as Record<string, unknown>;
+  return parseRows(body, where, (r, fail) => {
     if (typeof r.symbol !== 'string' || r.symbol === '') fail('symbol is missing');
     if (expectedSymbol && r.symbol !== expectedSymbol)
       fail(`symbol ${String(r.symbol)}, asked ${expectedSymbol}`);
@@ -100,16 +81,14 @@ export function parseFuturesRows(
     if (kind === 'funding') {
       const t = timeOf(r.fundingTime);
       if (t === undefined) fail('fundingTime is not an epoch in ms');
-      out.push(makePoint('funding', symbol, t as number, r.fundingRate, r.markPrice, null, fail));
-    } else {
-      const t = timeOf(r.timestamp);
-      if (t === undefined) fail('timestamp is not an epoch in ms');
-      if (kind === 'open_interest')
-        out.push(makePoint(kind, symbol, t as number, r.sumOpenInterest, r.sumOpenInterestValue, null, fail));
-      else out.push(makePoint(kind, symbol, t as number, r.longShortRatio, r.longAccount, null, fail));
+      return makePoint('funding', symbol, t as number, r.fundingRate, r.markPrice, null, fail);
     }
-  }
-  return out.sort((a, b) => a.time - b.time);
+    const t = timeOf(r.timestamp);
+    if (t === undefined) fail('timestamp is not an epoch in ms');
+    return kind === 'open_interest'
+      ? makePoint(kind, symbol, t as number, r.sumOpenInterest, r.sumOpenInterestValue, null, fail)
+      : makePoint(kind, symbol, t as number, r.longShortRatio, r.longAccount, null, fail);
+  });
 }
 
 export function createFuturesClient(
@@ -117,13 +96,10 @@ export function createFuturesClient(
 ): FuturesSource & { readonly activeBaseUrl: string } {
   const now = opts.now ?? Date.now;
   const fundingLimit = Math.min(opts.fundingPageLimit ?? FUNDING_PAGE_LIMIT, FUNDING_PAGE_LIMIT);
-  const http = createJsonHttp({
-    ...opts,
+  const http = sentimentHttp(opts, {
     service: SERVICE,
     baseUrlSetting: 'BINANCE_FUTURES_BASE_URL',
-    baseUrl: opts.baseUrl ?? DEFAULT_BINANCE_FUTURES_URL,
-    fallbackUrl: opts.fallbackUrl ?? null,
-    codes: { upstream: 'UPSTREAM_SENTIMENT', rateLimited: 'UPSTREAM_SENTIMENT_RATE_LIMITED' },
+    defaultBaseUrl: DEFAULT_BINANCE_FUTURES_URL,
     onClientError: (status, err, context) =>
       binanceClientError(status, err, context, 'UPSTREAM_SENTIMENT', SERVICE),
   });

@@ -19,9 +19,8 @@
  * - HTTP rules (Retry-After, backoff, 451/403 fallback) are shared/util/http-json.ts's.
  */
 import type { Settings } from '../config/settings';
-import { AppError } from '../util/errors';
-import { createJsonHttp, type HttpLogger } from '../util/http-json';
 import { DAY_MS, makePoint, type SentimentPoint } from './types';
+import { parseRows, type SentimentClientOptions, sentimentHttp, upstreamSentimentError } from './upstream';
 
 export const DEFAULT_FNG_URL = 'https://api.alternative.me';
 
@@ -35,26 +34,13 @@ export interface FngSource {
   fetchFng(req: RangeRequest): Promise<SentimentPoint[]>;
 }
 
-export interface FngClientOptions {
-  baseUrl?: string;
-  fallbackUrl?: string | null;
-  timeoutMs?: number;
-  maxRetries?: number;
-  backoffBaseMs?: number;
-  maxRetryAfterMs?: number;
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
-  random?: () => number;
-  logger?: HttpLogger;
-}
+export type FngClientOptions = SentimentClientOptions;
 
 export function fngOptionsFromSettings(s: Settings): FngClientOptions {
   return { baseUrl: s.FNG_BASE_URL, timeoutMs: s.BINANCE_TIMEOUT_MS };
 }
 
-const upstream = (message: string, details?: Record<string, unknown>) =>
-  new AppError('UPSTREAM_SENTIMENT', message, details);
+const upstream = upstreamSentimentError;
 
 /** Parse an F&G answer (the API's JSON, or the same saved to a file). Throws on any malformed part. */
 export function parseFngDocument(body: unknown, where = 'Fear & Greed answer'): SentimentPoint[] {
@@ -65,34 +51,22 @@ export function parseFngDocument(body: unknown, where = 'Fear & Greed answer'): 
   if (meta && meta.error !== null && meta.error !== undefined && meta.error !== '') {
     throw upstream(`${where} reports an error: ${String(meta.error)}`, { error: String(meta.error) });
   }
-  const out: SentimentPoint[] = [];
-  for (const [i, row] of (body as { data: unknown[] }).data.entries()) {
-    const fail = (reason: string): never => {
-      throw upstream(`${where} row ${i} is malformed: ${reason}`, { row: i });
-    };
-    if (typeof row !== 'object' || row === null) fail('not an object');
-    const r = row as Record<string, unknown>;
+  return parseRows((body as { data: unknown[] }).data, where, (r, fail) => {
     const tsText = typeof r.timestamp === 'number' ? String(r.timestamp) : r.timestamp;
     if (typeof tsText !== 'string' || !/^\d{1,12}$/.test(tsText)) fail('timestamp is not epoch seconds');
     if (typeof r.value_classification !== 'string' || r.value_classification === '')
       fail('value_classification is missing');
     const value = typeof r.value === 'number' ? String(r.value) : r.value;
-    out.push(
-      makePoint('fng', '*', Number(tsText) * 1000, value, null, r.value_classification as string, fail),
-    );
-  }
-  return out.sort((a, b) => a.time - b.time);
+    return makePoint('fng', '*', Number(tsText) * 1000, value, null, r.value_classification as string, fail);
+  });
 }
 
 export function createFngClient(opts: FngClientOptions = {}): FngSource & { readonly activeBaseUrl: string } {
   const now = opts.now ?? Date.now;
-  const http = createJsonHttp({
-    ...opts,
+  const http = sentimentHttp(opts, {
     service: 'Fear & Greed',
     baseUrlSetting: 'FNG_BASE_URL',
-    baseUrl: opts.baseUrl ?? DEFAULT_FNG_URL,
-    fallbackUrl: opts.fallbackUrl ?? null,
-    codes: { upstream: 'UPSTREAM_SENTIMENT', rateLimited: 'UPSTREAM_SENTIMENT_RATE_LIMITED' },
+    defaultBaseUrl: DEFAULT_FNG_URL,
   });
   return {
     async fetchFng({ startTime, endTime }) {

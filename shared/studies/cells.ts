@@ -104,7 +104,7 @@ async function loadCell(deps: PipelineDeps, studyId: string, cellId: string) {
 }
 
 /** Recount finished cells (one idempotent UPDATE). */
-async function recordStudyProgress(deps: PipelineDeps, studyId: string): Promise<void> {
+export async function recordStudyProgress(deps: PipelineDeps, studyId: string): Promise<void> {
   await deps.db.execute(sql`
     UPDATE studies SET cells_done = (
       SELECT count(*)::int FROM study_cells WHERE study_id = ${studyId} AND status IN ('succeeded', 'failed')
@@ -252,7 +252,7 @@ export async function recordStudyCell(
   };
   if (!cell.backtestId) return fail(input.error ?? { code: 'INTERNAL', message: 'the cell has no backtest' });
   const [bt] = await deps.db.select().from(backtests).where(eq(backtests.id, cell.backtestId));
-  if (!bt || bt.status !== 'succeeded' || !bt.result) {
+  if (bt?.status !== 'succeeded' || !bt.result) {
     const err = (bt?.error as { code: string; message: string } | null) ??
       input.error ?? { code: 'WORKFLOW_FAILED', message: `backtest ${cell.backtestId} did not succeed` };
     return fail(err);

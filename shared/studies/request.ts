@@ -2,18 +2,21 @@
  * A study request: its schema and what it expands to (windows, variants' backtest requests).
  *
  * Decisions:
- * - A variant's `options` are backtest request options, validated by the BACKTEST request schema itself
- *   (strict): the study builds each cell's full backtest request (symbol, window, timeframe and
- *   max_decisions from the study, the rest from the variant) and parses it. So an unknown option is a
- *   400 naming the variant, and every option the backtest request gains later works in a study at once.
- *   The study-level fields cannot be set per variant (a 400 says so).
+ * - A variant's `options` ARE the backtest options schema (`backtestOptionsSchema`, strict, the one
+ *   POST /backtest is built from): an unknown option is a 400 naming the variant, and every option the
+ *   backtest request gains later works in a study at once (and shows in the OpenAPI document). Each
+ *   cell's full backtest request (symbol, window, timeframe and max_decisions from the study, the rest
+ *   from the variant) is then parsed by the backtest request schema too (dates, span, not in the
+ *   future). The study-level fields cannot be set per variant (a 400 says so).
  * - Windows: a list of `{ start_date, end_date }`, or a rolling spec `{ start_date, end_date,
  *   window_days, step_days }` expanded to [start + k step, start + k step + window) for every k whose
  *   window ends by end_date. An empty expansion is a 400 (an empty grid), as are reversed windows.
  */
 import { z } from 'zod';
 import {
+  BACKTEST_GRID_FIELDS,
   type BacktestRequest,
+  backtestOptionsSchema,
   backtestRequestSchema,
   dateInputSchema,
   parseDateInput,
@@ -29,7 +32,7 @@ export const MAX_STUDY_WINDOWS = 200;
 export const MAX_STUDY_VARIANTS = 20;
 export const MAX_STUDY_SYMBOLS = 20;
 /** Fields a study sets for every cell; a variant cannot override them. */
-export const STUDY_LEVEL_FIELDS = ['symbol', 'start_date', 'end_date', 'timeframe', 'max_decisions'] as const;
+export const STUDY_LEVEL_FIELDS = BACKTEST_GRID_FIELDS;
 
 const windowSchema = z.object({ start_date: dateInputSchema, end_date: dateInputSchema }).strict();
 const rollingSchema = z
@@ -70,7 +73,7 @@ export const studyRequestSchema = z
               .trim()
               .min(1, 'label is required')
               .max(60, 'label must be at most 60 characters'),
-            options: z.record(z.string(), z.unknown()).default({}),
+            options: backtestOptionsSchema.default(() => backtestOptionsSchema.parse({})),
           })
           .strict(),
       )
@@ -183,8 +186,28 @@ export function cellBacktestRequest(
   return parsed.data;
 }
 
+/** A variant setting a study-level field gets its own message (the options schema would say "unknown"). */
+function refuseGridFieldsInVariants(input: unknown): void {
+  const variants = (input as { variants?: unknown } | null)?.variants;
+  if (!Array.isArray(variants)) return;
+  for (const [i, v] of variants.entries()) {
+    const options = (v as { options?: unknown } | null)?.options;
+    if (typeof options !== 'object' || options === null) continue;
+    for (const k of STUDY_LEVEL_FIELDS) {
+      if (k in options) {
+        throw new AppError(
+          'VALIDATION_ERROR',
+          `variants.${i}.options.${k}: set at the study level (symbols, windows, timeframe, max_decisions), not per variant`,
+          { field: `variants.${i}.options.${k}` },
+        );
+      }
+    }
+  }
+}
+
 /** Parse and expand a study request; every cell's backtest request is validated. Bad input: a 400. */
 export function expandStudyRequest(input: unknown): ExpandedStudy {
+  refuseGridFieldsInVariants(input);
   const request = parseOrThrow(studyRequestSchema, input, 'body');
   const windows = expandWindows(request.windows);
   if (request.variants.length === 0 && request.baselines.length === 0) {
@@ -200,15 +223,6 @@ export function expandStudyRequest(input: unknown): ExpandedStudy {
       });
     }
     labels.add(v.label);
-    for (const k of STUDY_LEVEL_FIELDS) {
-      if (k in v.options) {
-        throw new AppError(
-          'VALIDATION_ERROR',
-          `variants.${i}.options.${k}: set at the study level (symbols, windows, timeframe, max_decisions), not per variant`,
-          { field: `variants.${i}.options.${k}` },
-        );
-      }
-    }
   }
   const variantOptions = request.variants.map((v, i) => {
     let first: BacktestRequest | undefined;

@@ -43,6 +43,12 @@ import { loadSettings } from '../../shared/config/settings';
 import type { Kline } from '../../shared/market/types';
 import { ensureWebBuild } from '../../web/build-freshness';
 import { type BinanceServer, loadKlinesFromCsv, startBinanceServer } from '../helpers/binance-server';
+import {
+  generateFng,
+  generateFunding,
+  type SentimentServer,
+  startSentimentServer,
+} from '../helpers/sentiment-server';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DATA = resolve(ROOT, '../shared/data/binance');
@@ -83,6 +89,8 @@ const SERIES = [
 ] as const;
 /** "Now" for the exchange and the product: a moment inside the real data files. */
 const NOW = Date.parse('2025-10-05T12:00:00Z');
+/** First day of the local sentiment server's synthetic Fear & Greed and funding series. */
+const SENTIMENT_FROM = Date.parse('2024-09-01T00:00:00Z');
 /** A small backtest before NOW: 12 decisions, one every 7.5 days on 4h candles. */
 const BACKTEST = {
   start: '2025-07-01',
@@ -91,6 +99,25 @@ const BACKTEST = {
   maxDecisions: '12',
   interval: '45',
 };
+/** A small study before NOW: 1 symbol x 2 windows x 2 variants (3 decisions each) + 3 baselines = 10 cells. */
+const STUDY = {
+  name: 'e2e: plain vs blind',
+  symbols: [SYMBOL],
+  windows: [
+    { start_date: '2025-06-01', end_date: '2025-07-01' },
+    { start_date: '2025-07-01', end_date: '2025-08-01' },
+  ],
+  timeframe: '4h',
+  max_decisions: 3,
+  variants: [
+    { label: 'plain', options: {} },
+    { label: 'blind', options: { blind: true } },
+  ],
+  baselines: ['buy_and_hold', 'sma_crossover', 'random'],
+  seed: 3,
+  bootstrap_replicates: 200,
+};
+const STUDY_CELLS = 10;
 const UI_TIMEOUT_MS = 30_000;
 /** Skip link + five nav links + two selectors + the button, with headroom for links in the page. */
 const MAX_TABS_TO_RUN_ANALYSIS = 40;
@@ -106,6 +133,7 @@ const skipReason = !enabled
 
 describe.skipIf(!enabled || !hasData)(skipReason, () => {
   let binance: BinanceServer;
+  let sentiment: SentimentServer;
   let server: LocalServer;
   let browser: Browser;
   let context: BrowserContext;
@@ -125,6 +153,20 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     expect(NOW).toBeLessThan(lastClose);
     const now = () => NOW;
     binance = await startBinanceServer({ candles, symbols: [EMPTY_SYMBOL], now });
+    // Fear & Greed and BTCUSDT funding (synthetic, in the providers' shapes) up to NOW.
+    sentiment = await startSentimentServer({
+      fng: generateFng({
+        startDay: SENTIMENT_FROM,
+        days: Math.ceil((NOW - SENTIMENT_FROM) / 86_400_000) + 1,
+      }),
+      funding: {
+        [SYMBOL]: generateFunding({
+          start: SENTIMENT_FROM,
+          count: Math.ceil((NOW - SENTIMENT_FROM) / 28_800_000) + 1,
+        }),
+      },
+      now,
+    });
     // The product's clock starts at NOW and runs, so analyses a few seconds apart are valued at
     // different times (the portfolio's equity curve); the suite ends long before the next 1h bar.
     const startedAt = Date.now();
@@ -136,6 +178,8 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
       LOG_LEVEL: 'silent',
       BINANCE_BASE_URL: binance.url,
       BINANCE_FALLBACK_URL: binance.url,
+      FNG_BASE_URL: sentiment.url,
+      BINANCE_FUTURES_BASE_URL: sentiment.url,
     });
     server = await startLocalServer({
       settings,
@@ -160,6 +204,7 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await browser?.close();
     await server?.close();
     await binance?.close();
+    await sentiment?.close();
   });
 
   /** A page that records console errors and uncaught exceptions, for the "no console errors" check. */
@@ -244,6 +289,11 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await expect.poll(() => page.getByText('Simulated portfolio — no real trading').isVisible()).toBe(true);
     await page.locator('.chart canvas').first().waitFor();
     expect(await page.getByTestId('last-price').textContent()).toMatch(/\d{2},\d{3}\.\d{2}/);
+    // Beside the price: the Fear & Greed Index and the funding rate, from the local sentiment server.
+    await expect
+      .poll(() => page.getByTestId('fear-greed').textContent())
+      .toMatch(/^Fear & Greed\d{1,2}(Extreme Fear|Fear|Neutral|Greed|Extreme Greed)/);
+    await expect.poll(() => page.getByTestId('funding-rate').textContent()).toMatch(/-?\+?0\.\d{4}%/);
     await shot(page, 'dashboard');
     await audit(page, 'dashboard');
     await checkNarrow(page, 'dashboard', true);
@@ -428,6 +478,89 @@ describe.skipIf(!enabled || !hasData)(skipReason, () => {
     await shot(page, 'backtests');
     await audit(page, 'backtests');
     await checkNarrow(page, 'backtests');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('studies: submits a small study, follows its progress, then shows the heatmap and the report', async () => {
+    const { page, errors } = await open('/studies');
+    const request = page.getByLabel('Request (the POST /studies body)');
+    await request.waitFor();
+    await request.fill(JSON.stringify(STUDY, null, 2));
+    await page.getByRole('button', { name: 'Start study' }).click();
+    // The 202: cell count and the pre-flight estimate (offline: $0), before the link to the study.
+    const estimate = page.getByTestId('study-estimate');
+    await estimate.waitFor();
+    expect(await estimate.textContent()).toMatch(
+      new RegExp(
+        `^${STUDY_CELLS} cells \\(4 backtests, 6 baselines\\), 12 decisions, estimate \\$0(\\.0+)? \\(offline\\)`,
+      ),
+    );
+    await audit(page, 'studies form');
+    await checkNarrow(page, 'studies form');
+    await page.getByRole('link', { name: 'Follow the study' }).click();
+    await page.waitForURL(/\/studies\/[^/]+$/);
+
+    // Progress per cell while it runs, then every cell done and the report.
+    const progress = page.getByTestId('study-progress');
+    await progress.waitFor();
+    expect(await progress.textContent()).toMatch(new RegExp(`^\\d+/${STUDY_CELLS} cells$`));
+    await expect
+      .poll(() => progress.textContent(), { timeout: BACKTEST_TIMEOUT_MS })
+      .toBe(`${STUDY_CELLS}/${STUDY_CELLS} cells`);
+    const report = page.getByTestId('study-report');
+    await report.waitFor({ timeout: BACKTEST_TIMEOUT_MS });
+
+    // The heatmap: one row per window, a column per variant and baseline, each cell's excess in %.
+    const heatmap = page.getByTestId('study-heatmap');
+    expect(await heatmap.locator('thead th').allTextContents()).toEqual([
+      'cell',
+      'plain',
+      'blind',
+      'buy_and_hold',
+      'sma_crossover',
+      'random',
+    ]);
+    const heatRows = heatmap.locator('tbody tr');
+    expect(await heatRows.count()).toBe(2);
+    for (const text of await heatRows.allTextContents())
+      expect(text).toMatch(/^BTCUSDT .*([-+]?\d+\.\d{2}%.*){5}$/);
+    // Buy-and-hold against itself: excess 0 in every window.
+    expect(await heatRows.locator('td:nth-child(4)').allTextContents()).toEqual(['0.00%', '0.00%']);
+
+    // The report table: one row per arm, each over its 2 windows, and one sentence per arm.
+    const armRows = report.locator('tbody tr');
+    expect(await armRows.locator('td:first-child').allTextContents()).toEqual([
+      'plain',
+      'blind',
+      'buy_and_hold',
+      'sma_crossover',
+      'random',
+    ]);
+    expect(await armRows.locator('td:nth-child(2)').allTextContents()).toEqual(Array(5).fill('2/2'));
+    expect(await page.getByText(/^plain (beat|did not beat|did worse than) buy-and-hold/).count()).toBe(1);
+    // The equity overlays are drawn (one per cell).
+    expect(
+      await page.getByRole('img', { name: 'equity (solid) against buy-and-hold (dashed)' }).count(),
+    ).toBe(STUDY_CELLS);
+
+    // The CSV link downloads the cells from the API (not the app).
+    const csvHref = await page.getByRole('link', { name: 'Download the cells (CSV)' }).getAttribute('href');
+    const csv = await page.request.get(csvHref ?? '', { headers: { accept: 'text/html,*/*' } });
+    expect(csv.status()).toBe(200);
+    expect((await csv.text()).trim().split('\n')).toHaveLength(STUDY_CELLS + 1);
+
+    await shot(page, 'study');
+    await audit(page, 'study');
+    await checkNarrow(page, 'study');
+    // A reload of /studies/:id renders the same study (the app, not the API's JSON).
+    await page.reload();
+    await page.getByTestId('study-report').waitFor();
+
+    await page.goto('/studies');
+    await page.getByRole('link', { name: STUDY.name }).waitFor();
+    await shot(page, 'studies');
+    await audit(page, 'studies');
     expect(errors).toEqual([]);
     await page.close();
   });

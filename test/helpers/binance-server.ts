@@ -15,11 +15,21 @@
  * 1000. Only bars that have opened by `now()` exist, so the bar containing `now` is served as the
  * still-open candle (its closeTime is in the future), exactly as the live API does.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { readKlineFile } from '../../shared/market/import';
 import { klineToWire } from '../../shared/market/kline';
 import { type Candle, type Kline, TIMEFRAME_MS, type Timeframe } from '../../shared/market/types';
+import {
+  answerFault,
+  BINANCE_ERRORS,
+  type FaultQueueing,
+  type FaultSpec,
+  type RecordedRequest,
+  send,
+  startProtocolServer,
+} from './protocol-server';
+
+export { BINANCE_ERRORS, type FaultSpec, type RecordedRequest };
 
 /** Every interval Binance spot accepts; others get -1120. */
 export const BINANCE_INTERVALS = [
@@ -57,31 +67,7 @@ export interface BinanceServerOptions {
   prices?: Record<string, string>;
 }
 
-export type FaultSpec =
-  | { kind: 'rate-limit'; status?: 429 | 418; retryAfterSeconds?: number | null }
-  | { kind: 'server-error'; status?: number }
-  | { kind: 'slow'; delayMs: number }
-  | { kind: 'blocked'; status?: 451 | 403 }
-  | { kind: 'binance-error'; code: number; msg?: string; status?: number }
-  | { kind: 'malformed-body' }
-  | { kind: 'drop-connection' };
-
-export type BinanceFault = FaultSpec & {
-  /** How many matching requests it hits (default 1; Infinity for "until cleared"). */
-  times?: number;
-  /** Only requests to this path (e.g. '/api/v3/klines'); default every path. */
-  path?: string;
-};
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  params: Record<string, string>;
-  status: number;
-  fault?: FaultSpec['kind'];
-  /** Rows returned (klines only). */
-  rows?: number;
-}
+export type BinanceFault = FaultSpec & FaultQueueing;
 
 export interface KlineRequestRecord {
   symbol: string;
@@ -102,28 +88,6 @@ export interface BinanceServer {
   setCandles(key: string, candles: readonly CandleInput[]): void;
   close(): Promise<void>;
 }
-
-/** Binance's documented error texts (binance-spot-api-docs errors.md, as in api-samples/errors.json). */
-export const BINANCE_ERRORS = {
-  invalidSymbol: { code: -1121, msg: 'Invalid symbol.' },
-  invalidInterval: { code: -1120, msg: 'Invalid interval.' },
-  illegalSymbol: {
-    code: -1100,
-    msg: "Illegal characters found in parameter 'symbol'; legal range is '^[A-Z0-9-_.]{1,20}$'.",
-  },
-  illegalLimit: {
-    code: -1100,
-    msg: "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'.",
-  },
-  tooManyRequests: {
-    code: -1003,
-    msg: 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.',
-  },
-  banned: {
-    code: -1003,
-    msg: 'Way too much request weight used; IP banned until %s. Please use WebSocket Streams for live updates to avoid bans.',
-  },
-} as const;
 
 const mandatory = (name: string) => ({
   code: -1102,
@@ -160,29 +124,9 @@ export async function startBinanceServer(opts: BinanceServerOptions = {}): Promi
   };
   for (const [key, candles] of Object.entries(opts.candles ?? {})) setCandles(key, candles);
   const extraSymbols = new Set(opts.symbols ?? []);
-  const faults: (BinanceFault & { remaining: number })[] = [];
-  const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
 
   const knownSymbol = (symbol: string) =>
     extraSymbols.has(symbol) || [...series.keys()].some((k) => k.startsWith(`${symbol}:`));
-
-  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', ...headers });
-    res.end(text);
-    return status;
-  }
-
-  function takeFault(path: string): FaultSpec | undefined {
-    const i = faults.findIndex((f) => !f.path || f.path === path);
-    if (i < 0) return undefined;
-    const f = faults[i]!;
-    f.remaining--;
-    if (f.remaining <= 0) faults.splice(i, 1);
-    return f;
-  }
 
   function klines(params: URLSearchParams, res: ServerResponse, rec: RecordedRequest) {
     const symbol = params.get('symbol');
@@ -238,54 +182,10 @@ export async function startBinanceServer(opts: BinanceServerOptions = {}): Promi
     return send(res, 200, { symbol, price: best.close });
   }
 
-  function respond(
-    req: IncomingMessage,
-    res: ServerResponse,
-    rec: RecordedRequest,
-    fault: FaultSpec | undefined,
-  ) {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  const server = await startProtocolServer<BinanceFault>((req, res, url, rec, fault) => {
     if (fault) {
-      rec.fault = fault.kind;
-      switch (fault.kind) {
-        case 'rate-limit': {
-          const status = fault.status ?? 429;
-          const headers: Record<string, string> = {};
-          const retry = fault.retryAfterSeconds === undefined ? 1 : fault.retryAfterSeconds;
-          if (retry !== null) headers['retry-after'] = String(retry);
-          return send(
-            res,
-            status,
-            status === 418 ? BINANCE_ERRORS.banned : BINANCE_ERRORS.tooManyRequests,
-            headers,
-          );
-        }
-        case 'server-error':
-          return send(
-            res,
-            fault.status ?? 500,
-            '<html><body><h1>500 Internal Server Error</h1></body></html>',
-            {
-              'content-type': 'text/html',
-            },
-          );
-        case 'blocked': {
-          const status = fault.status ?? 451;
-          return send(res, status, {
-            code: 0,
-            msg: "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms.",
-          });
-        }
-        case 'binance-error':
-          return send(res, fault.status ?? 400, { code: fault.code, msg: fault.msg ?? 'Error.' });
-        case 'malformed-body':
-          return send(res, 200, '[[1704067200000,"42283.58');
-        case 'drop-connection':
-          req.socket.destroy();
-          return 0;
-        case 'slow':
-          break; // delay already applied; answer normally
-      }
+      const answered = answerFault(req, res, fault, '[[1704067200000,"42283.58');
+      if (answered !== undefined) return answered;
     }
     switch (url.pathname) {
       case '/api/v3/klines':
@@ -299,40 +199,11 @@ export async function startBinanceServer(opts: BinanceServerOptions = {}): Promi
       default:
         return send(res, 404, '');
     }
-  }
-
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const rec: RecordedRequest = {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      params: Object.fromEntries(url.searchParams),
-      status: 0,
-    };
-    requests.push(rec);
-    const fault = takeFault(url.pathname);
-    const run = () => {
-      rec.status = respond(req, res, rec, fault);
-    };
-    if (fault?.kind === 'slow') {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (!res.destroyed) run();
-      }, fault.delayMs);
-      timers.add(timer);
-    } else {
-      run();
-    }
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
 
+  const { requests } = server;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     requests,
     klineRequests: () =>
       requests
@@ -345,19 +216,10 @@ export async function startBinanceServer(opts: BinanceServerOptions = {}): Promi
           limit: r.params.limit === undefined ? undefined : Number(r.params.limit),
           status: r.status,
         })),
-    injectFault: (fault) => {
-      faults.push({ ...fault, remaining: fault.times ?? 1 });
-    },
-    clearFaults: () => {
-      faults.length = 0;
-    },
+    injectFault: server.injectFault,
+    clearFaults: server.clearFaults,
     setCandles,
-    close: async () => {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-    },
+    close: server.close,
   };
 }
 

@@ -22,9 +22,16 @@
  *   createFngClient({ baseUrl: srv.url }); createFuturesClient({ baseUrl: srv.url });
  *   srv.injectFault({ kind: 'rate-limit', retryAfterSeconds: 2, path: '/fng/' });
  */
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { BINANCE_ERRORS, type BinanceFault, type FaultSpec, type RecordedRequest } from './binance-server';
+import type { ServerResponse } from 'node:http';
+import {
+  answerFault,
+  BINANCE_ERRORS,
+  type FaultQueueing,
+  type FaultSpec,
+  type RecordedRequest,
+  send,
+  startProtocolServer,
+} from './protocol-server';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -103,10 +110,8 @@ export interface SentimentServerOptions {
   now?: () => number;
 }
 
-export type SentimentFault =
-  | BinanceFault
-  | { kind: 'fng-error'; message?: string; times?: number; path?: string }
-  | { kind: 'bad-row'; times?: number; path?: string };
+export type SentimentFault = (FaultSpec | { kind: 'fng-error'; message?: string } | { kind: 'bad-row' }) &
+  FaultQueueing;
 
 export interface SentimentServer {
   readonly url: string;
@@ -216,26 +221,7 @@ export async function startSentimentServer(opts: SentimentServerOptions = {}): P
   );
   const oi = new Map(Object.entries(opts.openInterest ?? {}));
   const ls = new Map(Object.entries(opts.longShort ?? {}));
-  const faults: (SentimentFault & { remaining: number })[] = [];
-  const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
   const knownSymbol = (s: string) => funding.has(s) || oi.has(s) || ls.has(s);
-
-  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-    res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', ...headers });
-    res.end(typeof body === 'string' ? body : JSON.stringify(body));
-    return status;
-  }
-
-  function takeFault(path: string) {
-    const i = faults.findIndex((f) => !f.path || f.path === path);
-    if (i < 0) return undefined;
-    const f = faults[i]!;
-    f.remaining--;
-    if (f.remaining <= 0) faults.splice(i, 1);
-    return f;
-  }
 
   function fngAnswer(q: URLSearchParams, res: ServerResponse, rec: RecordedRequest, badRow: boolean) {
     const limitText = q.get('limit') ?? '1';
@@ -327,54 +313,26 @@ export async function startSentimentServer(opts: SentimentServerOptions = {}): P
     return send(res, 200, body);
   }
 
-  function respond(
-    path: string,
-    q: URLSearchParams,
-    res: ServerResponse,
-    rec: RecordedRequest,
-    fault: SentimentFault | undefined,
-  ) {
+  const server = await startProtocolServer<SentimentFault>((req, res, url, rec, fault) => {
+    const path = url.pathname;
+    const q = url.searchParams;
     const badRow = fault?.kind === 'bad-row';
-    if (fault && !badRow) {
-      rec.fault = fault.kind as FaultSpec['kind'];
-      switch (fault.kind) {
-        case 'rate-limit': {
-          const headers: Record<string, string> = {};
-          const retry = fault.retryAfterSeconds === undefined ? 1 : fault.retryAfterSeconds;
-          if (retry !== null) headers['retry-after'] = String(retry);
-          return send(res, fault.status ?? 429, BINANCE_ERRORS.tooManyRequests, headers);
-        }
-        case 'server-error':
-          return send(res, fault.status ?? 500, '<html><body>500</body></html>', {
-            'content-type': 'text/html',
-          });
-        case 'blocked':
-          return send(res, fault.status ?? 451, {
-            code: 0,
-            msg: 'Service unavailable from a restricted location.',
-          });
-        case 'binance-error':
-          return send(res, fault.status ?? 400, { code: fault.code, msg: fault.msg ?? 'Error.' });
-        case 'fng-error':
-          return send(res, 200, {
-            name: 'Fear and Greed Index',
-            data: [],
-            metadata: { error: fault.message ?? 'Service error' },
-          });
-        case 'malformed-body':
-          return send(
-            res,
-            200,
-            path === '/fng/'
-              ? '{"name":"Fear and Greed Index","data":[{"value":"4'
-              : '[{"symbol":"BTCUSDT","fundingRate":"0.0001',
-          );
-        case 'drop-connection':
-          res.socket?.destroy();
-          return 0;
-        case 'slow':
-          break;
-      }
+    if (fault?.kind === 'fng-error') {
+      return send(res, 200, {
+        name: 'Fear and Greed Index',
+        data: [],
+        metadata: { error: fault.message ?? 'Service error' },
+      });
+    } else if (fault && !badRow) {
+      const answered = answerFault(
+        req,
+        res,
+        fault,
+        path === '/fng/'
+          ? '{"name":"Fear and Greed Index","data":[{"value":"4'
+          : '[{"symbol":"BTCUSDT","fundingRate":"0.0001',
+      );
+      if (answered !== undefined) return answered;
     }
     switch (path) {
       case '/fng/':
@@ -388,45 +346,14 @@ export async function startSentimentServer(opts: SentimentServerOptions = {}): P
       default:
         return send(res, 404, '');
     }
-  }
+  });
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const rec: RecordedRequest = {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      params: Object.fromEntries(url.searchParams),
-      status: 0,
-    };
-    requests.push(rec);
-    const fault = takeFault(url.pathname);
-    const run = () => {
-      rec.status = respond(url.pathname, url.searchParams, res, rec, fault);
-    };
-    if (fault?.kind === 'slow') {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (!res.destroyed) run();
-      }, fault.delayMs);
-      timers.add(timer);
-    } else run();
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    requestsTo: (path) => requests.filter((r) => r.path === path),
-    injectFault: (fault) => {
-      faults.push({ ...fault, remaining: fault.times ?? 1 });
-    },
-    clearFaults: () => {
-      faults.length = 0;
-    },
+    url: server.url,
+    requests: server.requests,
+    requestsTo: server.requestsTo,
+    injectFault: server.injectFault,
+    clearFaults: server.clearFaults,
     setFng: (rows) => {
       fng = [...rows].sort((a, b) => a.timestamp - b.timestamp);
     },
@@ -436,10 +363,6 @@ export async function startSentimentServer(opts: SentimentServerOptions = {}): P
         [...rows].sort((a, b) => a.fundingTime - b.fundingTime),
       );
     },
-    close: async () => {
-      for (const t of timers) clearTimeout(t);
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-    },
+    close: server.close,
   };
 }

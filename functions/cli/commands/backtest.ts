@@ -179,16 +179,31 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
           return getBacktest(c.deps, backtestId);
         }
         if (estimate) ctx.io.stderr(`${formatEstimate(estimate)}\n`);
-        const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);
-        return runBacktest(c.deps, backtestId, {
-          concurrency: flags.concurrency ?? c.settings.BACKTEST_MAP_CONCURRENCY,
-          onProgress: progress,
-        });
+        return runWithProgress(ctx, c, backtestId, flags);
       });
-      if (flags.json) printJson(ctx, backtest);
-      else print(ctx, formatBacktest(backtest));
-      if (backtest.status !== 'succeeded') throw new CommandExit(1, `error: backtest ${backtest.status}`);
+      printOutcome(ctx, backtest, flags);
     });
+}
+
+/** Run a backtest in this process with the Map's concurrency, its progress on stderr. */
+function runWithProgress(
+  ctx: CliContext,
+  c: { deps: Parameters<typeof runBacktest>[0]; settings: { BACKTEST_MAP_CONCURRENCY: number } },
+  backtestId: string,
+  flags: BacktestFlags,
+) {
+  const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);
+  return runBacktest(c.deps, backtestId, {
+    concurrency: flags.concurrency ?? c.settings.BACKTEST_MAP_CONCURRENCY,
+    onProgress: progress,
+  });
+}
+
+/** Print the finished backtest (JSON or the table); a run that did not succeed exits 1. */
+function printOutcome(ctx: CliContext, backtest: BacktestDto, flags: BacktestFlags) {
+  if (flags.json) printJson(ctx, backtest);
+  else print(ctx, formatBacktest(backtest));
+  if (backtest.status !== 'succeeded') throw new CommandExit(1, `error: backtest ${backtest.status}`);
 }
 
 /**
@@ -200,13 +215,7 @@ async function resumeCommand(ctx: CliContext, id: string | undefined, flags: Bac
   const backtest = await withContainer(ctx, async (c) => {
     const resumed = await resumeBacktest(c.deps, id);
     ctx.io.stderr(`resuming ${id}: ${resumed.toRun} decision point(s) to run, ${resumed.kept} kept\n`);
-    const progress = progressReporter(ctx.io.stderr, Boolean(process.stderr.isTTY) && !flags.json);
-    return runBacktest(c.deps, id, {
-      concurrency: flags.concurrency ?? c.settings.BACKTEST_MAP_CONCURRENCY,
-      onProgress: progress,
-    });
+    return runWithProgress(ctx, c, id, flags);
   });
-  if (flags.json) printJson(ctx, backtest);
-  else print(ctx, formatBacktest(backtest));
-  if (backtest.status !== 'succeeded') throw new CommandExit(1, `error: backtest ${backtest.status}`);
+  printOutcome(ctx, backtest, flags);
 }

@@ -1,5 +1,6 @@
 /**
- * `cli study <request.json | -> [--concurrency N] [--json]`: create a study from a request file (the
+ * `cli study <request.json | -> [--concurrency N] [--json]` (and `cli study resume <id>`: its failed and
+ * flagged cells run again, see shared/studies/resume.ts): create a study from a request file (the
  * body of POST /studies; `-` reads stdin), print its cell count and pre-flight estimate, run it
  * in-process (the Study machine's steps, cells at once = --concurrency), then print the report: one
  * table per sample group and one sentence per variant and baseline. Progress (cells) goes to stderr:
@@ -8,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { toStudyDto } from '../../../shared/api/studies';
-import { createStudy, getStudy, runStudy, type StudyReport } from '../../../shared/studies';
+import { createStudy, getStudy, resumeStudy, runStudy, type StudyReport } from '../../../shared/studies';
 import { AppError } from '../../../shared/util/errors';
 import type { CliContext } from '../context';
 import { formatEstimate, progressReporter } from './backtest';
@@ -69,27 +70,43 @@ export function registerStudyCommand(program: Command, ctx: CliContext): void {
     .description(
       'Run a study (variants and baselines over symbols x windows) in this process and print its report',
     )
-    .argument('<request>', 'a JSON file with the POST /studies body, or - for stdin')
+    .argument('<request>', 'a JSON file with the POST /studies body, or - for stdin; or `resume`')
+    .argument('[id]', 'with `resume`: the study to resume (its failed and flagged cells run again)')
     .option('--concurrency <n>', 'cells run at once (default 4)', intOption('concurrency'))
     .option('--json', 'print the study (cells and report) as JSON')
-    .action(async (requestPath: string, flags: StudyFlags) => {
-      const input = readRequest(requestPath);
+    .action(async (requestPath: string, resumeId: string | undefined, flags: StudyFlags) => {
+      const resuming = requestPath === 'resume';
+      if (resuming && !resumeId)
+        throw new CommandExit(2, 'error: study resume <id>: the study id is missing');
+      if (!resuming && resumeId)
+        throw new CommandExit(2, `error: unexpected argument ${resumeId} (did you mean: study resume <id>?)`);
+      const input = resuming ? null : readRequest(requestPath);
       const study = await withContainer(ctx, async (c) => {
-        const created = await createStudy(c.deps, input);
-        ctx.io.stderr(
-          `study: ${created.cells} cells (${created.variantCells} backtests, ${created.baselineCells} baselines)\n${formatEstimate(created.estimate)}\n`,
-        );
+        let studyId: string;
+        if (resuming) {
+          const r = await resumeStudy(c.deps, resumeId as string);
+          studyId = r.studyId;
+          ctx.io.stderr(
+            `study ${studyId}: resuming ${r.cells} cell(s); ${r.backtestsResumed} backtest(s) reopened: ${r.decisionsToRun} decision(s) to run again, ${r.decisionsKept} kept\n`,
+          );
+        } else {
+          const created = await createStudy(c.deps, input);
+          studyId = created.studyId;
+          ctx.io.stderr(
+            `study: ${created.cells} cells (${created.variantCells} backtests, ${created.baselineCells} baselines)\n${formatEstimate(created.estimate)}\n`,
+          );
+        }
         const progress = progressReporter(
           ctx.io.stderr,
           Boolean(process.stderr.isTTY) && !flags.json,
           'cells',
         );
-        await runStudy(c.deps, created.studyId, {
+        await runStudy(c.deps, studyId, {
           concurrency: flags.concurrency ?? 4,
           backtestConcurrency: c.settings.BACKTEST_MAP_CONCURRENCY,
           onProgress: progress,
         });
-        return toStudyDto(await getStudy(c.deps, created.studyId));
+        return toStudyDto(await getStudy(c.deps, studyId));
       });
       if (flags.json) printJson(ctx, study);
       else

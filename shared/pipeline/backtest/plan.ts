@@ -7,6 +7,9 @@
  *   [start_date, end_date), has WARMUP_BARS of history (indicators are trusted) and a next bar to fill
  *   on; then every `decision_interval` bars, at most `max_decisions`. The decision time is the bar's
  *   close (openTime + interval), exactly what the simulator and the clock-gated market view expect.
+ *   The last bar of the range closes at end_date, so a decision taken there would fill on the bar after
+ *   the range: it is still decided (the firm's view at the range's end), and the simulator, which uses no
+ *   bar after end_date (`endTime`), records it as not filled with that reason.
  * - Without a `decision_interval`, the decisions are spread evenly over the range:
  *   interval = max(1, floor(barsInRange / max_decisions)), barsInRange being the bars that can carry a
  *   decision. A fixed default of 1 would decide on the first `max_decisions` bars only and leave the

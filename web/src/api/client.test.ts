@@ -237,6 +237,25 @@ describe('createApiClient', () => {
     expect(err.status).toBe(409);
   });
 
+  it('resumes a study with a POST, validating the answer', async () => {
+    const answer = {
+      id: 's1',
+      status: 'pending',
+      poll: '/studies/s1',
+      cells: 2,
+      backtestsResumed: 2,
+      decisionsToRun: 3,
+      decisionsKept: 9,
+    };
+    routes.set('POST /studies/s1/resume', (_req, _b, res) => json(res, 202, answer));
+    routes.set('POST /studies/s2/resume', (_req, _b, res) => json(res, 202, { ...answer, cells: 'two' }));
+    const api = createApiClient({ baseUrl });
+    expect(await api.resumeStudy('s1')).toEqual(answer);
+    const err = (await api.resumeStudy('s2').catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe('BAD_RESPONSE');
+    expect(err.message).toMatch(/cells/);
+  });
+
   it('reports an error status without a JSON error body as HTTP_<status>', async () => {
     routes.set('GET /costs', (_req, _b, res) => {
       res.writeHead(502, { 'content-type': 'text/html' });

@@ -34,6 +34,7 @@ import {
   outcomesPageSchema,
   portfolioHistorySchema,
   portfolioSchema,
+  sentimentResponseSchema,
   symbolsResponseSchema,
   tradesPageSchema,
 } from '../../../shared/api/contract';
@@ -47,7 +48,12 @@ import {
   strategyVersionsSchema,
 } from '../../../shared/api/learning';
 import { agentPromptsSchema, promptAgentsSchema, promptTextSchema } from '../../../shared/api/prompts';
-import { studiesListSchema, studyAcceptedSchema, studySchema } from '../../../shared/api/studies';
+import {
+  studiesListSchema,
+  studyAcceptedSchema,
+  studyResumedSchema,
+  studySchema,
+} from '../../../shared/api/studies';
 
 export class ApiError extends Error {
   constructor(
@@ -260,6 +266,9 @@ export function createApiClient(options: ApiClientOptions) {
     symbols: (signal?: AbortSignal) => get(symbolsResponseSchema, '/market/symbols', undefined, signal),
     latest: (symbol: string, q: { timeframe: string; limit: number }, signal?: AbortSignal) =>
       get(latestResponseSchema, `/market/${enc(symbol)}/latest`, q, signal),
+    /** The Fear & Greed and funding series over the last `limit` bars, and the analyst's summary now. */
+    sentiment: (symbol: string, q: { timeframe: string; limit: number }, signal?: AbortSignal) =>
+      get(sentimentResponseSchema, `/market/${enc(symbol)}/sentiment`, q, signal),
     /** Closed candles of a past period (at most 1000 bars of the timeframe). */
     candles: (symbol: string, q: { timeframe: string; start: string; end?: string }, signal?: AbortSignal) =>
       get(candlesResponseSchema, `/market/${enc(symbol)}/candles`, q, signal),
@@ -314,6 +323,11 @@ export function createApiClient(options: ApiClientOptions) {
     async startStudy(req: unknown, signal?: AbortSignal) {
       const { status, json } = await send('POST', '/studies', { body: req, signal });
       return parse(studyAcceptedSchema, json, 'POST /studies', status);
+    },
+    /** Rerun a finished study's failed and flagged cells (POST /studies/{id}/resume). */
+    async resumeStudy(id: string, signal?: AbortSignal) {
+      const { status, json } = await write(`/studies/${enc(id)}/resume`, {}, signal);
+      return parse(studyResumedSchema, json, 'POST /studies/{id}/resume', status);
     },
     study: (id: string, signal?: AbortSignal) => get(studySchema, `/studies/${enc(id)}`, undefined, signal),
     studies: (q: PageQuery = {}, signal?: AbortSignal) =>

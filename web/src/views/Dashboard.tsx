@@ -4,10 +4,10 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
-import type { LatestResponse } from '../../../shared/api/contract';
+import type { LatestResponse, SentimentResponse } from '../../../shared/api/contract';
 import { runAnalysisToEnd } from '../api/client';
 import { useApiClient } from '../api/context';
-import { useApi } from '../api/use-api';
+import { type Loadable, useApi } from '../api/use-api';
 import type { ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
 import { PipelineStepper } from '../components/Pipeline';
@@ -18,6 +18,8 @@ import { ema } from '../series';
 const CANDLE_LIMIT = 200;
 const ANALYSIS_POLL_MS = 1500;
 const DEFAULT_TIMEFRAME = '1h';
+/** Bars of the chosen timeframe the sentiment route looks back over (the summary needs only the last). */
+const SENTIMENT_LIMIT = 30;
 
 export default function Dashboard() {
   const symbols = useApi('symbols', (api, signal) => api.symbols(signal));
@@ -91,6 +93,10 @@ function Market({ symbol, timeframe }: { symbol: string; timeframe: string }) {
 }
 
 function MarketPanels({ m }: { m: LatestResponse }) {
+  // Beside the price: the market's mood (read on its own, so a failing source never hides the price).
+  const sentiment = useApi(`sentiment:${m.symbol}:${m.timeframe}`, (api, signal) =>
+    api.sentiment(m.symbol, { timeframe: m.timeframe, limit: SENTIMENT_LIMIT }, signal),
+  );
   const series = useMemo<ChartSeries[]>(
     () => [
       { kind: 'candles', data: m.candles },
@@ -110,6 +116,7 @@ function MarketPanels({ m }: { m: LatestResponse }) {
           sub={`as of ${fmtTime(m.asOf)}`}
         />
         <Stat label="24h change" value={fmtPct(m.changePct24h)} tone={tone(m.changePct24h)} />
+        <SentimentStats sentiment={sentiment} />
         <Stat
           label="Regime (rules)"
           value={m.regime ? m.regime.regime : NO_VALUE}
@@ -170,6 +177,50 @@ function MarketPanels({ m }: { m: LatestResponse }) {
           </tbody>
         </table>
       </Panel>
+    </>
+  );
+}
+
+/**
+ * The Crypto Fear & Greed Index and the perpetual's funding rate, as the sentiment analyst would read
+ * them now. A source that is off or failing says so instead of a number.
+ */
+function SentimentStats({ sentiment }: { sentiment: Loadable<SentimentResponse> }) {
+  if (sentiment.state !== 'ok') {
+    const sub = sentiment.state === 'loading' ? 'loading…' : `unavailable: ${sentiment.error.message}`;
+    return (
+      <>
+        <Stat label="Fear & Greed" value={NO_VALUE} sub={sub} testId="fear-greed" />
+        <Stat label="Funding rate" value={NO_VALUE} sub={sub} testId="funding-rate" />
+      </>
+    );
+  }
+  const { summary, sources } = sentiment.data;
+  const why = (source: string) =>
+    !sources.includes(source)
+      ? `off (SENTIMENT_SOURCES)`
+      : `unavailable${summary.missing[source] ? `: ${summary.missing[source]}` : ''}`;
+  const fg = summary.fearGreed;
+  const funding = summary.funding;
+  return (
+    <>
+      <Stat
+        label="Fear & Greed"
+        value={fg ? String(fg.value) : NO_VALUE}
+        testId="fear-greed"
+        sub={
+          fg
+            ? `${fg.classification}${fg.change7d == null ? '' : `, ${fg.change7d >= 0 ? '+' : ''}${fg.change7d} in 7 d`}`
+            : why('fng')
+        }
+      />
+      <Stat
+        label="Funding rate"
+        value={funding ? fmtPct(funding.latestPct, { decimals: 4 }) : NO_VALUE}
+        tone={funding ? tone(funding.latestPct) : undefined}
+        testId="funding-rate"
+        sub={funding ? `per 8 h, 7-day mean ${fmtPct(funding.mean7dPct, { decimals: 4 })}` : why('funding')}
+      />
     </>
   );
 }

@@ -4,8 +4,10 @@
  * buy-and-hold), and the report table per sample group with its sentences. Flagged cells (failed
  * decisions) are marked and left out of the report's intervals.
  */
+import { useState } from 'react';
 import { useParams } from 'react-router-dom';
 import type { StudyDto } from '../../../shared/api/studies';
+import { useApiClient } from '../api/context';
 import { useApi } from '../api/use-api';
 import { Async, DataTable, Panel, StatusBadge } from '../components/ui';
 import { fmtCost, fmtDate, fmtFraction, fmtRatio } from '../format';
@@ -37,8 +39,37 @@ function Spark({ curve }: { curve: Cell['curve'] }) {
   );
 }
 
+/** Rerun the failed and flagged cells (only their failed decisions), then report again. */
+function ResumeStudy({ id, flagged, onResumed }: { id: string; flagged: number; onResumed: () => void }) {
+  const api = useApiClient();
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  const resume = async () => {
+    setState({ busy: true, error: null });
+    try {
+      await api.resumeStudy(id);
+      setState({ busy: false, error: null });
+      onResumed();
+    } catch (e) {
+      setState({ busy: false, error: (e as Error).message });
+    }
+  };
+  return (
+    <div className="row">
+      <button type="button" onClick={resume} disabled={state.busy} data-testid="study-resume">
+        {state.busy ? 'Resuming…' : `Resume: rerun the ${flagged} failed or flagged cell(s)`}
+      </button>
+      {state.error && (
+        <span className="error small" role="alert">
+          {state.error}
+        </span>
+      )}
+    </div>
+  );
+}
+
 export default function StudyView() {
   const { id = '' } = useParams();
+  const api = useApiClient();
   const study = useApi(`study:${id}`, (a, signal) => a.study(id, signal), {
     pollMs: (s) => (s.status === 'succeeded' || s.status === 'failed' ? null : 3000),
   });
@@ -64,6 +95,13 @@ export default function StudyView() {
               </span>
             </div>
             {s.error && <p className="bad">{`${s.error.code}: ${s.error.message}`}</p>}
+            {(s.status === 'succeeded' || s.status === 'failed') && s.cells.some((c) => c.flagged) && (
+              <ResumeStudy
+                id={s.id}
+                flagged={s.cells.filter((c) => c.flagged).length}
+                onResumed={study.reload}
+              />
+            )}
             <Panel title="Excess return over buy-and-hold">
               <DataTable head={['cell', ...arms]} compact testId="study-heatmap">
                 {rows.map((row) => (
@@ -136,7 +174,7 @@ export default function StudyView() {
                           : '–'}
                       </td>
                       <td className="num">{fmtFraction(a.medianExcess, { signed: true })}</td>
-                      <td className="num">{fmtFraction(a.shareBeatingBuyAndHold)}</td>
+                      <td className="num">{fmtFraction(a.shareBeatingBuyAndHold, { signed: false })}</td>
                       <td className="num">{fmtRatio(a.sharpeAnnualized)}</td>
                       <td className="num">{fmtRatio(a.psr)}</td>
                       <td className="num">{fmtRatio(a.dsr)}</td>
@@ -153,10 +191,7 @@ export default function StudyView() {
               </Panel>
             ))}
             <p className="small">
-              <a
-                href={`${window.location.pathname.startsWith('/studies') ? '/api' : ''}/studies/${s.id}/cells.csv`}
-                download
-              >
+              <a href={`${api.baseUrl}/studies/${encodeURIComponent(s.id)}/cells.csv`} download>
                 Download the cells (CSV)
               </a>
             </p>
