@@ -22,7 +22,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { webContentSecurityPolicy } from '../functions/api/security';
 import { LLM_KEY_UNSET } from '../functions/aws/param-names';
 import { resolveIntrinsics, synthesizeLocalDefinitions } from '../functions/local/stepfunctions';
-import { API_ROUTES } from '../shared/api/routes';
+import { API_ROUTES, ROUTE_GROUPS } from '../shared/api/routes';
 import { DEFAULT_METRICS_NAMESPACE, METRIC } from '../shared/observability/metrics';
 import { buildApp } from './app';
 import { STAGE_NAME } from './stacks/api-stack';
@@ -244,7 +244,8 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
           POWERTOOLS_TRACE_ENABLED: 'false',
         });
       }
-    expect(functions).toBe(10); // the API groups (prompts included), the two step functions, migrate
+    // One per route group, the two workflow-step functions, and Migrate (data stack).
+    expect(functions).toBe(ROUTE_GROUPS.length + 3);
   });
 
   it('-c metricsNamespace: the functions and the dashboard use the given namespace', () => {
@@ -257,7 +258,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     const envs = ofType(other.api, 'AWS::Lambda::Function').map(
       ([, f]) => f.Properties?.Environment?.Variables,
     );
-    expect(envs.filter((e) => e?.METRICS_NAMESPACE === 'Firm/Staging')).toHaveLength(9);
+    expect(envs.filter((e) => e?.METRICS_NAMESPACE === 'Firm/Staging')).toHaveLength(ROUTE_GROUPS.length + 2);
   });
 
   it('gives every acknowledgement a reason', () => {
@@ -294,20 +295,26 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     };
     expect(invokes('WorkflowsAnalysis')).toEqual([fns.AgentSteps!.id]);
     expect(invokes('WorkflowsBacktest')).toEqual([fns.AgentSteps!.id, fns.BacktestSteps!.id].sort());
+    expect(invokes('WorkflowsLearning')).toEqual([fns.BacktestSteps!.id]);
   });
 
-  it('only the analysis and backtests API functions start executions, each only its own machine', () => {
-    const [analysis, backtest] = ['WorkflowsAnalysis', 'WorkflowsBacktest'].map(
-      (p) => ofType(s.api, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith(p))![0],
-    );
+  it('only the analysis, backtests and learning API functions start executions, each only its own machine', () => {
+    const [analysis, backtest, learning] = [
+      'WorkflowsAnalysis',
+      'WorkflowsBacktest',
+      'WorkflowsLearning',
+    ].map((p) => ofType(s.api, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith(p))![0]);
     expect(granted(s.api, 'states:StartExecution', analysis!)).toEqual(['ApiAnalysis']);
     expect(granted(s.api, 'states:StartExecution', backtest!)).toEqual(['ApiBacktests']);
+    expect(granted(s.api, 'states:StartExecution', learning!)).toEqual(['ApiLearning']);
     const anyStart = Object.keys(functionsByPrefix(s.api)).filter((name) =>
       statementsOfRole(s.api, functionsByPrefix(s.api)[name]!.role).some((st) =>
         asArray<string>(st.Action).some((a) => a.startsWith('states:')),
       ),
     );
-    expect(anyStart.sort()).toEqual(['ApiAnalysis', 'ApiBacktests']);
+    expect(anyStart.sort()).toEqual(['ApiAnalysis', 'ApiBacktests', 'ApiLearning']);
+    // No schedule unless selfLearningSchedule is set.
+    expect(ofType(s.api, 'AWS::Scheduler::Schedule')).toEqual([]);
   });
 
   it('the database secret and the LLM key are readable only by the functions that need them', () => {
@@ -317,6 +324,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
         'ApiAnalysis',
         'ApiBacktests',
         'ApiCosts',
+        'ApiLearning',
         'ApiMarket',
         'ApiPortfolio',
         'ApiPrompts',
@@ -466,6 +474,7 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
     for (const [prefix, kind] of [
       ['WorkflowsAnalysis', 'analysis'],
       ['WorkflowsBacktest', 'backtest'],
+      ['WorkflowsLearning', 'learning'],
     ] as const) {
       const [, machine] = ofType(s.api, 'AWS::StepFunctions::StateMachine').find(([id]) =>
         id.startsWith(prefix),
@@ -473,6 +482,25 @@ describe('CDK app (bundling off, cdk-nag on)', () => {
       const deployed = resolveIntrinsics(machine.Properties?.DefinitionString, byId);
       expect(normalize(deployed)).toBe(normalize(JSON.stringify(local[kind])));
     }
+  });
+
+  it('with selfLearningSchedule, a schedule starts the Learning machine with a role that may start only it (nag clean)', () => {
+    const scheduled = synth({ selfLearningSchedule: 'cron(0 2 * * ? *)' });
+    const [[, schedule]] = ofType(scheduled.api, 'AWS::Scheduler::Schedule') as [[string, Resource]];
+    const learning = ofType(scheduled.api, 'AWS::StepFunctions::StateMachine').find(([id]) =>
+      id.startsWith('WorkflowsLearning'),
+    )![0];
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      Target: { Arn: { Ref: learning }, Input: '{}' },
+    });
+    const role = schedule.Properties!.Target.RoleArn['Fn::GetAtt'][0];
+    const statements = statementsOfRole(scheduled.api, role);
+    expect(statements.map((st) => [st.Action, st.Resource])).toEqual([
+      ['states:StartExecution', { Ref: learning }],
+    ]);
+    expect(() => synth({ selfLearningSchedule: 'every night' }, false)).toThrow(/cron\(\.\.\.\) or rate/);
   });
 
   it('lets the backtest machine start only its own child executions, and stop or describe only its own', () => {
@@ -609,10 +637,11 @@ describe('security headers and the write key', () => {
       .filter(([, f]) => 'WRITE_KEY_SECRET_ARN' in f.env)
       .map(([name]) => name)
       .sort();
-    expect(withArn).toEqual(['ApiAnalysis', 'ApiBacktests']);
+    expect(withArn).toEqual(['ApiAnalysis', 'ApiBacktests', 'ApiLearning']);
     expect(granted(k.api, 'secretsmanager:GetSecretValue', secretId)).toEqual([
       'ApiAnalysis',
       'ApiBacktests',
+      'ApiLearning',
     ]);
     expect(environmentLeaks(k.api)).toEqual([]);
     expect(Object.keys(k.api.Outputs ?? {})).toContain('WriteKeySecretArn');

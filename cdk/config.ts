@@ -23,6 +23,9 @@
  * - `tracing=true`         X-Ray tracing on functions, API and state machines (off: it costs per trace).
  * - `alarmEmail`           an address subscribed to the alarm topic (unset: alarms only show in the console).
  * - `webDist`              folder of the built web app (default web/dist; a placeholder page when absent).
+ * - `selfLearningSchedule` an EventBridge Scheduler expression (`cron(0 2 * * ? *)`, `rate(1 day)`) that
+ *                          starts the Learning state machine on the live book; falls back to the
+ *                          SELF_LEARNING_SCHEDULE environment variable; unset (default): no schedule.
  * - `metricsNamespace`     the CloudWatch namespace of the operational metrics (default AgentTradingFirm):
  *                          set as METRICS_NAMESPACE on every function and read by the dashboard.
  * - `writeKey=true`        writes (POST /analyze, POST /backtest) require a key from Secrets Manager in
@@ -45,8 +48,12 @@ export interface AppConfig {
   alarmEmail: string | undefined;
   webDist: string;
   writeKey: boolean;
+  /** The nightly learning cycle's schedule expression, or undefined (no schedule). */
+  selfLearningSchedule: string | undefined;
   metricsNamespace: string;
 }
+
+const SCHEDULE_EXPRESSION = /^(cron|rate)\(.+\)$/;
 
 const DEFAULT_MAP_CONCURRENCY = 10;
 /** Agent steps one decision point runs at once (the analysts' Parallel). */
@@ -111,6 +118,16 @@ export function readAppConfig(node: Node): AppConfig {
     alarmEmail: str(node, 'alarmEmail'),
     webDist: str(node, 'webDist') ?? 'web/dist',
     writeKey: flag(node, 'writeKey', false),
+    selfLearningSchedule: schedule(node),
     metricsNamespace: str(node, 'metricsNamespace') ?? DEFAULT_METRICS_NAMESPACE,
   };
+}
+
+function schedule(node: Node): string | undefined {
+  const v = str(node, 'selfLearningSchedule') ?? (process.env.SELF_LEARNING_SCHEDULE || undefined);
+  if (v !== undefined && !SCHEDULE_EXPRESSION.test(v))
+    throw new Error(
+      `selfLearningSchedule must be cron(...) or rate(...), as EventBridge Scheduler writes it (got ${JSON.stringify(v)})`,
+    );
+  return v;
 }

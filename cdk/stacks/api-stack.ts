@@ -28,8 +28,10 @@ import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validat
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -85,6 +87,12 @@ const GROUP_NEEDS: Record<RouteGroup, Needs & { description: string }> = {
     llm: true,
     description: 'API: start a backtest (with its cost estimate), read backtests',
   },
+  learning: {
+    params: true,
+    db: true,
+    llm: false,
+    description: 'API: learning cycles, proposed adjustments and their review, strategy versions',
+  },
   costs: { params: true, db: true, llm: false, description: 'API: token budget and LLM spend' },
   prompts: {
     params: true,
@@ -103,6 +111,8 @@ export class ApiStack extends Stack {
   readonly backtestSteps: AppFunction;
   readonly routeFunctions: Record<RouteGroup, AppFunction>;
   readonly alarmTopic: sns.Topic;
+  /** The nightly learning cycle (`selfLearningSchedule`), else undefined. */
+  readonly learningSchedule: scheduler.CfnSchedule | undefined;
   /** The write key (`-c writeKey=true`), else undefined. */
   readonly writeKeySecret: secretsmanager.Secret | undefined;
   /** Spend, calls, errors and latency per agent (cdk/constructs/operations-dashboard.ts). */
@@ -257,6 +267,7 @@ export class ApiStack extends Stack {
         env[ENV.backtestStateMachineArn] = this.workflows.backtest.stateMachineArn;
         env[ENV.studyStateMachineArn] = this.workflows.study.stateMachineArn;
       }
+      if (group === 'learning') env[ENV.learningStateMachineArn] = this.workflows.learning.stateMachineArn;
       const fn = new AppFunction(this, `Api${group[0]!.toUpperCase()}${group.slice(1)}`, {
         defaults,
         entry: `functions/aws/api-${group}.ts`,
@@ -272,6 +283,10 @@ export class ApiStack extends Stack {
     this.workflows.analysis.grantStartExecution(routeFunctions.analysis.function);
     this.workflows.backtest.grantStartExecution(routeFunctions.backtests.function);
     this.workflows.study.grantStartExecution(routeFunctions.backtests.function);
+    this.workflows.learning.grantStartExecution(routeFunctions.learning.function);
+    this.learningSchedule = config.selfLearningSchedule
+      ? this.schedule(config.selfLearningSchedule)
+      : undefined;
     this.routeFunctions = routeFunctions;
 
     const integrations = new Map<RouteGroup, apigw.LambdaIntegration>();
@@ -303,6 +318,7 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'AnalysisStateMachineArn', { value: this.workflows.analysis.stateMachineArn });
     new CfnOutput(this, 'BacktestStateMachineArn', { value: this.workflows.backtest.stateMachineArn });
     new CfnOutput(this, 'StudyStateMachineArn', { value: this.workflows.study.stateMachineArn });
+    new CfnOutput(this, 'LearningStateMachineArn', { value: this.workflows.learning.stateMachineArn });
     new CfnOutput(this, 'LlmApiKeySecretArn', {
       value: data.llmKeySecret.secretArn,
       description:
@@ -316,6 +332,32 @@ export class ApiStack extends Stack {
       });
     new CfnOutput(this, 'SettingsPrefix', { value: Fn.join('', [data.paramsPrefix, '/']) });
     this.acknowledge();
+  }
+
+  /**
+   * EventBridge Scheduler starts the Learning machine with `{}` (it opens a cycle on the live book). Its
+   * role may start that one machine and nothing else.
+   */
+  private schedule(expression: string): scheduler.CfnSchedule {
+    const role = new iam.Role(this, 'LearningScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      description: 'EventBridge Scheduler: start the Learning state machine (nightly cycle)',
+    });
+    this.workflows.learning.grantStartExecution(role);
+    return new scheduler.CfnSchedule(this, 'LearningSchedule', {
+      description: 'The nightly learning cycle on the live book (SELF_LEARNING_SCHEDULE)',
+      scheduleExpression: expression,
+      scheduleExpressionTimezone: 'UTC',
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: this.workflows.learning.stateMachineArn,
+        roleArn: role.roleArn,
+        input: JSON.stringify({}),
+        retryPolicy: { maximumRetryAttempts: 2 },
+      },
+    });
   }
 
   private alarms(action: cwActions.SnsAction, namespace: string) {
@@ -351,6 +393,7 @@ export class ApiStack extends Stack {
     for (const [name, sm] of [
       ['Analysis', this.workflows.analysis],
       ['Backtest', this.workflows.backtest],
+      ['Learning', this.workflows.learning],
     ] as const) {
       alarm(
         `${name}Failed`,

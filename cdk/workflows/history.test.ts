@@ -9,7 +9,7 @@ import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeLocalDefinitions } from '../../functions/local/stepfunctions';
 import type { LocalDefinitions } from '../../functions/local/stepfunctions-runtime';
-import { BACKTEST_DECISIONS_CEILING } from '../../shared/backtest/limits';
+import { BACKTEST_DECISIONS_CEILING, MAX_LEARNING_SEGMENTS } from '../../shared/backtest/limits';
 import { countHistoryEvents, HISTORY_EVENT_LIMIT, maxAttempts, worstCaseSeconds } from './history';
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL is untyped JSON, read by shape here.
@@ -48,6 +48,18 @@ describe('the backtest machine', () => {
     expect(analysis.inlinePerItem).toEqual({});
     expect(countHistoryEvents(defs.backtest as Asl, { items: () => 1 }).events).toBe(parent.events);
     for (const n of [parent.events, child, analysis.events]) expect(n).toBeLessThan(HISTORY_EVENT_LIMIT);
+    // Walk-forward learning loops through the decision Map once per segment: at MAX_LEARNING_SEGMENTS
+    // the parent still fits, and each segment costs the same.
+    const loops = (n: number) => (head: string) => (head === 'Decision points' ? n : 1);
+    const walkForward = countHistoryEvents(defs.backtest as Asl, {
+      items,
+      loops: loops(MAX_LEARNING_SEGMENTS),
+    });
+    const perSegment = countHistoryEvents(defs.backtest as Asl, { loops: loops(2) }).events - parent.events;
+    expect(perSegment).toBeGreaterThan(0);
+    expect(walkForward.events).toBe(parent.events + (MAX_LEARNING_SEGMENTS - 1) * perSegment);
+    expect(walkForward.events).toBeLessThan(HISTORY_EVENT_LIMIT);
+    console.log(JSON.stringify({ walkForwardParentEventsAtMaxSegments: walkForward.events, perSegment }));
 
     // For comparison: the same item processor run INLINE, as before this Map was distributed.
     const inline = clone(defs.backtest) as Asl;

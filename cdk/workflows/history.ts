@@ -56,6 +56,11 @@ export interface CountOptions {
   items?: (mapState: string) => number;
   /** 'max': every retrier exhausted (the worst case); 'none': no retry at all. */
   retries?: 'max' | 'none';
+  /**
+   * Times the loop through a state (the head a back edge returns to) runs, at most; default 1. The
+   * walk-forward backtest loops through its decision Map once per segment (MAX_LEARNING_SEGMENTS).
+   */
+  loops?: (loopHead: string) => number;
 }
 
 /** Attempts of a state in the worst case: 1 + the sum of its retriers' MaxAttempts. */
@@ -81,27 +86,59 @@ function worstPath(
 ): number {
   const memo = new Map<string, number>();
   const visiting = new Set<string>();
+  const heads = new Set<string>();
+  const own = (name: string) => {
+    const state = graph.States[name];
+    if (!state) throw new Error(`history count: no state "${name}"`);
+    return stateEvents(name, state, o, children, inlinePerItem);
+  };
   const from = (name: string): number => {
     const known = memo.get(name);
     if (known !== undefined) return known;
-    if (visiting.has(name)) throw new Error(`history count: a loop through "${name}" has no worst case`);
-    visiting.add(name);
-    const state = graph.States[name];
-    if (!state) throw new Error(`history count: no state "${name}"`);
-    const own = stateEvents(name, state, o, children, inlinePerItem);
-    const next: string[] = [];
-    if (typeof state.Next === 'string') next.push(state.Next);
-    if (state.Type === 'Choice') {
-      for (const c of state.Choices as { Next: string }[]) next.push(c.Next);
-      if (typeof state.Default === 'string') next.push(state.Default);
+    if (visiting.has(name)) {
+      // A back edge: the loop's further passes are counted at its head (below).
+      heads.add(name);
+      return 0;
     }
-    for (const c of (state.Catch as { Next: string }[] | undefined) ?? []) next.push(c.Next);
-    const total = own + Math.max(0, ...next.map(from));
+    visiting.add(name);
+    const state = graph.States[name] as State;
+    let total = own(name) + Math.max(0, ...successors(state).map(from));
+    if (heads.has(name)) {
+      const passes = Math.max(1, o.loops?.(name) ?? 1);
+      total += (passes - 1) * loopBody(name);
+    }
     visiting.delete(name);
     memo.set(name, total);
     return total;
   };
+  /** The worst path from a loop head back to it (the head's own events included). */
+  const loopBody = (head: string): number => {
+    const seen = new Set<string>();
+    const go = (name: string, first: boolean): number => {
+      if (!first && name === head) return 0;
+      if (seen.has(name)) return Number.NEGATIVE_INFINITY; // another loop: not this one's body
+      seen.add(name);
+      const best = Math.max(
+        Number.NEGATIVE_INFINITY,
+        ...successors(graph.States[name] as State).map((n) => go(n, false)),
+      );
+      seen.delete(name);
+      return best === Number.NEGATIVE_INFINITY ? best : own(name) + best;
+    };
+    return Math.max(0, go(head, true));
+  };
   return from(graph.StartAt);
+}
+
+function successors(state: State): string[] {
+  const next: string[] = [];
+  if (typeof state.Next === 'string') next.push(state.Next);
+  if (state.Type === 'Choice') {
+    for (const c of state.Choices as { Next: string }[]) next.push(c.Next);
+    if (typeof state.Default === 'string') next.push(state.Default);
+  }
+  for (const c of (state.Catch as { Next: string }[] | undefined) ?? []) next.push(c.Next);
+  return next;
 }
 
 function stateEvents(

@@ -1,5 +1,6 @@
 /**
- * The two state machines (Standard, JSONPath), defined once. The Api stack deploys them; the local
+ * The state machines (Standard, JSONPath), defined once: Analysis, Backtest, Study (study.ts) and
+ * Learning (learning.ts). The Api stack deploys them; the local
  * runner (functions/local/stepfunctions.ts) synthesizes this same construct in-process and executes the
  * resulting ASL with aws-local-stepfunctions. One definition, two hosts.
  *
@@ -17,6 +18,9 @@
  *   failed past BACKTEST_MAX_FAILED_PCT with its partial result stored).
  *   Any failure of plan, the Map (past its tolerated failures, BACKTEST_MAX_FAILED_PCT too:
  *   States.ExceedToleratedFailureThreshold) or simulate is caught -> Mark backtest failed -> Fail.
+ *   Walk-forward learning (`learning: { every }`): the Map runs one segment; End segment -> (a learning
+ *   cycle due: the Learning states, prefixed `Walk-forward: `) -> More segments? -> Plan next segment ->
+ *   the Map again. Without learning, one segment: End segment answers `last` and the run simulates.
  *
  * Limits (counted from these definitions by history.ts; figures in the README):
  * - Map items carry ids and timestamps only (~85 bytes each), never candles: a state's payload is capped
@@ -38,6 +42,7 @@ import { Construct } from 'constructs';
 import { acknowledgeIamFindings } from '../nag';
 import { buildAgentChain, invokeStep } from './agent-chain';
 import { childExecutionsMap } from './distributed-map';
+import { buildLearningChain, LEARNING_TIMEOUT, learningDefinition } from './learning';
 import { STUDY_TIMEOUT, studyDefinition } from './study';
 
 export const ANALYSIS_TIMEOUT = Duration.minutes(15);
@@ -66,6 +71,7 @@ export class Workflows extends Construct {
   readonly analysis: sfn.StateMachine;
   readonly backtest: sfn.StateMachine;
   readonly study: sfn.StateMachine;
+  readonly learning: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: WorkflowsProps) {
     super(scope, id);
@@ -100,6 +106,20 @@ export class Workflows extends Construct {
       {
         timeout: STUDY_TIMEOUT,
         comment: 'A study: plan its cells, one Backtest execution per cell (Map), report.',
+        invokes: [props.backtestSteps],
+        ...props,
+      },
+    );
+    this.learning = this.machine(
+      'Learning',
+      learningDefinition(new Construct(this, 'LearningStates'), {
+        learningSteps: props.backtestSteps,
+        taskTimeout: props.backtestTaskTimeout,
+      }),
+      {
+        timeout: LEARNING_TIMEOUT,
+        comment:
+          'A learning cycle: summarize outcomes, learning agent, strategy builder, validate and apply.',
         invokes: [props.backtestSteps],
         ...props,
       },
@@ -276,19 +296,47 @@ function backtestDefinition(scope: Construct, props: WorkflowsProps): sfn.IChain
     },
   });
 
+  // Walk-forward learning (`learning: { every }`): the plan's items are one segment; after it, End segment
+  // opens a learning cycle (outcomes closed before the next segment's start only) when one is due, the
+  // same Learning states run on it, and the next segment is planned. Without learning the plan holds
+  // every decision point and End segment answers `last` at once.
+  const endSegment = step('End segment', 'endBacktestSegment', '$.segmentEnd', { segment: '$.plan.segment' });
+  const planNext = step('Plan next segment', 'planBacktest', '$.plan', { segment: '$.segmentEnd.next' });
   // The plan's item list is dropped before simulate so the rest of the run carries only the id.
   const dropPlan = new sfn.Pass(scope, 'Drop plan', {
     parameters: { backtestId: sfn.JsonPath.stringAt('$.backtestId') },
   });
+  const moreSegments = new sfn.Choice(scope, 'More segments?')
+    .when(sfn.Condition.booleanEquals('$.segmentEnd.last', false), planNext)
+    .otherwise(dropPlan);
+  const learning = buildLearningChain(scope, {
+    fn: props.backtestSteps,
+    taskTimeout: props.backtestTaskTimeout,
+    prefix: 'Walk-forward: ',
+    cycleIdPath: '$.segmentEnd.cycleId',
+    done: moreSegments,
+  });
+  const learnNow = new sfn.Choice(scope, 'Learn before the next segment?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.segmentEnd.cycleId'),
+        sfn.Condition.isString('$.segmentEnd.cycleId'),
+      ),
+      learning.start,
+    )
+    .otherwise(moreSegments);
+
   // Past BACKTEST_MAX_FAILED_PCT the Map Run stops early (no more spending into an outage), and the run
-  // still goes to simulate: it lists the points never reached as failed (NOT_RUN), stores the partial
-  // result as not comparable, and ends `failed`, resumable (POST /backtests/{id}/resume).
+  // still goes to simulate (no further segment): it lists the points never reached as failed (NOT_RUN),
+  // stores the partial result as not comparable, and ends `failed`, resumable (POST /backtests/{id}/resume).
   decisionPoints.addCatch(dropPlan, {
     errors: ['States.ExceedToleratedFailureThreshold'],
     resultPath: '$.stopped',
   });
-  for (const s of [plan, decisionPoints, simulate]) {
+  for (const s of [plan, decisionPoints, simulate, endSegment, planNext, ...learning.tasks]) {
     s.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   }
-  return plan.next(decisionPoints).next(dropPlan).next(simulate).next(succeeded);
+  planNext.next(decisionPoints);
+  dropPlan.next(simulate).next(succeeded);
+  return plan.next(decisionPoints).next(endSegment).next(learnNow);
 }

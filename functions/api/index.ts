@@ -11,6 +11,7 @@ import { createBacktestsHandler } from './backtests';
 import { createCostsHandler } from './costs';
 import { createDocsHandler } from './docs';
 import type { ApiHandler, HttpOptions } from './http';
+import { createLearningHandler } from './learning';
 import { createMarketHandler } from './market';
 import { createPortfolioHandler } from './portfolio';
 import { createPromptsHandler } from './prompts';
@@ -26,6 +27,7 @@ export function createApiHandlers(deps: ApiDeps, options: HttpOptions = {}): Rec
     analysis: createAnalyzeHandler(deps, options),
     portfolio: createPortfolioHandler(deps, options),
     backtests: createBacktestsHandler(deps, options),
+    learning: createLearningHandler(deps, options),
     costs: createCostsHandler(deps, options),
     prompts: createPromptsHandler(deps, options),
     docs: createDocsHandler(options),
@@ -37,6 +39,7 @@ export {
   createBacktestsHandler,
   createCostsHandler,
   createDocsHandler,
+  createLearningHandler,
   createMarketHandler,
   createPortfolioHandler,
   createPromptsHandler,

@@ -38,6 +38,7 @@ export const ENV = {
   analysisStateMachineArn: 'ANALYSIS_STATE_MACHINE_ARN',
   backtestStateMachineArn: 'BACKTEST_STATE_MACHINE_ARN',
   studyStateMachineArn: 'STUDY_STATE_MACHINE_ARN',
+  learningStateMachineArn: 'LEARNING_STATE_MACHINE_ARN',
   /** The bucket the study plan step writes its cell items to (the Distributed Map reads them). */
   studyItemsBucket: 'STUDY_ITEMS_BUCKET',
   corsOrigin: 'CORS_ORIGIN',

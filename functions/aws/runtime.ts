@@ -64,6 +64,7 @@ export function lambdaWorkflows(env: Record<string, string | undefined> = proces
     analysisStateMachineArn: env[ENV.analysisStateMachineArn],
     backtestStateMachineArn: env[ENV.backtestStateMachineArn],
     studyStateMachineArn: env[ENV.studyStateMachineArn],
+    learningStateMachineArn: env[ENV.learningStateMachineArn],
   });
 }
 

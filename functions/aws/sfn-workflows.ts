@@ -13,22 +13,20 @@ export interface SfnWorkflowOptions {
   analysisStateMachineArn: string | undefined;
   backtestStateMachineArn: string | undefined;
   studyStateMachineArn?: string | undefined;
+  learningStateMachineArn?: string | undefined;
   client?: { send(command: StartExecutionCommand): Promise<StartExecutionCommandOutput> };
 }
 
 /** Execution names allow 80 characters of [A-Za-z0-9-_]. */
-export function executionName(kind: 'analysis' | 'backtest' | 'study', id: string): string {
+type Kind = 'analysis' | 'backtest' | 'study' | 'learning';
+
+export function executionName(kind: Kind, id: string): string {
   return `${kind}-${id}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
 }
 
 export function createSfnWorkflowStarter(o: SfnWorkflowOptions): WorkflowStarter {
   let client = o.client;
-  const start = async (
-    kind: 'analysis' | 'backtest' | 'study',
-    arn: string | undefined,
-    input: Record<string, string>,
-    id: string,
-  ) => {
+  const start = async (kind: Kind, arn: string | undefined, input: Record<string, string>, id: string) => {
     if (!arn) throw new AppError('INTERNAL', `the ${kind} state machine is not configured for this function`);
     client ??= traced(new SFNClient({}));
     const out = await client.send(
@@ -47,5 +45,6 @@ export function createSfnWorkflowStarter(o: SfnWorkflowOptions): WorkflowStarter
     startBacktest: ({ backtestId }) =>
       start('backtest', o.backtestStateMachineArn, { backtestId }, backtestId),
     startStudy: ({ studyId }) => start('study', o.studyStateMachineArn, { studyId }, studyId),
+    startLearning: ({ cycleId }) => start('learning', o.learningStateMachineArn, { cycleId }, cycleId),
   };
 }

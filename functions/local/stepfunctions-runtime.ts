@@ -32,12 +32,13 @@ import { historyEventsOfLog } from '../../cdk/workflows/history';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import { AppError } from '../../shared/util/errors';
-import { agentStepFns, backtestStepFns, studyStepFns } from '../workflow/bindings';
+import { agentStepFns, backtestStepFns, learningStepFns, studyStepFns } from '../workflow/bindings';
 import {
   type AgentStepFns,
   type BacktestStepFns,
   createAgentStepsHandler,
   createBacktestStepsHandler,
+  type LearningStepFns,
   type StudyStepFns,
   type TaskHandler,
 } from '../workflow/tasks';
@@ -48,14 +49,14 @@ import {
   runMapRun,
 } from './distributed-map';
 
-export type WorkflowKind = 'analysis' | 'backtest' | 'study';
+export type WorkflowKind = 'analysis' | 'backtest' | 'study' | 'learning';
 /**
  * What a Task runs: one of the two Lambdas, or (the study's `Run cell backtest`) a nested Backtest
  * execution, which the local runner starts on the local Backtest machine and waits for, as `.sync` does.
  */
 export type TaskFunction = 'agentSteps' | 'backtestSteps' | 'backtestExecution';
 const TASK_FUNCTIONS: readonly TaskFunction[] = ['agentSteps', 'backtestSteps', 'backtestExecution'];
-const WORKFLOW_KINDS: readonly WorkflowKind[] = ['analysis', 'backtest', 'study'];
+const WORKFLOW_KINDS: readonly WorkflowKind[] = ['analysis', 'backtest', 'study', 'learning'];
 
 // Placeholders for the pseudo parameters: the local runner never calls AWS, they only need to look right.
 const LOCAL_PARTITION = 'aws';
@@ -71,6 +72,7 @@ export interface LocalDefinitions {
   analysis: StateMachineDefinition;
   backtest: StateMachineDefinition;
   study: StateMachineDefinition;
+  learning: StateMachineDefinition;
   /** Task state name -> the function it invokes (per machine, nested states included). */
   taskFunctions: Record<WorkflowKind, Record<string, TaskFunction>>;
 }
@@ -147,7 +149,7 @@ export function taskStates(def: { States: Record<string, unknown> }): { name: st
 // ---------- the definitions cache ----------
 
 /** Bump when the cached file's shape or the meaning of its content changes. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_DEFINITIONS_CACHE_DIR = path.join(
   REPO_ROOT,
@@ -371,11 +373,13 @@ export interface LocalWorkflowsOptions {
     agent?: Partial<AgentStepFns>;
     backtest?: Partial<BacktestStepFns>;
     study?: Partial<StudyStepFns>;
+    learning?: Partial<LearningStepFns>;
   };
 }
 
 export interface LocalWorkflows extends WorkflowStarter {
   startStudy(i: { studyId: string }): Promise<{ executionId: string }>;
+  startLearning(i: { cycleId: string }): Promise<{ executionId: string }>;
   /** Wait for an execution to end; with `timeoutMs`, answer its state as it is when the time is up. */
   awaitExecution(executionId: string, opts?: { timeoutMs?: number }): Promise<LocalExecution>;
   getExecution(executionId: string): LocalExecution | undefined;
@@ -442,6 +446,7 @@ export function createLocalWorkflowsFrom(
       getDeps,
       { ...backtestStepFns, ...options.steps?.backtest },
       { fns: { ...studyStepFns, ...options.steps?.study } },
+      { ...learningStepFns, ...options.steps?.learning },
     ),
     // `.sync`: start the nested Backtest on the local Backtest machine and wait; its failure fails the Task.
     backtestExecution: async (payload) => {
@@ -466,11 +471,13 @@ export function createLocalWorkflowsFrom(
     analysis: prepareDistributedMaps(definitions.analysis, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
     backtest: prepareDistributedMaps(definitions.backtest, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
     study: prepareDistributedMaps(definitions.study, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
+    learning: prepareDistributedMaps(definitions.learning, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
   };
   const machines: Record<WorkflowKind, StateMachine> = {
     analysis: new StateMachine(prepared.analysis.definition),
     backtest: new StateMachine(prepared.backtest.definition),
     study: new StateMachine(prepared.study.definition),
+    learning: new StateMachine(prepared.learning.definition),
   };
   const executions = new Map<string, Running>();
   /** Like Step Functions' execution names: one live execution per decision or backtest. */
@@ -603,6 +610,7 @@ export function createLocalWorkflowsFrom(
     startAnalysis: async ({ decisionId }) => start('analysis', decisionId, { decisionId }),
     startBacktest: async ({ backtestId }) => start('backtest', backtestId, { backtestId }),
     startStudy: async ({ studyId }) => start('study', studyId, { studyId }),
+    startLearning: async ({ cycleId }) => start('learning', cycleId, { cycleId }),
     getExecution: (executionId) => executions.get(executionId)?.record,
     async awaitExecution(executionId, opts = {}) {
       const running = executions.get(executionId);

@@ -90,11 +90,12 @@ export function synthesizeLocalDefinitions(mapConcurrency = DEFAULT_MAP_CONCURRE
       ) as StateMachineDefinition;
     };
     const machinesByLogicalId: Record<string, string> = {};
-    for (const m of [workflows.analysis, workflows.backtest, workflows.study])
+    for (const m of [workflows.analysis, workflows.backtest, workflows.study, workflows.learning])
       machinesByLogicalId[stack.getLogicalId(m.node.defaultChild as never)] = 'stateMachine';
     const analysis = definitionOf(workflows.analysis);
     const backtest = definitionOf(workflows.backtest);
     const study = definitionOf(workflows.study);
+    const learning = definitionOf(workflows.learning);
     const taskFunctions = (def: StateMachineDefinition) => {
       const map: Record<string, TaskFunction> = {};
       for (const { name, state } of taskStates(def as never)) {
@@ -116,10 +117,12 @@ export function synthesizeLocalDefinitions(mapConcurrency = DEFAULT_MAP_CONCURRE
       analysis,
       backtest,
       study,
+      learning,
       taskFunctions: {
         analysis: taskFunctions(analysis),
         backtest: taskFunctions(backtest),
         study: taskFunctions(study),
+        learning: taskFunctions(learning),
       },
     };
     synthesized.set(mapConcurrency, defs);

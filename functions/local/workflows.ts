@@ -16,7 +16,8 @@
  */
 import { eq, inArray } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { backtests, decisions, studies } from '../../shared/db/schema';
+import { backtests, decisions, learningCycles, studies } from '../../shared/db/schema';
+import { runLearningCycle } from '../../shared/learning/cycle';
 import { runDecisionChain } from '../../shared/pipeline/analysis';
 import { runBacktest } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
@@ -128,6 +129,17 @@ export function createInProcessWorkflows(
       );
       return { executionId };
     },
+    async startLearning({ cycleId }) {
+      const executionId = `inprocess:learning:${cycleId}:${++seq}`;
+      // runLearningCycle marks the cycle failed before it rethrows.
+      track(
+        runLearningCycle(deps, cycleId).catch((err) =>
+          opts.log?.error({ err, cycleId }, 'learning workflow failed'),
+        ),
+        executionId,
+      );
+      return { executionId };
+    },
     // An id no longer running has ended: nothing to wait for.
     awaitExecution: (executionId, { timeoutMs }) =>
       raceTimeout(byId.get(executionId) ?? Promise.resolve(), timeoutMs),
@@ -194,6 +206,11 @@ export async function selectWorkflows(
       if (!inner.startStudy) throw new Error('this workflow adapter cannot run studies');
       return inner.startStudy(i);
     },
+    startLearning: async (i) => {
+      const inner = await prepare();
+      if (!inner.startLearning) throw new Error('this workflow adapter cannot run learning cycles');
+      return inner.startLearning(i);
+    },
     awaitExecution: async (executionId, o) => {
       const inner = await prepare();
       if (!inner.awaitExecution) throw new Error('this workflow adapter cannot await an execution');
@@ -216,6 +233,7 @@ export function trackWorkflows(inner: Starter, container: Container): HostWorkfl
   const analyses = new Set<string>();
   const backtestIds = new Set<string>();
   const studyIds = new Set<string>();
+  const cycleIds = new Set<string>();
   async function pending(): Promise<number> {
     let n = 0;
     if (analyses.size) {
@@ -248,6 +266,16 @@ export function trackWorkflows(inner: Starter, container: Container): HostWorkfl
         else studyIds.delete(r.id);
       }
     }
+    if (cycleIds.size) {
+      const rows = await container.db
+        .select({ id: learningCycles.id, status: learningCycles.status })
+        .from(learningCycles)
+        .where(inArray(learningCycles.id, [...cycleIds]));
+      for (const r of rows) {
+        if (r.status === 'pending' || r.status === 'running') n++;
+        else cycleIds.delete(r.id);
+      }
+    }
     return n;
   }
   return {
@@ -257,6 +285,14 @@ export function trackWorkflows(inner: Starter, container: Container): HostWorkfl
           startStudy: async (i: { studyId: string }) => {
             studyIds.add(i.studyId);
             return (inner.startStudy as NonNullable<typeof inner.startStudy>)(i);
+          },
+        }
+      : {}),
+    ...(inner.startLearning
+      ? {
+          startLearning: async (i: { cycleId: string }) => {
+            cycleIds.add(i.cycleId);
+            return (inner.startLearning as NonNullable<typeof inner.startLearning>)(i);
           },
         }
       : {}),

@@ -5,6 +5,15 @@
  */
 
 import {
+  createLearningCycle,
+  markLearningCycleFailed,
+  runLearningAgent,
+  runStrategyBuilder,
+  summarizeLearningCycle,
+  validateAndApplyProposals,
+} from '../../shared/learning/cycle';
+import {
+  endBacktestSegment,
   markBacktestFailed,
   planBacktest,
   recordBacktestProgress,
@@ -29,7 +38,7 @@ import {
   reportStudy,
   startStudyCell,
 } from '../../shared/studies';
-import type { AgentStepFns, BacktestStepFns, StudyStepFns } from './tasks';
+import type { AgentStepFns, BacktestStepFns, LearningStepFns, StudyStepFns } from './tasks';
 
 export const agentStepFns: AgentStepFns = {
   prepareSnapshot,
@@ -45,6 +54,7 @@ export const agentStepFns: AgentStepFns = {
 
 export const backtestStepFns: BacktestStepFns = {
   planBacktest,
+  endBacktestSegment,
   startBacktestDecision,
   recordBacktestProgress,
   simulateBacktest,
@@ -57,4 +67,13 @@ export const studyStepFns: StudyStepFns = {
   recordStudyCell,
   reportStudy,
   markStudyFailed,
+};
+
+export const learningStepFns: LearningStepFns = {
+  openLearningCycle: (deps, { trigger }) => createLearningCycle(deps, { trigger }),
+  summarizeLearningCycle,
+  runLearningAgent,
+  runStrategyBuilder,
+  validateAndApplyProposals,
+  markLearningCycleFailed,
 };

@@ -22,6 +22,7 @@ export const BACKTEST_STEPS = [
   'recordBacktestProgress',
   'simulateBacktest',
   'markBacktestFailed',
+  'endBacktestSegment',
 ] as const;
 export type BacktestStep = (typeof BACKTEST_STEPS)[number];
 
@@ -34,6 +35,20 @@ export const STUDY_STEPS = [
   'markStudyFailed',
 ] as const;
 export type StudyStep = (typeof STUDY_STEPS)[number];
+
+/**
+ * The Learning state machine's steps (cdk/workflows/learning.ts), served by the backtest-steps function
+ * too: a walk-forward backtest runs the same ones on its own cycles.
+ */
+export const LEARNING_STEPS = [
+  'openLearningCycle',
+  'summarizeLearningCycle',
+  'runLearningAgent',
+  'runStrategyBuilder',
+  'validateAndApplyProposals',
+  'markLearningCycleFailed',
+] as const;
+export type LearningStep = (typeof LEARNING_STEPS)[number];
 
 export const ANALYSTS = ['technical', 'sentiment', 'tokenomics'] as const;
 export type AnalystName = (typeof ANALYSTS)[number];

@@ -158,12 +158,31 @@ describe('backtest steps dispatcher', () => {
       recordBacktestProgress: async (_d, i) => ({ decisionFailed: i.decisionId === ID }),
       simulateBacktest: async () => ({ huge: 'x'.repeat(10_000) }),
       markBacktestFailed: async () => undefined,
+      endBacktestSegment: async (_d, i) =>
+        i.segment < 2
+          ? { last: false, next: i.segment + 1, cycleId: ID, extra: 'x'.repeat(100) }
+          : { last: true, next: null, cycleId: null },
     };
     const handler = createBacktestStepsHandler(async () => deps, fns);
     expect(await handler({ step: 'planBacktest', backtestId: BT })).toEqual({
       backtestId: BT,
       items: [{ backtestId: BT, decisionTime: 1 }],
       maxFailedPct: 7.5,
+      segment: 0,
+    });
+    // A walk-forward segment's end: the next segment and the cycle to run first, nothing else.
+    expect(await handler({ step: 'endBacktestSegment', backtestId: BT, segment: 1 })).toEqual({
+      backtestId: BT,
+      last: false,
+      next: 2,
+      cycleId: ID,
+    });
+    expect(await handler({ step: 'endBacktestSegment', backtestId: BT, segment: 2 })).toMatchObject({
+      last: true,
+      cycleId: null,
+    });
+    await expect(handler({ step: 'endBacktestSegment', backtestId: BT, segment: -1 })).rejects.toMatchObject({
+      details: { field: 'segment' },
     });
     // The decision point's child fails on this flag, and only a decision's progress carries it.
     expect(await handler({ step: 'recordBacktestProgress', backtestId: BT, decisionId: ID })).toEqual({

@@ -25,6 +25,8 @@ import {
   type AnalystName,
   BACKTEST_STEPS,
   type BacktestStep,
+  LEARNING_STEPS,
+  type LearningStep,
   STUDY_STEPS,
   type StudyStep,
 } from './steps';
@@ -77,10 +79,14 @@ const decisionPointInput = backtestInput.extend({
   decisionTime: z.union([z.number().int(), z.string().min(1)]),
 });
 const backtestCaughtInput = backtestInput.extend({ error: z.unknown() });
+const segmentInput = backtestInput.extend({ segment: z.number().int().min(0).optional() });
 const progressInput = backtestInput.extend({ decisionId: uuid.optional() });
 const studyInput = z.object({ studyId: uuid });
 const cellInput = studyInput.extend({ cellId: uuid, error: z.unknown().optional() });
 const studyCaughtInput = studyInput.extend({ error: z.unknown() });
+const cycleInput = z.object({ cycleId: uuid });
+const cycleCaughtInput = cycleInput.extend({ error: z.unknown() });
+const openCycleInput = z.object({ trigger: z.enum(['schedule', 'api', 'cli']) });
 
 /**
  * Step Functions matches Retry and Catch on the error's `name`. The LLM layer's retryable errors carry
@@ -132,8 +138,17 @@ export interface AgentStepFns {
 export interface BacktestStepFns {
   planBacktest(
     deps: PipelineDeps,
-    i: { backtestId: string },
-  ): Promise<{ items: { backtestId: string; decisionTime: number | string }[]; maxFailedPct: number }>;
+    i: { backtestId: string; segment?: number },
+  ): Promise<{
+    items: { backtestId: string; decisionTime: number | string }[];
+    maxFailedPct: number;
+    segment?: number;
+  }>;
+  /** Walk-forward learning: after a segment, open the learning cycle that runs before the next one. */
+  endBacktestSegment(
+    deps: PipelineDeps,
+    i: { backtestId: string; segment: number },
+  ): Promise<{ last: boolean; next: number | null; cycleId: string | null }>;
   startBacktestDecision(
     deps: PipelineDeps,
     i: { backtestId: string; decisionTime: number | string },
@@ -161,6 +176,21 @@ export interface StudyStepFns {
   ): Promise<{ status: string }>;
   reportStudy(deps: PipelineDeps, i: { studyId: string }): Promise<unknown>;
   markStudyFailed(deps: PipelineDeps, i: { studyId: string; error: StepError }): Promise<unknown>;
+}
+
+export interface LearningStepFns {
+  openLearningCycle(
+    deps: PipelineDeps,
+    i: { trigger: 'schedule' | 'api' | 'cli' },
+  ): Promise<{ cycleId: string }>;
+  summarizeLearningCycle(deps: PipelineDeps, i: { cycleId: string }): Promise<{ enough: boolean }>;
+  runLearningAgent(deps: PipelineDeps, i: { cycleId: string }): Promise<{ ok: boolean }>;
+  runStrategyBuilder(deps: PipelineDeps, i: { cycleId: string }): Promise<{ ok: boolean }>;
+  validateAndApplyProposals(
+    deps: PipelineDeps,
+    i: { cycleId: string },
+  ): Promise<{ status: string; applied: number; pending: number; invalid: number }>;
+  markLearningCycleFailed(deps: PipelineDeps, i: { cycleId: string; error: StepError }): Promise<unknown>;
 }
 
 /**
@@ -280,7 +310,43 @@ export function createBacktestStepsHandler(
   getDeps: DepsProvider,
   fns: BacktestStepFns,
   study?: { fns: StudyStepFns; writeItems?: CellItemsWriter },
+  learning?: LearningStepFns,
 ): TaskHandler {
+  const learningRoutes: Partial<Routes<LearningStep>> = learning
+    ? {
+        openLearningCycle: async (deps, e) => {
+          const { trigger } = parse(openCycleInput, e, 'openLearningCycle');
+          const { cycleId } = await learning.openLearningCycle(deps, { trigger });
+          return { cycleId };
+        },
+        summarizeLearningCycle: async (deps, e) => {
+          const { cycleId } = parse(cycleInput, e, 'summarizeLearningCycle');
+          const r = await learning.summarizeLearningCycle(deps, { cycleId });
+          return { cycleId, enough: r.enough };
+        },
+        runLearningAgent: async (deps, e) => {
+          const { cycleId } = parse(cycleInput, e, 'runLearningAgent');
+          const r = await learning.runLearningAgent(deps, { cycleId });
+          return { cycleId, ok: r.ok };
+        },
+        runStrategyBuilder: async (deps, e) => {
+          const { cycleId } = parse(cycleInput, e, 'runStrategyBuilder');
+          const r = await learning.runStrategyBuilder(deps, { cycleId });
+          return { cycleId, ok: r.ok };
+        },
+        validateAndApplyProposals: async (deps, e) => {
+          const { cycleId } = parse(cycleInput, e, 'validateAndApplyProposals');
+          const r = await learning.validateAndApplyProposals(deps, { cycleId });
+          return { cycleId, status: r.status, applied: r.applied, pending: r.pending, invalid: r.invalid };
+        },
+        markLearningCycleFailed: async (deps, e) => {
+          const { cycleId, error } = parse(cycleCaughtInput, e, 'markLearningCycleFailed');
+          const recorded = stepError(error);
+          await learning.markLearningCycleFailed(deps, { cycleId, error: recorded });
+          return { cycleId, status: 'failed', error: recorded.code };
+        },
+      }
+    : {};
   const studyRoutes: Partial<Routes<StudyStep>> = study
     ? {
         planStudy: async (deps, e) => {
@@ -318,18 +384,26 @@ export function createBacktestStepsHandler(
         },
       }
     : {};
-  const routes: Routes<BacktestStep> & Partial<Routes<StudyStep>> = {
+  const routes: Routes<BacktestStep> & Partial<Routes<StudyStep>> & Partial<Routes<LearningStep>> = {
     ...studyRoutes,
+    ...learningRoutes,
     planBacktest: async (deps, e) => {
-      const { backtestId } = parse(backtestInput, e, 'planBacktest');
-      const r = await fns.planBacktest(deps, { backtestId });
+      const { backtestId, segment } = parse(segmentInput, e, 'planBacktest');
+      const r = await fns.planBacktest(deps, { backtestId, ...(segment === undefined ? {} : { segment }) });
       // Items carry ids and times only, whatever else a plan knows: the Map multiplies them. The Map
-      // reads its tolerated failure percentage from here too.
+      // reads its tolerated failure percentage from here too; `segment` is the walk-forward segment
+      // these items are (0, the only one, without learning).
       return {
         backtestId,
         items: r.items.map((i) => ({ backtestId: i.backtestId, decisionTime: i.decisionTime })),
         maxFailedPct: r.maxFailedPct,
+        segment: r.segment ?? segment ?? 0,
       };
+    },
+    endBacktestSegment: async (deps, e) => {
+      const { backtestId, segment } = parse(segmentInput, e, 'endBacktestSegment');
+      const r = await fns.endBacktestSegment(deps, { backtestId, segment: segment ?? 0 });
+      return { backtestId, last: r.last, next: r.next, cycleId: r.cycleId };
     },
     startBacktestDecision: async (deps, e) => {
       const { backtestId, decisionTime } = parse(decisionPointInput, e, 'startBacktestDecision');
@@ -355,6 +429,15 @@ export function createBacktestStepsHandler(
       return { backtestId, status: 'failed', error: recorded.code };
     },
   };
-  const names = study ? [...BACKTEST_STEPS, ...STUDY_STEPS] : [...BACKTEST_STEPS];
-  return dispatcher('backtest steps', names, routes as Routes<BacktestStep | StudyStep>, getDeps);
+  const names: (BacktestStep | StudyStep | LearningStep)[] = [
+    ...BACKTEST_STEPS,
+    ...(study ? STUDY_STEPS : []),
+    ...(learning ? LEARNING_STEPS : []),
+  ];
+  return dispatcher(
+    'backtest steps',
+    names,
+    routes as Routes<BacktestStep | StudyStep | LearningStep>,
+    getDeps,
+  );
 }

@@ -658,6 +658,19 @@ export const backtestRequestSchema = z
       .min(1, 'max_decisions must be at least 1')
       .max(BACKTEST_DECISIONS_CEILING, `max_decisions must be at most ${BACKTEST_DECISIONS_CEILING}`),
     ...backtestOptionsSchema.shape,
+    learning: z
+      .object({
+        every: z
+          .number({ error: 'learning.every must be a whole number of decisions' })
+          .int('learning.every must be a whole number of decisions')
+          .min(1, 'learning.every must be at least 1 decision')
+          .max(BACKTEST_DECISIONS_CEILING, `learning.every must be at most ${BACKTEST_DECISIONS_CEILING}`),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "Walk-forward learning: run the decisions in segments of `every`; after each segment (but the last) a learning cycle reads only the outcomes closed before the next segment starts, and its auto-applicable proposals apply to this backtest's own strategy timeline (pending ones are recorded as would_need_review).",
+      ),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -686,6 +699,8 @@ export const costEstimateSchema = z.object({
   costUsd: z.number(),
   provider: z.enum(['openai', 'offline']),
   models: z.object({ cheap: z.string(), strong: z.string() }),
+  /** Walk-forward backtests: the learning cycles included (two strong-tier calls each). */
+  learningCycles: z.number().int().optional(),
   note: z.string(),
 });
 export type CostEstimate = z.infer<typeof costEstimateSchema>;
@@ -781,6 +796,35 @@ export const backtestSchema = z.object({
       gaps: z.array(z.object({ after: z.string(), next: z.string(), missingBars: z.number() })),
     })
     .nullable(),
+  /** Walk-forward learning (`learning` in the request): the cycles and the strategy timeline. */
+  learning: z
+    .object({
+      every: z.number().int(),
+      cycles: z.array(
+        z.object({
+          id: z.string(),
+          asOf: z.string(),
+          status: z.string(),
+          trades: z.number().int().nullable(),
+          applied: z.number().int(),
+          wouldNeedReview: z.number().int(),
+          invalid: z.number().int(),
+          costUsd: z.number(),
+        }),
+      ),
+      timeline: z.array(
+        z.object({
+          seq: z.number().int(),
+          effectiveAt: z.string(),
+          appliedBy: z.string(),
+          change: z.object({ parameter: z.string(), from: z.unknown(), to: z.unknown() }).nullable(),
+          reason: z.string().nullable(),
+          adjustmentId: z.string().nullable(),
+        }),
+      ),
+    })
+    .nullable()
+    .optional(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),

@@ -22,7 +22,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input (a field, or a query parameter the route does not take): the message and details.field name it',
   401: 'A write key is configured and X-Write-Key is missing (WRITE_KEY_REQUIRED)',
   403: 'Refused: a write from another site (CROSS_ORIGIN), or a wrong write key (WRITE_KEY_INVALID)',
-  409: 'A request with this Idempotency-Key is still being processed: retry in a moment',
+  409: 'A conflict, nothing changed: a request with this Idempotency-Key is still being processed (retry in a moment), or a stale review (the proposal is no longer pending, or its parameter changed since)',
   415: 'Writes take Content-Type: application/json only (UNSUPPORTED_MEDIA_TYPE)',
   404: 'Not found',
   405: 'Method not allowed',

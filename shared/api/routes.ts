@@ -38,6 +38,19 @@ import {
   wholeNumberQuery,
 } from './contract';
 import {
+  adjustmentSchema,
+  adjustmentsListSchema,
+  adjustmentsQuerySchema,
+  cycleAcceptedSchema,
+  cycleSchema,
+  cyclesListSchema,
+  cyclesQuerySchema,
+  learningCycleRequestSchema,
+  reviewRequestSchema,
+  strategyVersionSchema,
+  strategyVersionsSchema,
+} from './learning';
+import {
   agentPromptsSchema,
   promptAgentParamSchema,
   promptAgentsSchema,
@@ -51,6 +64,7 @@ export const ROUTE_GROUPS = [
   'analysis',
   'portfolio',
   'backtests',
+  'learning',
   'costs',
   'prompts',
   'docs',
@@ -275,6 +289,91 @@ export const API_ROUTES: RouteSpec[] = [
     params: idParamSchema,
     responses: { 200: { description: 'CSV', contentType: 'text/csv' } },
     errors: [404],
+  },
+  {
+    group: 'learning',
+    method: 'POST',
+    path: '/learning/cycles',
+    summary:
+      'Run a learning cycle on the live book now (the Learning workflow: summary of the closed outcomes, learning agent, strategy builder, validation and the auto-apply policy). 202 with the URL to poll.',
+    body: learningCycleRequestSchema,
+    responses: { 202: { description: 'accepted', schema: cycleAcceptedSchema } },
+    errors: [501, 502, 503],
+  },
+  {
+    group: 'learning',
+    method: 'GET',
+    path: '/learning/cycles',
+    summary:
+      'Learning cycles of the live book, newest first (or of one backtest with backtest_id, in time order).',
+    query: cyclesQuerySchema,
+    responses: { 200: { description: 'cycles', schema: cyclesListSchema } },
+  },
+  {
+    group: 'learning',
+    method: 'GET',
+    path: '/learning/cycles/{id}',
+    summary:
+      'One learning cycle: its summary of the outcomes read, the patterns, the proposals and their fate, and its LLM cost.',
+    params: idParamSchema,
+    responses: { 200: { description: 'the cycle', schema: cycleSchema } },
+    errors: [404],
+  },
+  {
+    group: 'learning',
+    method: 'GET',
+    path: '/adjustments',
+    summary:
+      'Proposed strategy changes of the live book, newest first, optionally of one status (pending: waiting for review).',
+    query: adjustmentsQuerySchema,
+    responses: { 200: { description: 'adjustments', schema: adjustmentsListSchema } },
+  },
+  {
+    group: 'learning',
+    method: 'POST',
+    path: '/adjustments/{id}/approve',
+    summary:
+      'Apply a pending proposal as a new strategy version. 409 (nothing changes) when it is stale: its parameter changed since it was proposed, or it is not pending.',
+    params: idParamSchema,
+    body: reviewRequestSchema,
+    responses: { 200: { description: 'the applied adjustment', schema: adjustmentSchema } },
+    errors: [404, 409, 501],
+  },
+  {
+    group: 'learning',
+    method: 'POST',
+    path: '/adjustments/{id}/reject',
+    summary: 'Reject a pending proposal (409 when it is not pending).',
+    params: idParamSchema,
+    body: reviewRequestSchema,
+    responses: { 200: { description: 'the rejected adjustment', schema: adjustmentSchema } },
+    errors: [404, 409],
+  },
+  {
+    group: 'learning',
+    method: 'POST',
+    path: '/adjustments/{id}/rollback',
+    summary:
+      "Apply an applied change's old value as a NEW strategy version (history is never rewritten). 409 when the parameter changed again since.",
+    params: idParamSchema,
+    body: reviewRequestSchema,
+    responses: { 200: { description: 'the rolled-back adjustment', schema: adjustmentSchema } },
+    errors: [404, 409, 501],
+  },
+  {
+    group: 'learning',
+    method: 'GET',
+    path: '/strategy',
+    summary: 'The strategy version in force for the live book: its parameters and what made it.',
+    responses: { 200: { description: 'the version in force', schema: strategyVersionSchema } },
+  },
+  {
+    group: 'learning',
+    method: 'GET',
+    path: '/strategy/versions',
+    summary:
+      "The live book's strategy versions, oldest first: what each changed and why, who applied it, and its results since (closed outcomes whose entry ran under it).",
+    responses: { 200: { description: 'the versions', schema: strategyVersionsSchema } },
   },
   {
     group: 'costs',

@@ -96,6 +96,8 @@ export interface TimedDecision {
   stopLossPct?: number;
   /** Take-profit distance above the fill price, % (BUY only). */
   takeProfitPct?: number;
+  /** Fraction of full Kelly for this BUY (the strategy version it ran under); default sizing.fraction. */
+  kellyFraction?: number;
   decisionId?: string;
 }
 
@@ -563,7 +565,11 @@ export function simulate(input: SimulationInput): SimulationResult {
       // Walk-forward: only outcomes closed strictly before the decision time (exits are in time order).
       let end = closed.length;
       while (end > 0 && (closed[end - 1] as OutcomeLike).exitTime >= d.decisionTime) end--;
-      const sized = sizeBuy(d.sizePct, closed.slice(Math.max(0, end - sizing.lookback), end), sizing);
+      const sized = sizeBuy(
+        d.sizePct,
+        closed.slice(Math.max(0, end - sizing.lookback), end),
+        d.kellyFraction === undefined ? sizing : { ...sizing, fraction: d.kellyFraction },
+      );
       const note = sized.note;
       const clamp: Clamp[] | null = note
         ? [

@@ -15,8 +15,8 @@
  * - The models see the code's summary, never raw trades; the evidence behind a proposal is re-counted
  *   from the summary (validation.ts).
  * - A cycle the models could not complete (an abstention, the budget) ends `failed` with that error:
- *   never "no proposals". Provider errors escape the step (the state machine retries LlmRateLimited and
- *   LlmTimeout, then its Catch marks the cycle failed).
+ *   never "no proposals". Provider errors escape the step (after the LLM client's own retries), and the
+ *   Learning state machine's Catch marks the cycle failed.
  * - Steps are idempotent: a step whose output is stored returns it, so a retried step does not call a
  *   model twice or apply a change twice.
  */

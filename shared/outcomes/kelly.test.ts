@@ -115,6 +115,29 @@ describe('Kelly sizing in the simulator', () => {
     }
   });
 
+  it("a decision's own KELLY_FRACTION (its strategy version) sizes its BUY instead of the run's", () => {
+    const applied = records.find(
+      (r) =>
+        /Kelly over/.test(r.clamp!.reason) && Number(r.clamp!.allowed) > 0 && Number(r.clamp!.allowed) < 40,
+    );
+    expect(applied).toBeDefined();
+    const halved = simulate({
+      candles,
+      timeframe: '1h',
+      decisions: decisions.map((d) =>
+        d.decisionTime >= applied!.t ? { ...d, kellyFraction: SIZING.fraction / 2 } : d,
+      ),
+      settings,
+    });
+    const fill = halved.fills.find((f) => f.decisionTime === applied!.t);
+    const clamp = kellyClamp(fill!);
+    expect(clamp!.reason).toContain(`x ${SIZING.fraction / 2}`);
+    expect(Number(clamp!.allowed)).toBeLessThan(Number(applied!.clamp!.allowed));
+    // Decisions before it are untouched.
+    const earlier = (r: typeof full) => r.fills.filter((f) => f.executedAt < applied!.t);
+    expect(earlier(halved)).toEqual(earlier(full));
+  });
+
   it('SIZING=trader (or no sizing) leaves the decisions sizes and records no Kelly', () => {
     const plain = simulate({
       candles,

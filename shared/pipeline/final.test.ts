@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentResult } from '../agents/schemas';
-import { combineFinal, type FinalOutcome } from './final';
+import { combineFinal, type FinalDecision, type FinalOutcome, withStops } from './final';
 
 const ok = (agent: AgentResult['agent'], output: Record<string, unknown>): AgentResult => ({
   agent,
@@ -169,5 +169,27 @@ describe('combineFinal', () => {
       limits,
     );
     expect(out).toMatchObject({ status: 'completed', final: { action: 'HOLD', gated: true } });
+  });
+});
+
+describe('withStops', () => {
+  const buy: FinalDecision = { action: 'BUY', sizePct: 5, gated: false, reason: 'r', clamps: [] };
+  const defaults = { defaultStopLossPct: 4, defaultTakeProfitPct: 12 };
+  it("takes the trader's stops, else the strategy version's defaults, each on its own", () => {
+    expect(withStops(buy, { stop_loss_pct: 3, take_profit_pct: 9 }, defaults).stops).toEqual({
+      stopLossPct: 3,
+      takeProfitPct: 9,
+      source: { stopLoss: 'trader', takeProfit: 'trader' },
+    });
+    expect(withStops(buy, { stop_loss_pct: null, take_profit_pct: 9 }, defaults).stops).toEqual({
+      stopLossPct: 4,
+      takeProfitPct: 9,
+      source: { stopLoss: 'strategy', takeProfit: 'trader' },
+    });
+    expect(withStops(buy, null, defaults).stops).toMatchObject({ stopLossPct: 4, takeProfitPct: 12 });
+  });
+  it('leaves SELL and HOLD without stops', () => {
+    expect(withStops({ ...buy, action: 'SELL' }, null, defaults).stops).toBeUndefined();
+    expect(withStops({ ...buy, action: 'HOLD' }, null, defaults).stops).toBeUndefined();
   });
 });

@@ -41,6 +41,37 @@ export interface FinalDecision {
   gated: boolean;
   reason: string;
   clamps: ClampRecord[];
+  /**
+   * A BUY's stop-loss and take-profit %: the trader's, or where it gave none the default of the strategy
+   * version the decision ran under (defaultStopLossPct / defaultTakeProfitPct). Absent on SELL and HOLD.
+   */
+  stops?: {
+    stopLossPct: number;
+    takeProfitPct: number;
+    source: { stopLoss: 'trader' | 'strategy'; takeProfit: 'trader' | 'strategy' };
+  };
+}
+
+/** Attach a BUY's stops: the trader's where it gave them, else the strategy version's defaults. */
+export function withStops(
+  final: FinalDecision,
+  trader: { stop_loss_pct?: number | null; take_profit_pct?: number | null } | null | undefined,
+  defaults: { defaultStopLossPct: number; defaultTakeProfitPct: number },
+): FinalDecision {
+  if (final.action !== 'BUY') return final;
+  const sl = trader?.stop_loss_pct ?? null;
+  const tp = trader?.take_profit_pct ?? null;
+  return {
+    ...final,
+    stops: {
+      stopLossPct: sl ?? defaults.defaultStopLossPct,
+      takeProfitPct: tp ?? defaults.defaultTakeProfitPct,
+      source: {
+        stopLoss: sl === null ? 'strategy' : 'trader',
+        takeProfit: tp === null ? 'strategy' : 'trader',
+      },
+    },
+  };
 }
 
 export type FinalOutcome =

@@ -8,4 +8,6 @@ export interface WorkflowStarter {
   startBacktest(i: { backtestId: string }): Promise<{ executionId: string }>;
   /** The Study state machine (optional: a host without it answers 501 on POST /studies). */
   startStudy?(i: { studyId: string }): Promise<{ executionId: string }>;
+  /** The Learning state machine (optional: a host without it answers 501 on POST /learning/cycles). */
+  startLearning?(i: { cycleId: string }): Promise<{ executionId: string }>;
 }

@@ -83,12 +83,13 @@ import type { KellyResult } from '../outcomes/stats';
 import { BUILTIN_PROMPTS } from '../prompts/builtin';
 import { assignDecisionPrompts, promptForDecision } from '../prompts/registry';
 import { detectRegime } from '../regime/detector';
+import { defaultStrategyParams } from '../strategy/defaults';
 import type { DecisionMode as StrategyDecisionMode, StrategyParams } from '../strategy/params';
 import { getStrategyVersion, strategyInForce } from '../strategy/store';
 import { AppError, isAppError } from '../util/errors';
 import { decisionClassOf } from './decision-class';
 import type { PipelineDeps } from './deps';
-import { combineFinal, type FinalDecision } from './final';
+import { combineFinal, type FinalDecision, withStops } from './final';
 import { executeLive, liveBookView } from './live-book';
 
 export type DecisionMode = 'live' | 'backtest_step' | 'backtest';
@@ -757,12 +758,28 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
     { ...outputs, consensus: (row.consensus as ConsensusResult | null) ?? null },
     { maxPositionPct: positionCap(deps, strategy?.params) },
   );
+  // A BUY carries its stops: the trader's, else the defaults of the decision's strategy version.
+  if (outcome.final) {
+    const trader = outputs.trader?.status === 'ok' ? (outputs.trader.output as TraderOutput) : null;
+    outcome.final = withStops(
+      outcome.final,
+      trader,
+      strategy?.params ?? defaultStrategyParams(deps.settings),
+    );
+  }
   const execution: StoredExecution = { final: outcome.final, fill: null, portfolio: null };
   const final = outcome.final;
   if (row.mode === 'live' && outcome.status === 'completed' && final) {
     const snap = snapshotOf(row);
-    if (final.action === 'BUY')
-      execution.kelly = await kellySizeLive(deps, row.decisionTime.getTime(), final);
+    if (final.action === 'BUY') {
+      const params = strategy?.params;
+      execution.kelly = await kellySizeLive(
+        deps,
+        row.decisionTime.getTime(),
+        final,
+        params?.kellyFraction ?? deps.settings.KELLY_FRACTION,
+      );
+    }
     const live = await executeLive(deps, {
       decisionId,
       symbol: row.symbol,
@@ -812,7 +829,13 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
  * strictly before the decision time; the size change (or why Kelly did not apply) is a KELLY_SIZING
  * clamp on the final decision. A Kelly size of 0 turns the BUY into a HOLD.
  */
-async function kellySizeLive(deps: PipelineDeps, decisionTime: number, final: FinalDecision) {
+async function kellySizeLive(
+  deps: PipelineDeps,
+  decisionTime: number,
+  final: FinalDecision,
+  /** The strategy version's KELLY_FRACTION (the decision's own version, recorded in its snapshot). */
+  fraction: number,
+) {
   const s = deps.settings;
   if (s.SIZING === 'trader') return null;
   const sample = await listOutcomes(deps.db, {
@@ -823,7 +846,7 @@ async function kellySizeLive(deps: PipelineDeps, decisionTime: number, final: Fi
   const sized = sizeBuy(final.sizePct, sample, {
     mode: s.SIZING,
     lookback: s.KELLY_LOOKBACK,
-    fraction: s.KELLY_FRACTION,
+    fraction,
     minTrades: s.KELLY_MIN_TRADES,
   });
   if (sized.note)

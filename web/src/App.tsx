@@ -18,6 +18,7 @@ const CostsView = lazy(() => import('./views/CostsView'));
 const PromptsView = lazy(() => import('./views/PromptsView'));
 const StudiesView = lazy(() => import('./views/StudiesView'));
 const StudyView = lazy(() => import('./views/StudyView'));
+const LearningView = lazy(() => import('./views/LearningView'));
 
 const NAV = [
   { to: '/', label: 'Dashboard', end: true },
@@ -25,6 +26,7 @@ const NAV = [
   { to: '/portfolio', label: 'Portfolio', end: false },
   { to: '/backtests', label: 'Backtests', end: false },
   { to: '/studies', label: 'Studies', end: false },
+  { to: '/learning', label: 'Learning', end: false },
   { to: '/prompts', label: 'Prompts', end: false },
   { to: '/costs', label: 'Costs', end: false },
 ];
@@ -69,6 +71,7 @@ export function App() {
               <Route path="/backtests/:id" element={<BacktestView />} />
               <Route path="/studies" element={<StudiesView />} />
               <Route path="/studies/:id" element={<StudyView />} />
+              <Route path="/learning" element={<LearningView />} />
               <Route path="/prompts" element={<PromptsView />} />
               <Route path="/prompts/:agent" element={<PromptsView />} />
               <Route path="/costs" element={<CostsView />} />

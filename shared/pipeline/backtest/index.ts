@@ -10,3 +10,4 @@ export * from './runner';
 export * from './settings';
 export * from './steps';
 export * from './store';
+export * from './walk-forward';

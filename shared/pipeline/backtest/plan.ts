@@ -28,6 +28,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { AGENT_NAMES, type AgentName } from '../../agents/schemas';
 import { backtestRequestSchema, type CostEstimate, parseDateInput } from '../../api/contract';
 import { parseOrThrow } from '../../api/validation';
+import { MAX_LEARNING_SEGMENTS } from '../../backtest/limits';
 import { selectedProvider } from '../../config/settings';
 import { agentLogs, backtests, runs } from '../../db/schema';
 import { WARMUP_BARS } from '../../indicators/compute';
@@ -36,10 +37,14 @@ import { costUsd } from '../../llm/prices';
 import { assertSymbol } from '../../market/candle-store';
 import { type Candle, TIMEFRAME_MS, type Timeframe } from '../../market/types';
 import { assertPromptVersionsExist, assignDecisionPrompts } from '../../prompts/registry';
+import { inheritLiveStrategy } from '../../strategy/store';
 import { AppError } from '../../util/errors';
 import type { PipelineDeps } from '../deps';
 import { SNAPSHOT_EXTRA_BARS } from '../steps';
 import { type BacktestSettingsJson, DEFAULT_INPUT_TOKENS_PER_CALL, gapJson } from './settings';
+
+/** A learning agent's input (the summary, the strategy, the patterns): a stated default per call. */
+const LEARNING_INPUT_TOKENS_PER_CALL = 3000;
 
 /** How many bars can carry a decision: in range, warm, with a later bar to fill on. */
 export function countDecisionBars(
@@ -176,7 +181,17 @@ export async function createBacktest(
       { field: 'start_date', warmupBars: WARMUP_BARS, barsFound: candles.length, barsInRange: inRange },
     );
   }
-  const estimate = await estimateBacktestCost(deps, points.length);
+  const every = req.learning?.every;
+  if (every && Math.ceil(points.length / every) > MAX_LEARNING_SEGMENTS) {
+    const least = Math.ceil(points.length / MAX_LEARNING_SEGMENTS);
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `learning.every: ${points.length} decisions in segments of ${every} make ${Math.ceil(points.length / every)} segments, more than ${MAX_LEARNING_SEGMENTS}; use every >= ${least}`,
+      { field: 'learning.every', min: least, segments: Math.ceil(points.length / every) },
+    );
+  }
+  const cycles = every ? Math.max(0, Math.ceil(points.length / every) - 1) : 0;
+  const estimate = withLearningCycles(deps, await estimateBacktestCost(deps, points.length), cycles, every);
   if (estimate.provider === 'openai') {
     const status = await deps.llm.budget.status();
     const needed = estimate.tokensIn + estimate.tokensOut;
@@ -202,6 +217,7 @@ export async function createBacktest(
       slippage_bps: req.slippage_bps ?? settings.SLIPPAGE_BPS,
       blind: req.blind,
       decision_mode: req.decision_mode ?? settings.DECISION_MODE,
+      ...(every ? { learning: { every } } : {}),
       ...(Object.keys(pins).length ? { prompt_versions: pins } : {}),
     },
     promptVersions,
@@ -247,5 +263,40 @@ export async function createBacktest(
     await tx.insert(runs).values({ id, kind: 'backtest', initialCash: cash, cash }).onConflictDoNothing();
     return id;
   });
+  // A walk-forward backtest's strategy timeline starts from a copy of the live version in force now: its
+  // cycles change only this copy, never the live book.
+  if (every) await inheritLiveStrategy(deps.db, { settings, runId: backtestId });
   return { backtestId, estimate };
+}
+
+/**
+ * The learning cycles of a walk-forward backtest in its pre-flight estimate: two strong-tier calls each
+ * (learning, strategy_builder), input from past real calls or the stated default, output at max_tokens.
+ */
+export function withLearningCycles(
+  deps: PipelineDeps,
+  estimate: CostEstimate,
+  cycles: number,
+  every: number | undefined,
+): CostEstimate {
+  if (!every) return estimate;
+  let tokensIn = 0;
+  let tokensOut = 0;
+  let usd = 0;
+  for (const agent of ['learning', 'strategy_builder'] as const) {
+    const route = deps.llm.route(agent);
+    const inTok = LEARNING_INPUT_TOKENS_PER_CALL;
+    const outTok = ROLE_MAX_TOKENS[agent];
+    tokensIn += inTok;
+    tokensOut += outTok;
+    usd += costUsd(route.model, { promptTokens: inTok, completionTokens: outTok, cachedTokens: 0 }) ?? 0;
+  }
+  return {
+    ...estimate,
+    tokensIn: estimate.tokensIn + tokensIn * cycles,
+    tokensOut: estimate.tokensOut + tokensOut * cycles,
+    costUsd: Number((estimate.costUsd + usd * cycles).toFixed(6)),
+    learningCycles: cycles,
+    note: `${estimate.note}; plus ${cycles} learning cycle(s) (one after every ${every} decisions but the last segment), 2 strong-tier calls each`,
+  };
 }

@@ -8,6 +8,7 @@ import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
 import { settingsOf } from './settings';
 import { loadRow } from './store';
+import { walkForwardOf } from './walk-forward';
 
 function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boolean): BacktestDto {
   const s = settingsOf(row);
@@ -71,7 +72,8 @@ export async function getBacktest(deps: PipelineDeps, id: string): Promise<Backt
   const row = await loadRow(deps, id);
   const done =
     row.status === 'succeeded' ? row.progressTotal : ((await finishedCounts(deps, [id])).get(id) ?? 0);
-  return toDto(row, Math.max(done, row.progressDone), true);
+  const dto = toDto(row, Math.max(done, row.progressDone), true);
+  return settingsOf(row).request.learning ? { ...dto, learning: await walkForwardOf(deps, row) } : dto;
 }
 
 export async function listBacktests(

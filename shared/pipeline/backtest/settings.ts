@@ -29,6 +29,8 @@ export interface BacktestSettingsJson {
     blind: boolean;
     /** pipeline or consensus (absent on backtests stored before consensus voting: pipeline). */
     decision_mode?: 'pipeline' | 'consensus';
+    /** Walk-forward learning: a cycle after every `every` decisions (absent: no learning). */
+    learning?: { every: number };
     /** The prompt versions the request pinned (absent: none pinned). */
     prompt_versions?: Partial<Record<AgentName, string>>;
   };
@@ -63,4 +65,13 @@ export function gapJson(g: Gap) {
 
 export function settingsOf(row: typeof backtests.$inferSelect): BacktestSettingsJson {
   return row.settings as BacktestSettingsJson;
+}
+
+/** A walk-forward backtest's segments: the decision times in runs of `every` (one segment without learning). */
+export function segmentsOf(s: BacktestSettingsJson): number[][] {
+  const every = s.request.learning?.every;
+  if (!every) return [s.decisionTimes];
+  const out: number[][] = [];
+  for (let i = 0; i < s.decisionTimes.length; i += every) out.push(s.decisionTimes.slice(i, i + every));
+  return out;
 }

@@ -22,7 +22,7 @@ import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
 import { spacingNote, thin, toMetricsDto, toResultTrades } from './result';
 import { DECIDED_STATUSES, NOT_RUN_CODE, recordNotRunPoints } from './resume';
-import { iso, MAX_CURVE_POINTS, settingsOf } from './settings';
+import { iso, MAX_CURVE_POINTS, segmentsOf, settingsOf } from './settings';
 import {
   loadBacktestDecisions,
   loadBacktestSpend,
@@ -32,19 +32,36 @@ import {
   writeSimulatedBook,
 } from './store';
 
+/**
+ * The decision points of one segment (`segment`, default 0). Without walk-forward learning there is one
+ * segment: every decision point. With `learning: { every }`, segment k holds decisions k*every ..
+ * (k+1)*every - 1; `endBacktestSegment` runs between segments.
+ */
 export async function planBacktest(
   deps: PipelineDeps,
-  { backtestId }: { backtestId: string },
+  { backtestId, segment = 0 }: { backtestId: string; segment?: number },
 ): Promise<{
   backtestId: string;
   items: { backtestId: string; decisionTime: number }[];
   /** The decision Map's tolerated failure percentage (BACKTEST_MAX_FAILED_PCT). */
   maxFailedPct: number;
+  segment: number;
+  segments: number;
+  /** Decision points of the whole backtest. */
+  decisions: number;
 }> {
   const row = await loadRow(deps, backtestId);
   if (row.status === 'pending') {
     await deps.db.update(backtests).set({ status: 'running' }).where(eq(backtests.id, backtestId));
   }
+  const plan = settingsOf(row);
+  const segments = segmentsOf(plan);
+  const times = segments[segment];
+  if (!times)
+    throw new AppError('VALIDATION_ERROR', `segment: ${segment} is not a segment of this backtest`, {
+      field: 'segment',
+      segments: segments.length,
+    });
   // Points already decided (a resumed run) are not decided again: no call, no cost.
   const decided = await deps.db
     .select({ t: decisions.decisionTime })
@@ -53,10 +70,11 @@ export async function planBacktest(
   const skip = new Set(decided.map((d) => d.t.getTime()));
   return {
     backtestId,
-    items: settingsOf(row)
-      .decisionTimes.filter((t) => !skip.has(t))
-      .map((decisionTime) => ({ backtestId, decisionTime })),
+    items: times.filter((t) => !skip.has(t)).map((decisionTime) => ({ backtestId, decisionTime })),
     maxFailedPct: deps.settings.BACKTEST_MAX_FAILED_PCT,
+    segment,
+    segments: segments.length,
+    decisions: plan.decisionTimes.length,
   };
 }
 

@@ -75,9 +75,14 @@ export interface BacktestDecisionRow {
   sizePct: number | null;
   stopLossPct: number | null;
   takeProfitPct: number | null;
+  /** KELLY_FRACTION of the strategy version the decision ran under (null: the run's sizing setting). */
+  kellyFraction: number | null;
 }
 
-/** The recorded decisions of a backtest, in time order, with the trader's stop/take-profit when set. */
+/**
+ * The recorded decisions of a backtest, in time order, with a BUY's stop/take-profit: the trader's, or
+ * where it gave none the default of the decision's strategy version (recorded on the final decision).
+ */
 export async function loadBacktestDecisions(
   deps: PipelineDeps,
   backtestId: string,
@@ -91,6 +96,8 @@ export async function loadBacktestDecisions(
       action: decisions.finalAction,
       sizePct: decisions.finalSizePct,
       outputs: decisions.outputs,
+      execution: decisions.execution,
+      snapshot: decisions.snapshot,
     })
     .from(decisions)
     .where(eq(decisions.backtestId, backtestId))
@@ -104,6 +111,10 @@ export async function loadBacktestDecisions(
     const trader = (r.outputs as Record<string, { output?: Record<string, unknown> | null } | undefined>)
       ?.trader?.output;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
+    const stops = (r.execution as { final?: { stops?: Record<string, unknown> } | null } | null)?.final
+      ?.stops;
+    const fraction = (r.snapshot as { strategy?: { params?: { kellyFraction?: unknown } } } | null)?.strategy
+      ?.params?.kellyFraction;
     out.push({
       id: r.id,
       decisionTime: t,
@@ -111,8 +122,9 @@ export async function loadBacktestDecisions(
       error: (r.error as { code: string; message: string } | null) ?? null,
       action: r.action,
       sizePct: r.sizePct === null ? null : Number(r.sizePct),
-      stopLossPct: r.action === 'BUY' ? num(trader?.stop_loss_pct) : null,
-      takeProfitPct: r.action === 'BUY' ? num(trader?.take_profit_pct) : null,
+      stopLossPct: r.action === 'BUY' ? (num(trader?.stop_loss_pct) ?? num(stops?.stopLossPct)) : null,
+      takeProfitPct: r.action === 'BUY' ? (num(trader?.take_profit_pct) ?? num(stops?.takeProfitPct)) : null,
+      kellyFraction: typeof fraction === 'number' && fraction >= 0 && fraction <= 1 ? fraction : null,
     });
   }
   return out;
@@ -131,6 +143,7 @@ export function toTimedDecisions(rows: readonly BacktestDecisionRow[]): TimedDec
     sizePct: r.action === null || r.action === 'HOLD' ? 0 : Math.min(100, Math.max(0, r.sizePct ?? 0)),
     ...(r.stopLossPct !== null ? { stopLossPct: r.stopLossPct } : {}),
     ...(r.takeProfitPct !== null ? { takeProfitPct: r.takeProfitPct } : {}),
+    ...(r.kellyFraction !== null && r.kellyFraction !== undefined ? { kellyFraction: r.kellyFraction } : {}),
     decisionId: r.id,
   }));
 }

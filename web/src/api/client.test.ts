@@ -161,6 +161,58 @@ describe('createApiClient', () => {
     expect(asked).toBe(1);
   });
 
+  it("reviews a proposal: the validated adjustment, or the API's 409 for a stale one as a CONFLICT", async () => {
+    const adjustment = {
+      id: 'adj-1',
+      cycleId: 'c1',
+      runId: 'live',
+      kind: 'parameter',
+      parameter: 'researcherMinConfidence',
+      agent: null,
+      oldValue: 0.55,
+      newValue: 0.6,
+      confidence: 86,
+      riskLevel: 'LOW',
+      priority: 'HIGH',
+      reasoning: 'losers at 0.5-0.6',
+      patterns: ['losing confidence 0.5-0.6'],
+      evidence: 12,
+      status: 'applied',
+      invalidReason: null,
+      baseVersionId: 'v1',
+      appliedVersionId: 'v2',
+      promptVersion: null,
+      decidedBy: 'api',
+      decidedAt: '2025-01-01T00:00:00.000Z',
+      createdAt: '2025-01-01T00:00:00.000Z',
+    };
+    routes.set('POST /adjustments/adj-1/approve', (_req, _b, res) => json(res, 200, adjustment));
+    routes.set('POST /adjustments/adj-2/approve', (_req, _b, res) =>
+      json(res, 409, {
+        error: {
+          code: 'CONFLICT',
+          message: 'adjustment adj-2 is stale: researcherMinConfidence is now 0.6 (version 2)',
+          details: { parameter: 'researcherMinConfidence', current: 0.6 },
+        },
+      }),
+    );
+    const api = createApiClient({ baseUrl, newIdempotencyKey: () => 'k' });
+    expect(await api.reviewAdjustment('adj-1', 'approve')).toMatchObject({
+      status: 'applied',
+      appliedVersionId: 'v2',
+    });
+    expect(seen.at(-1)).toMatchObject({ method: 'POST', url: '/adjustments/adj-1/approve', body: '{}' });
+    const err = await api.reviewAdjustment('adj-2', 'approve').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ code: 'CONFLICT', status: 409 });
+    expect((err as ApiError).message).toMatch(/stale/);
+    // A broken answer (a status outside the contract) is refused, naming the field.
+    routes.set('POST /adjustments/adj-3/reject', (_req, _b, res) =>
+      json(res, 200, { ...adjustment, id: 'adj-3', status: 'approved' }),
+    );
+    await expect(api.reviewAdjustment('adj-3', 'reject')).rejects.toMatchObject({ code: 'BAD_RESPONSE' });
+  });
+
   it('resumes a backtest with a POST (an idempotency key), and reports a 409 as CONFLICT', async () => {
     routes.set('POST /backtests/b9/resume', (req, _b, res) =>
       req.headers['idempotency-key']

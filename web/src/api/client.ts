@@ -38,6 +38,15 @@ import {
   symbolsResponseSchema,
   tradesPageSchema,
 } from '../../../shared/api/contract';
+import {
+  adjustmentSchema,
+  adjustmentsListSchema,
+  cycleAcceptedSchema,
+  cycleSchema,
+  cyclesListSchema,
+  strategyVersionSchema,
+  strategyVersionsSchema,
+} from '../../../shared/api/learning';
 import { agentPromptsSchema, promptAgentsSchema, promptTextSchema } from '../../../shared/api/prompts';
 import {
   studiesListSchema,
@@ -323,6 +332,27 @@ export function createApiClient(options: ApiClientOptions) {
     study: (id: string, signal?: AbortSignal) => get(studySchema, `/studies/${enc(id)}`, undefined, signal),
     studies: (q: PageQuery = {}, signal?: AbortSignal) =>
       get(studiesListSchema, '/studies', { ...q }, signal),
+
+    /** The learning loop: cycles, proposals and their review, strategy versions. */
+    async startLearningCycle(signal?: AbortSignal) {
+      const { status, json } = await write('/learning/cycles', {}, signal);
+      return parse(cycleAcceptedSchema, json, 'POST /learning/cycles', status);
+    },
+    learningCycles: (signal?: AbortSignal) =>
+      get(cyclesListSchema, '/learning/cycles', { limit: 20 }, signal),
+    learningCycle: (id: string, signal?: AbortSignal) =>
+      get(cycleSchema, `/learning/cycles/${enc(id)}`, undefined, signal),
+    adjustments: (q: { status?: string } = {}, signal?: AbortSignal) =>
+      get(adjustmentsListSchema, '/adjustments', { ...q }, signal),
+    /** Approve, reject or roll back a proposal; a stale one is an ApiError CONFLICT (409). */
+    async reviewAdjustment(id: string, action: 'approve' | 'reject' | 'rollback', signal?: AbortSignal) {
+      const path = `/adjustments/${enc(id)}/${action}`;
+      const { status, json } = await write(path, {}, signal);
+      return parse(adjustmentSchema, json, `POST ${path}`, status);
+    },
+    strategy: (signal?: AbortSignal) => get(strategyVersionSchema, '/strategy', undefined, signal),
+    strategyVersions: (signal?: AbortSignal) =>
+      get(strategyVersionsSchema, '/strategy/versions', undefined, signal),
 
     costs: (signal?: AbortSignal) => get(costsResponseSchema, '/costs', undefined, signal),
     dailyCosts: (days: number, signal?: AbortSignal) =>
