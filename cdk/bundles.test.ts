@@ -73,8 +73,9 @@ try {
     catch (e) { out.results.push({ ok: false, errorType: e?.name, errorMessage: e?.message }); }
   }
 } catch (e) { out.loadError = String(e?.message ?? e); }
-process.stdout.write('@@' + JSON.stringify(out) + '\\n');
-process.exit(0);
+// Exit only once the line is flushed: stdout to a pipe is asynchronous, and the OpenAPI document alone
+// is past a pipe's buffer, so exiting at once cut the line short.
+process.stdout.write('@@' + JSON.stringify(out) + '\\n', () => process.exit(0));
 `;
 
 interface Run {
@@ -139,7 +140,11 @@ function invoke(b: Bundle, events: unknown[], env: Record<string, string> = {}):
     child.on('close', () => {
       const line = stdout.split('\n').find((l) => l.startsWith('@@'));
       if (!line) return reject(new Error(`no result from ${b.name}: ${stderr.slice(0, 2000)}`));
-      resolve({ ...(JSON.parse(line.slice(2)) as Run), stdout, stderr });
+      try {
+        resolve({ ...(JSON.parse(line.slice(2)) as Run), stdout, stderr });
+      } catch (e) {
+        reject(new Error(`unreadable result from ${b.name} (${line.length} chars): ${(e as Error).message}`));
+      }
     });
   });
 }
@@ -218,6 +223,7 @@ describe('Lambda bundles (built with AppFunction’s esbuild options, loaded wit
         'ApiBacktests',
         'ApiCosts',
         'ApiDocs',
+        'ApiLearning',
         'ApiMarket',
         'ApiPortfolio',
         'ApiPrompts',
