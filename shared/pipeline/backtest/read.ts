@@ -6,7 +6,7 @@ import { backtests, decisions } from '../../db/schema';
 import { TERMINAL_STATUSES } from '../analysis';
 import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
-import { settingsOf } from './settings';
+import { type BacktestSettingsJson, settingsOf } from './settings';
 import { loadRow } from './store';
 import { walkForwardOf } from './walk-forward';
 
@@ -73,7 +73,9 @@ export async function getBacktest(deps: PipelineDeps, id: string): Promise<Backt
   const done =
     row.status === 'succeeded' ? row.progressTotal : ((await finishedCounts(deps, [id])).get(id) ?? 0);
   const dto = toDto(row, Math.max(done, row.progressDone), true);
-  return settingsOf(row).request.learning ? { ...dto, learning: await walkForwardOf(deps, row) } : dto;
+  // A row without a stored request (written before requests were stored, or by hand) has no learning.
+  const request = settingsOf(row).request as Partial<BacktestSettingsJson['request']> | undefined;
+  return request?.learning ? { ...dto, learning: await walkForwardOf(deps, row) } : dto;
 }
 
 export async function listBacktests(
