@@ -4,6 +4,7 @@
  */
 
 import type { AgentName } from '../../agents/schemas';
+import type { SimulationSettings } from '../../backtest';
 import type { backtests } from '../../db/schema';
 import type { Gap, Timeframe } from '../../market/types';
 import type { SizingSettings } from '../../outcomes/sizing';
@@ -65,6 +66,22 @@ export function gapJson(g: Gap) {
 
 export function settingsOf(row: typeof backtests.$inferSelect): BacktestSettingsJson {
   return row.settings as BacktestSettingsJson;
+}
+
+/** The simulator's settings for a backtest (its book, fees, limits, sizing); the caller sets the range end. */
+export function simulationSettingsOf(
+  row: typeof backtests.$inferSelect,
+  s: BacktestSettingsJson = settingsOf(row),
+): SimulationSettings {
+  return {
+    symbol: row.symbol,
+    initialCash: s.initialCash,
+    feeBps: s.request.fee_bps,
+    slippageBps: s.request.slippage_bps,
+    limits: s.limits,
+    fillAt: s.request.fill,
+    sizing: s.sizing,
+  };
 }
 
 /** A walk-forward backtest's segments: the decision times in runs of `every` (one segment without learning). */

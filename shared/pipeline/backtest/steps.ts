@@ -22,7 +22,7 @@ import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
 import { spacingNote, thin, toMetricsDto, toResultTrades } from './result';
 import { DECIDED_STATUSES, NOT_RUN_CODE, recordNotRunPoints } from './resume';
-import { iso, MAX_CURVE_POINTS, segmentsOf, settingsOf } from './settings';
+import { iso, MAX_CURVE_POINTS, segmentsOf, settingsOf, simulationSettingsOf } from './settings';
 import {
   loadBacktestDecisions,
   loadBacktestSpend,
@@ -154,17 +154,8 @@ export async function simulateRecorded(deps: PipelineDeps, backtestId: string) {
     candles,
     timeframe: row.timeframe as Timeframe,
     decisions: toTimedDecisions(rows),
-    settings: {
-      symbol: row.symbol,
-      initialCash: s.initialCash,
-      feeBps: s.request.fee_bps,
-      slippageBps: s.request.slippage_bps,
-      limits: s.limits,
-      fillAt: s.request.fill,
-      sizing: s.sizing,
-      // Nothing after end_date: the final mark is the last close inside the range.
-      endTime: row.endDate.getTime(),
-    },
+    // Nothing after end_date: the final mark is the last close inside the range.
+    settings: { ...simulationSettingsOf(row, s), endTime: row.endDate.getTime() },
   });
   return { row, settings: s, rows, result };
 }

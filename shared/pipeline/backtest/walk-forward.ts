@@ -28,7 +28,7 @@ import { TIMEFRAME_MS, type Timeframe } from '../../market/types';
 import { replaceRunOutcomes } from '../../outcomes/repository';
 import { listStrategyVersions } from '../../strategy/store';
 import type { PipelineDeps } from '../deps';
-import { iso, segmentsOf, settingsOf } from './settings';
+import { iso, segmentsOf, settingsOf, simulationSettingsOf } from './settings';
 import { loadBacktestDecisions, loadRow, toTimedDecisions, writeSimulatedBook } from './store';
 
 export async function endBacktestSegment(
@@ -92,15 +92,7 @@ export async function writeOutcomesBefore(deps: PipelineDeps, backtestId: string
       candles: known,
       timeframe: tf,
       decisions: toTimedDecisions(rows),
-      settings: {
-        symbol: row.symbol,
-        initialCash: s.initialCash,
-        feeBps: s.request.fee_bps,
-        slippageBps: s.request.slippage_bps,
-        limits: s.limits,
-        fillAt: s.request.fill,
-        sizing: s.sizing,
-      },
+      settings: simulationSettingsOf(row, s),
     });
     await writeSimulatedBook(tx, { runId: row.runId, symbol: row.symbol, result, now: deps.now() });
     // No final mark: a lot still open at `asOf` is not an outcome yet.

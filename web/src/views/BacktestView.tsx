@@ -3,12 +3,13 @@
  * drawdown curves, the trades on the price chart, the trade list and every decision, each opening its
  * agents' reasoning. The assumptions the run made are printed with the result.
  */
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { Link, useLocation, useParams } from 'react-router-dom';
 import type { BacktestDto, CostEstimate } from '../../../shared/api/contract';
 import { isBacktestSettled } from '../api/client';
 import { useApiClient } from '../api/context';
 import { useApi } from '../api/use-api';
+import { ActionButton } from '../components/ActionButton';
 import type { ChartMarker, ChartSeries } from '../components/chart-types';
 import { TimeChart } from '../components/charts';
 import { OutcomesPanel } from '../components/Outcomes';
@@ -99,28 +100,14 @@ function BacktestBody({
 /** Rerun only the failed decisions (the ones already made are kept, at no cost), then simulate again. */
 function ResumeButton({ id, onResumed }: { id: string; onResumed: () => void }) {
   const api = useApiClient();
-  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
-  const resume = async () => {
-    setState({ busy: true, error: null });
-    try {
-      await api.resumeBacktest(id);
-      setState({ busy: false, error: null });
-      onResumed();
-    } catch (e) {
-      setState({ busy: false, error: (e as Error).message });
-    }
-  };
   return (
-    <div className="row">
-      <button type="button" onClick={resume} disabled={state.busy} data-testid="backtest-resume">
-        {state.busy ? 'Resuming…' : 'Resume: rerun the failed decisions'}
-      </button>
-      {state.error && (
-        <span className="error small" role="alert">
-          {state.error}
-        </span>
-      )}
-    </div>
+    <ActionButton
+      label="Resume: rerun the failed decisions"
+      busyLabel="Resuming…"
+      testId="backtest-resume"
+      run={() => api.resumeBacktest(id)}
+      onDone={onResumed}
+    />
   );
 }
 

@@ -4,11 +4,11 @@
  * buy-and-hold), and the report table per sample group with its sentences. Flagged cells (failed
  * decisions) are marked and left out of the report's intervals.
  */
-import { useState } from 'react';
 import { useParams } from 'react-router-dom';
 import type { StudyDto } from '../../../shared/api/studies';
 import { useApiClient } from '../api/context';
 import { useApi } from '../api/use-api';
+import { ActionButton } from '../components/ActionButton';
 import { Async, DataTable, Panel, StatusBadge } from '../components/ui';
 import { fmtCost, fmtDate, fmtFraction, fmtRatio } from '../format';
 
@@ -42,28 +42,14 @@ function Spark({ curve }: { curve: Cell['curve'] }) {
 /** Rerun the failed and flagged cells (only their failed decisions), then report again. */
 function ResumeStudy({ id, flagged, onResumed }: { id: string; flagged: number; onResumed: () => void }) {
   const api = useApiClient();
-  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
-  const resume = async () => {
-    setState({ busy: true, error: null });
-    try {
-      await api.resumeStudy(id);
-      setState({ busy: false, error: null });
-      onResumed();
-    } catch (e) {
-      setState({ busy: false, error: (e as Error).message });
-    }
-  };
   return (
-    <div className="row">
-      <button type="button" onClick={resume} disabled={state.busy} data-testid="study-resume">
-        {state.busy ? 'Resuming…' : `Resume: rerun the ${flagged} failed or flagged cell(s)`}
-      </button>
-      {state.error && (
-        <span className="error small" role="alert">
-          {state.error}
-        </span>
-      )}
-    </div>
+    <ActionButton
+      label={`Resume: rerun the ${flagged} failed or flagged cell(s)`}
+      busyLabel="Resuming…"
+      testId="study-resume"
+      run={() => api.resumeStudy(id)}
+      onDone={onResumed}
+    />
   );
 }
 
