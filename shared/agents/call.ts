@@ -4,7 +4,7 @@
  * the test server's default responder keys on.
  */
 import type { z } from 'zod';
-import type { LLMClient, LlmCallContext, LlmCallMeta } from '../llm/client';
+import type { AgentLogRow, LLMClient, LlmCallContext, LlmCallMeta } from '../llm/client';
 import { BUILTIN_PROMPTS } from '../prompts/builtin';
 import { promptMessages } from './prompts/common';
 import {
@@ -103,6 +103,32 @@ export async function callAgent<A extends AgentName>(
   context: LlmCallContext,
   prompt: AgentPrompt = builtinPrompt(agent),
 ): Promise<TypedAgentResult<A>> {
+  return (await call(llm, agent, input, context, prompt, false)).result;
+}
+
+/**
+ * callAgent for a caller that stores the result and the call's agent_logs row in one write (a decision
+ * step): the row comes back as `log` instead of being written by the client. A call that throws was
+ * logged by the client already.
+ */
+export async function callAgentDeferringLog<A extends AgentName>(
+  llm: LLMClient,
+  agent: A,
+  input: unknown,
+  context: LlmCallContext,
+  prompt: AgentPrompt = builtinPrompt(agent),
+): Promise<{ result: TypedAgentResult<A>; log: AgentLogRow | undefined }> {
+  return call(llm, agent, input, context, prompt, true);
+}
+
+async function call<A extends AgentName>(
+  llm: LLMClient,
+  agent: A,
+  input: unknown,
+  context: LlmCallContext,
+  prompt: AgentPrompt,
+  deferLog: boolean,
+): Promise<{ result: TypedAgentResult<A>; log: AgentLogRow | undefined }> {
   const outcome = await llm.call({
     agent,
     promptVersion: prompt.version,
@@ -111,14 +137,11 @@ export async function callAgent<A extends AgentName>(
     schema: AGENT_OUTPUT_SCHEMAS[agent] as unknown as z.ZodType<AgentOutputs[A]>,
     input,
     context,
+    deferLog,
   });
-  if (outcome.status === 'ok')
-    return resultFromMeta(
-      agent,
-      outcome.meta,
-      'ok',
-      outcome.output as Record<string, unknown>,
-      null,
-    ) as TypedAgentResult<A>;
-  return resultFromMeta(agent, outcome.meta, outcome.status, null, outcome.reason) as TypedAgentResult<A>;
+  const result =
+    outcome.status === 'ok'
+      ? resultFromMeta(agent, outcome.meta, 'ok', outcome.output as Record<string, unknown>, null)
+      : resultFromMeta(agent, outcome.meta, outcome.status, null, outcome.reason);
+  return { result: result as TypedAgentResult<A>, log: outcome.log };
 }

@@ -101,6 +101,12 @@ export interface LlmCallRequest<T> {
   context?: LlmCallContext;
   /** Overrides ROLE_MAX_TOKENS[agent]. */
   maxTokens?: number;
+  /**
+   * The caller writes the call's agent_logs row itself (outcome.log), in the same statement as the
+   * result it stores (a decision step: one write instead of two, and the decision's totals and its logs
+   * cannot disagree). A call that throws is still logged here, since the caller stores nothing.
+   */
+  deferLog?: boolean;
 }
 
 export interface LlmCallMeta {
@@ -120,10 +126,14 @@ export interface LlmCallMeta {
   repaired: boolean;
 }
 
+/** An agent_logs row as the client writes it. */
+export type AgentLogRow = typeof agentLogs.$inferInsert;
+
+/** `log` is set when the request asked to write its log row itself (deferLog). */
 export type LlmCallOutcome<T> =
-  | { status: 'ok'; output: T; meta: LlmCallMeta }
-  | { status: 'abstained'; reason: string; meta: LlmCallMeta }
-  | { status: 'budget_exceeded'; reason: string; meta: LlmCallMeta };
+  | { status: 'ok'; output: T; meta: LlmCallMeta; log?: AgentLogRow }
+  | { status: 'abstained'; reason: string; meta: LlmCallMeta; log?: AgentLogRow }
+  | { status: 'budget_exceeded'; reason: string; meta: LlmCallMeta; log?: AgentLogRow };
 
 export interface LLMClient {
   readonly provider: ProviderName;
@@ -302,8 +312,10 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
     input: unknown;
     output: unknown;
     error: string | null;
-  }) {
-    await db.insert(agentLogs).values({
+    /** Answer the row instead of writing it (the request's deferLog). */
+    defer?: boolean;
+  }): Promise<AgentLogRow | undefined> {
+    const values: AgentLogRow = {
       timestamp: new Date(now()),
       runId: row.ctx?.runId ?? null,
       decisionId: row.ctx?.decisionId ?? null,
@@ -324,7 +336,8 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
       inputSummary: summarize(row.input),
       outputSummary: row.output === null ? null : summarize(row.output),
       error: row.error,
-    });
+    };
+    if (!row.defer) await db.insert(agentLogs).values(values);
     const m = row.meta;
     metrics.modelCall({
       agent: row.agent,
@@ -337,6 +350,7 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
       cacheHit: m.cacheHit,
     });
     if (row.status === 'budget_exceeded') metrics.budgetRefused({ agent: row.agent, model: m.model });
+    return row.defer ? values : undefined;
   }
 
   async function call<T>(req: LlmCallRequest<T>): Promise<LlmCallOutcome<T>> {
@@ -399,7 +413,7 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
         if (parsed?.success) {
           meta.cacheHit = true;
           finish();
-          await log({
+          const logged = await log({
             ctx: req.context,
             agent: req.agent,
             meta,
@@ -407,8 +421,9 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
             input: req.input,
             output: parsed.data,
             error: null,
+            defer: req.deferLog,
           });
-          return { status: 'ok', output: parsed.data, meta };
+          return { status: 'ok', output: parsed.data, meta, ...(logged ? { log: logged } : {}) };
         }
       }
 
@@ -432,7 +447,7 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
           else {
             const reason = `BUDGET_EXCEEDED: ${outcome.message}`;
             finish();
-            await log({
+            const logged = await log({
               ctx: req.context,
               agent: req.agent,
               meta,
@@ -440,8 +455,9 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
               input: req.input,
               output: null,
               error: reason,
+              defer: req.deferLog,
             });
-            return { status: 'budget_exceeded', reason, meta };
+            return { status: 'budget_exceeded', reason, meta, ...(logged ? { log: logged } : {}) };
           }
         }
         let res: ProviderResponse;
@@ -545,7 +561,7 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
               tokensOut: meta.tokensOut,
               costUsd: meta.costUsd,
             });
-          await log({
+          const logged = await log({
             ctx: req.context,
             agent: req.agent,
             meta,
@@ -553,8 +569,9 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
             input: req.input,
             output: parsed.value,
             error: meta.repaired ? `repaired: ${lastError}` : null,
+            defer: req.deferLog,
           });
-          return { status: 'ok', output: parsed.value, meta };
+          return { status: 'ok', output: parsed.value, meta, ...(logged ? { log: logged } : {}) };
         }
         lastError = parsed.error;
         // The repair: show the model its own reply and what is wrong with it, once.
@@ -569,7 +586,7 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
       }
       const reason = `abstained: the reply stayed invalid after one repair attempt (${lastError})`;
       finish();
-      await log({
+      const logged = await log({
         ctx: req.context,
         agent: req.agent,
         meta,
@@ -577,8 +594,9 @@ export function createLLMClient(opts: LLMClientOptions): LLMClient {
         input: req.input,
         output: null,
         error: reason,
+        defer: req.deferLog,
       });
-      return { status: 'abstained', reason, meta };
+      return { status: 'abstained', reason, meta, ...(logged ? { log: logged } : {}) };
     } finally {
       if (key && endFlight) {
         inflight.delete(key);

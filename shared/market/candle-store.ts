@@ -18,6 +18,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
+import { resultRows } from '../db/rows';
 import { AppError } from '../util/errors';
 import type { KlineSource } from './binance';
 import { detectGaps, gapBetween } from './gaps';
@@ -152,10 +153,6 @@ export function gapsInRange(
   return gaps;
 }
 
-function rowsOf(result: unknown): Record<string, unknown>[] {
-  return ((result as { rows?: Record<string, unknown>[] }).rows ?? []) as Record<string, unknown>[];
-}
-
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 function rowToKline(r: Record<string, unknown>): Kline {
@@ -193,7 +190,7 @@ export async function readKlines(
     sql`${SELECT_KLINE} WHERE symbol = ${symbol} AND timeframe = ${timeframe}
       AND "timestamp" >= ${msToTs(startMs)} AND "timestamp" <= ${msToTs(endMs)} ORDER BY "timestamp"`,
   );
-  return rowsOf(result).map(rowToKline);
+  return resultRows(result).map(rowToKline);
 }
 
 /** The last `limit` stored klines with openTime <= endMs, ascending. */
@@ -208,7 +205,7 @@ export async function readLatestKlines(
     sql`${SELECT_KLINE} WHERE symbol = ${symbol} AND timeframe = ${timeframe}
       AND "timestamp" <= ${msToTs(endMs)} ORDER BY "timestamp" DESC LIMIT ${limit}`,
   );
-  return rowsOf(result).map(rowToKline).reverse();
+  return resultRows(result).map(rowToKline).reverse();
 }
 
 /** A Postgres array literal of plain numbers/decimals (values are validated, so no quoting is needed). */
@@ -251,7 +248,7 @@ export async function insertKlines(
       ON CONFLICT DO NOTHING
       RETURNING 1
     ) SELECT count(*)::int AS inserted FROM ins`);
-    inserted += Number(rowsOf(result)[0]?.inserted ?? 0);
+    inserted += Number(resultRows(result)[0]?.inserted ?? 0);
   }
   return inserted;
 }

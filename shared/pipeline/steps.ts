@@ -50,7 +50,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { callAgent, resultWithoutCall } from '../agents/call';
+import { callAgentDeferringLog, resultWithoutCall } from '../agents/call';
 import {
   type AnalystOutputs,
   type DecisionSnapshot,
@@ -72,9 +72,10 @@ import {
 } from '../agents/schemas';
 import { CLAMP_UNIT_PCT } from '../api/contract';
 import { type ConsensusResult, tallyVotes } from '../consensus/votes';
-import { backtests, decisions } from '../db/schema';
+import { decisions } from '../db/schema';
 import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
-import { createMarketView, summarizeForAgents } from '../indicators/market-view';
+import { createMarketView, type MarketSummary, summarizeForAgents } from '../indicators/market-view';
+import type { AgentLogRow } from '../llm/client';
 import { isLlmCallError, llmProviderErrorCode } from '../llm/errors';
 import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market/types';
 import { listOutcomes } from '../outcomes/repository';
@@ -82,12 +83,22 @@ import { sizeBuy } from '../outcomes/sizing';
 import type { KellyResult } from '../outcomes/stats';
 import { BUILTIN_PROMPTS } from '../prompts/builtin';
 import { assignDecisionPrompts, promptForDecision } from '../prompts/registry';
-import { detectRegime } from '../regime/detector';
+import { detectRegime, type RegimeReading } from '../regime/detector';
 import { defaultStrategyParams } from '../strategy/defaults';
 import type { DecisionMode as StrategyDecisionMode, StrategyParams } from '../strategy/params';
 import { getStrategyVersion, strategyInForce } from '../strategy/store';
+import { perOwnerCache } from '../util/bounded-cache';
 import { AppError, isAppError } from '../util/errors';
+import { backtestContext } from './backtest/context';
 import { decisionClassOf } from './decision-class';
+import {
+  type DecisionRow,
+  forgetDecision,
+  loadDecision,
+  loadForAgent,
+  persistResults,
+  rememberSettled,
+} from './decision-store';
 import type { PipelineDeps } from './deps';
 import { combineFinal, type FinalDecision, withStops } from './final';
 import { executeLive, liveBookView } from './live-book';
@@ -135,12 +146,6 @@ export interface StoredExecution {
 
 // ---------- helpers ----------
 
-async function loadDecision(deps: PipelineDeps, decisionId: string) {
-  const [row] = await deps.db.select().from(decisions).where(eq(decisions.id, decisionId));
-  if (!row) throw new AppError('NOT_FOUND', `decision ${decisionId} not found`, { field: 'decisionId' });
-  return row;
-}
-
 function snapshotOf(row: { snapshot: unknown; id: string }): DecisionSnapshot {
   const s = row.snapshot as Partial<DecisionSnapshot> | null;
   if (!s?.market)
@@ -156,39 +161,11 @@ function snapshotOf(row: { snapshot: unknown; id: string }): DecisionSnapshot {
 
 type Outputs = Partial<Record<AgentName, AgentResult>>;
 const outputsOf = (row: { outputs: unknown }) => (row.outputs ?? {}) as Outputs;
-type DecisionRow = Awaited<ReturnType<typeof loadDecision>>;
 
 /** The prompt version a decision assigned an agent at creation (absent on older decisions: the builtin's). */
 function assignedVersion(row: { promptVersions: unknown }, agent: AgentName): string {
   const v = (row.promptVersions as Record<string, unknown> | null)?.[agent];
   return typeof v === 'string' ? v : BUILTIN_PROMPTS[agent].version;
-}
-
-/** Merge agent results into the row in one statement (safe under concurrent analysts). */
-async function persistResults(deps: PipelineDeps, decisionId: string, results: AgentResult[]) {
-  const patch: Record<string, AgentResult> = {};
-  const versions: Record<string, string> = {};
-  let tokensIn = 0;
-  let tokensOut = 0;
-  let cost = 0;
-  for (const r of results) {
-    patch[r.agent] = r;
-    versions[r.agent] = r.promptVersion;
-    tokensIn += r.tokensIn;
-    tokensOut += r.tokensOut;
-    cost += r.costUsd;
-  }
-  await deps.db
-    .update(decisions)
-    .set({
-      outputs: sql`${decisions.outputs} || ${JSON.stringify(patch)}::jsonb`,
-      // The versions assigned at creation stay (keys on the right win); older decisions get the results'.
-      promptVersions: sql`${JSON.stringify(versions)}::jsonb || ${decisions.promptVersions}`,
-      tokensIn: sql`${decisions.tokensIn} + ${tokensIn}`,
-      tokensOut: sql`${decisions.tokensOut} + ${tokensOut}`,
-      costUsd: sql`${decisions.costUsd} + ${cost.toFixed(8)}`,
-    })
-    .where(eq(decisions.id, decisionId));
 }
 
 /**
@@ -222,7 +199,8 @@ async function callAgentAccounted<A extends AgentName>(
   // The version the decision was assigned at creation (shared/prompts/registry.ts), and its text.
   const prompt = await promptForDecision(deps.db, agent, assignedVersion(row, agent));
   try {
-    return await callAgent(deps.llm, agent, input, ctx, prompt);
+    // The call's log row is written with its result (persistResults), in one statement.
+    return await callAgentDeferringLog(deps.llm, agent, input, ctx, prompt);
   } catch (e) {
     const spent = isLlmCallError(e) ? e.spent : undefined;
     if (spent && (spent.tokensIn > 0 || spent.tokensOut > 0 || spent.costUsd > 0))
@@ -268,10 +246,28 @@ async function marketSummaryAt(deps: PipelineDeps, symbol: string, tf: Timeframe
     startMs: Math.max(0, decisionTime - (WARMUP_BARS + SNAPSHOT_EXTRA_BARS) * tfMs),
     endMs: decisionTime - 1,
   });
+  // The same closed bars give the same reading: variants of a study deciding at the same points, or a
+  // resumed point, compute it once. Keyed by the bars themselves (count, first and last bar), never by
+  // the time alone, so a repaired or extended series is computed afresh.
+  const first = candles[0];
+  const last = candles[candles.length - 1];
+  const key = last
+    ? `${symbol}|${tf}|${decisionTime}|${candles.length}|${first!.openTime}|${last.openTime}|${last.open}|${last.high}|${last.low}|${last.close}|${last.volume}`
+    : undefined;
+  const memo = key ? marketReadings(deps.candles).get(key) : undefined;
+  if (memo) return memo;
   const series = computeIndicators(candles, tf);
   const view = createMarketView(candles, series, tf).at(decisionTime);
-  return { view, market: summarizeForAgents(view) };
+  const market = summarizeForAgents(view);
+  // The regime detector reads the same clock-gated view the agents' summary comes from.
+  const detected = detectRegime(view.recentCandles(view.length), tf);
+  const reading = { market, regime: detected.ok ? detected.reading : null };
+  if (key) marketReadings(deps.candles).set(key, reading);
+  return reading;
 }
+
+/** Market readings by their bars, per candle source (a pure function of the bars: see marketSummaryAt). */
+const marketReadings = perOwnerCache<string, { market: MarketSummary; regime: RegimeReading | null }>(256);
 
 /**
  * Pre-flight of a backtest_step analysis: a timestamp before the symbol's first candle, or before the
@@ -344,21 +340,15 @@ export async function createDecision(
   let blind = input.blind;
   let decisionMode = input.decisionMode;
   let pinnedPrompts: Partial<Record<AgentName, string>> | undefined;
+  let pinnedStrategy: string | undefined;
   if (input.backtestId) {
-    const [bt] = await deps.db
-      .select({ settings: backtests.settings })
-      .from(backtests)
-      .where(eq(backtests.id, input.backtestId));
-    const stored = bt?.settings as
-      | {
-          request?: { blind?: boolean; decision_mode?: DecisionModeName };
-          promptVersions?: Partial<Record<AgentName, string>>;
-        }
-      | undefined;
-    blind ??= stored?.request?.blind === true;
-    decisionMode ??= stored?.request?.decision_mode;
-    // The backtest fixed its prompt versions when it was created (its pins, else the active ones then).
-    pinnedPrompts = stored?.promptVersions;
+    const bt = await backtestContext(deps.db, input.backtestId);
+    blind ??= bt.blind;
+    decisionMode ??= bt.decisionMode;
+    // The backtest fixed its prompt versions when it was created (its pins, else the active ones then),
+    // and, without learning, the live strategy version then in force.
+    pinnedPrompts = bt.promptVersions;
+    if (!bt.learning && bt.runId === runId) pinnedStrategy = bt.strategyVersionId;
   }
   // The id is made here so the A/B arm (a hash of it) is known before the row exists.
   const decisionId = randomUUID();
@@ -371,11 +361,13 @@ export async function createDecision(
   // The strategy version in force: the live book's versions are in wall-clock time (a backtest_step is
   // the firm as it is now, looking at the past); a walk-forward backtest's own versions in market time.
   const strategyRun = input.mode === 'live' || runId === SCRATCH_RUN_ID ? LIVE_RUN_ID : runId;
-  const strategy = await strategyInForce(deps.db, {
-    settings: deps.settings,
-    runId: strategyRun,
-    at: strategyRun === LIVE_RUN_ID ? now : decisionTime,
-  });
+  const strategy =
+    (pinnedStrategy ? await getStrategyVersion(deps.db, pinnedStrategy) : null) ??
+    (await strategyInForce(deps.db, {
+      settings: deps.settings,
+      runId: strategyRun,
+      at: strategyRun === LIVE_RUN_ID ? now : decisionTime,
+    }));
   const [row] = await deps.db
     .insert(decisions)
     .values({
@@ -430,7 +422,7 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
   try {
     // Sentiment is read beside the candles (each of its sources fails on its own, never the snapshot);
     // not in blind mode, where the sentiment analyst is unavailable.
-    const [{ view, market }, sentiment] = await Promise.all([
+    const [{ market, regime }, sentiment] = await Promise.all([
       marketSummaryAt(deps, row.symbol, tf, decisionTime),
       blind ? undefined : deps.sentiment?.summaryAt(row.symbol, decisionTime),
     ]);
@@ -462,10 +454,8 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
             positionPct: 0,
             exposurePct: 0,
           };
-    // The regime detector reads the same clock-gated view the agents' summary comes from.
-    const detected = detectRegime(view.recentCandles(view.length), tf);
     const snapshot: DecisionSnapshot = {
-      regime: detected.ok ? detected.reading : null,
+      regime,
       symbol: row.symbol,
       baseAsset: filtersFor(row.symbol).baseAsset,
       timeframe: tf,
@@ -483,6 +473,7 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
       .update(decisions)
       .set({ snapshot, status: 'running', strategyVersionId: strategy.id })
       .where(eq(decisions.id, decisionId));
+    rememberSettled(deps, { ...row, snapshot, status: 'running', strategyVersionId: strategy.id });
     return { decisionId, ok: true };
   } catch (e) {
     if (isAppError(e) && SNAPSHOT_FAILURES.has(e.code)) {
@@ -515,6 +506,7 @@ export async function recordSnapshotFailure(
     })
     .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])))
     .returning({ id: decisions.id });
+  forgetDecision(deps, row.id);
   if (ended.length > 0) decisionMetric(deps, row.mode, 'failed', recordedError(input.error, 'INTERNAL').code);
   return { decisionId: row.id, status: 'failed' as const };
 }
@@ -537,21 +529,28 @@ export async function runAnalyst(
     throw new AppError('VALIDATION_ERROR', `analyst must be one of ${ANALYSTS.join(', ')}`, {
       field: 'analyst',
     });
-  const row = await loadDecision(deps, decisionId);
-  const existing = outputsOf(row)[analyst];
-  if (existing) return existing;
+  const { row, stored } = await loadForAgent(deps, decisionId, analyst);
+  if (stored) return stored;
   const snap = snapshotOf(row);
-  let result: AgentResult;
+  let called: { result: AgentResult; log?: AgentLogRow | undefined };
   if (analyst === 'technical') {
-    result = await callAgentAccounted(deps, 'technical', technicalInput(snap), row);
+    called = await callAgentAccounted(deps, 'technical', technicalInput(snap), row);
   } else {
     const input = analyst === 'sentiment' ? sentimentInput(snap) : tokenomicsInput(snap);
-    result = input.ok
+    called = input.ok
       ? await callAgentAccounted(deps, analyst, input.data, row)
-      : resultWithoutCall(deps.llm, analyst, 'unavailable', input.reason, assignedVersion(row, analyst));
+      : {
+          result: resultWithoutCall(
+            deps.llm,
+            analyst,
+            'unavailable',
+            input.reason,
+            assignedVersion(row, analyst),
+          ),
+        };
   }
-  await persistResults(deps, decisionId, [result]);
-  return result;
+  await persistResults(deps, decisionId, [called.result], { logs: [called.log] });
+  return called.result;
 }
 
 export async function markAnalystUnavailable(
@@ -609,7 +608,7 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
     ]);
     return { decisionId, gated: false, noConsensus: false, failed: true };
   }
-  const result = await callAgentAccounted(deps, 'researcher', researcherInput(snap, analysts), row);
+  const { result, log } = await callAgentAccounted(deps, 'researcher', researcherInput(snap, analysts), row);
   const results: AgentResult[] = [result];
   let gated = false;
   let noConsensus = false;
@@ -648,8 +647,7 @@ export async function runResearcher(deps: PipelineDeps, { decisionId }: { decisi
       );
     }
   }
-  if (consensus) await deps.db.update(decisions).set({ consensus }).where(eq(decisions.id, decisionId));
-  await persistResults(deps, decisionId, results);
+  await persistResults(deps, decisionId, results, { logs: [log], ...(consensus ? { consensus } : {}) });
   return { decisionId, gated, noConsensus, failed: result.status !== 'ok' };
 }
 
@@ -689,7 +687,7 @@ export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId
     return { decisionId, failed: true, action: 'HOLD' as const };
   }
   const snap = snapshotOf(row);
-  const result = await callAgentAccounted(
+  const { result, log } = await callAgentAccounted(
     deps,
     'trader',
     traderInput(snap, researcher.output as ResearcherOutput, traderConsensus(row.consensus)),
@@ -706,7 +704,7 @@ export async function runTrader(deps: PipelineDeps, { decisionId }: { decisionId
         assignedVersion(row, 'risk'),
       ),
     );
-  await persistResults(deps, decisionId, results);
+  await persistResults(deps, decisionId, results, { logs: [log] });
   return { decisionId, failed: result.status !== 'ok', action: actionOf(result) };
 }
 
@@ -730,13 +728,13 @@ export async function runRisk(deps: PipelineDeps, { decisionId }: { decisionId: 
     return { decisionId, failed: false };
   }
   const snap = snapshotOf(row);
-  const result = await callAgentAccounted(
+  const { result, log } = await callAgentAccounted(
     deps,
     'risk',
     riskInput(snap, researcher.output as ResearcherOutput, trader.output as TraderOutput),
     row,
   );
-  await persistResults(deps, decisionId, [result]);
+  await persistResults(deps, decisionId, [result], { logs: [log] });
   return { decisionId, failed: result.status !== 'ok' };
 }
 
@@ -807,6 +805,7 @@ export async function finalizeDecision(deps: PipelineDeps, { decisionId }: { dec
     })
     .where(and(eq(decisions.id, decisionId), inArray(decisions.status, ['pending', 'running'])))
     .returning({ id: decisions.id });
+  forgetDecision(deps, decisionId);
   if (ended.length > 0)
     decisionMetric(deps, row.mode, status, 'error' in outcome ? (outcome.error?.code ?? null) : null);
   return {
@@ -899,6 +898,7 @@ export async function recordNoTrade(
     })
     .where(and(eq(decisions.id, row.id), inArray(decisions.status, ['pending', 'running'])))
     .returning({ id: decisions.id });
+  forgetDecision(deps, row.id);
   if (ended.length > 0) decisionMetric(deps, row.mode, 'failed', error.code);
   return { decisionId: row.id, status: 'failed' as const };
 }

@@ -352,9 +352,13 @@ export async function assignDecisionPrompts(
     pinned?: Partial<Record<AgentName, string>> | null;
   },
 ): Promise<Record<AgentName, string>> {
-  const active = await activePromptVersions(db);
   const arms = input.live ? abAssignment(input.decisionId, input.settings.PROMPT_AB) : {};
+  const chosen = (a: AgentName) => input.pinned?.[a] ?? arms[a];
+  // Every agent pinned (a backtest's decisions): no need to read the active versions.
+  const active = DECISION_PROMPT_AGENTS.every((a) => chosen(a) !== undefined)
+    ? null
+    : await activePromptVersions(db);
   return Object.fromEntries(
-    DECISION_PROMPT_AGENTS.map((a) => [a, input.pinned?.[a] ?? arms[a] ?? active[a].version]),
+    DECISION_PROMPT_AGENTS.map((a) => [a, chosen(a) ?? active![a].version]),
   ) as Record<AgentName, string>;
 }

@@ -19,6 +19,7 @@ import { and, asc, desc, eq, lte } from 'drizzle-orm';
 import type { Settings } from '../config/settings';
 import type { DbOrTx } from '../db/client';
 import { strategyVersions } from '../db/schema';
+import { perOwnerCache } from '../util/bounded-cache';
 import { AppError } from '../util/errors';
 import { defaultStrategyParams } from './defaults';
 import { STRATEGY_PARAM_NAMES, type StrategyParamName, type StrategyParams } from './params';
@@ -175,9 +176,18 @@ export async function inheritLiveStrategy(
   return (await latest(db, o.runId))!;
 }
 
+/** Versions by id, per database handle: a version is never updated in place (see the header). */
+const versionsById = perOwnerCache<string, StrategyVersion>(256);
+
 export async function getStrategyVersion(db: DbOrTx, id: string): Promise<StrategyVersion | null> {
+  const cache = versionsById(db);
+  const hit = cache.get(id);
+  if (hit) return hit;
   const [row] = await db.select().from(strategyVersions).where(eq(strategyVersions.id, id));
-  return row ? toVersion(row) : null;
+  if (!row) return null;
+  const version = toVersion(row);
+  cache.set(id, version);
+  return version;
 }
 
 /** Every version of a run, oldest first. */

@@ -37,7 +37,7 @@ import { costUsd } from '../../llm/prices';
 import { assertSymbol } from '../../market/candle-store';
 import { type Candle, TIMEFRAME_MS, type Timeframe } from '../../market/types';
 import { assertPromptVersionsExist, assignDecisionPrompts } from '../../prompts/registry';
-import { inheritLiveStrategy } from '../../strategy/store';
+import { inheritLiveStrategy, strategyInForce } from '../../strategy/store';
 import { AppError } from '../../util/errors';
 import type { PipelineDeps } from '../deps';
 import { SNAPSHOT_EXTRA_BARS } from '../steps';
@@ -204,6 +204,9 @@ export async function createBacktest(
     }
   }
   const firstDecision = points[0] as number;
+  // Without learning, the live strategy version in force now is the backtest's for all its decisions
+  // (like its prompt versions); a walk-forward run gets its own copy below.
+  const strategyVersionId = every ? undefined : (await strategyInForce(deps.db, { settings })).id;
   const body: BacktestSettingsJson = {
     request: {
       symbol: req.symbol,
@@ -221,6 +224,7 @@ export async function createBacktest(
       ...(Object.keys(pins).length ? { prompt_versions: pins } : {}),
     },
     promptVersions,
+    ...(strategyVersionId ? { strategyVersionId } : {}),
     initialCash: settings.INITIAL_CASH,
     limits: {
       maxPositionPct: settings.MAX_POSITION_SIZE_PCT,

@@ -40,6 +40,12 @@ export interface BacktestSettingsJson {
    * active version when the backtest was created (absent on backtests stored before the registry).
    */
   promptVersions?: Record<AgentName, string>;
+  /**
+   * The live strategy version in force at creation, which every decision of a backtest without learning
+   * runs under, so a change applied meanwhile cannot change it halfway (absent on backtests stored
+   * before it was recorded, and on walk-forward backtests, whose run has versions of its own).
+   */
+  strategyVersionId?: string;
   initialCash: number;
   limits: { maxPositionPct: number; maxTotalExposurePct: number };
   /** SIZING and the Kelly settings at creation (absent on backtests stored before Kelly: trader). */

@@ -20,6 +20,7 @@ import { AppError } from '../../util/errors';
 import { createDecision, runDecisionChain, TERMINAL_STATUSES } from '../analysis';
 import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
+import { backtestContext } from './context';
 import { spacingNote, thin, toMetricsDto, toResultTrades } from './result';
 import { DECIDED_STATUSES, NOT_RUN_CODE, recordNotRunPoints } from './resume';
 import { iso, MAX_CURVE_POINTS, segmentsOf, settingsOf, simulationSettingsOf } from './settings';
@@ -90,9 +91,9 @@ export async function startBacktestDecision(
   deps: PipelineDeps,
   input: { backtestId: string; decisionTime: number | string },
 ): Promise<{ backtestId: string; decisionId: string }> {
-  const row = await loadRow(deps, input.backtestId);
+  const row = await backtestContext(deps.db, input.backtestId);
   const t = toEpoch(input.decisionTime);
-  if (!settingsOf(row).decisionTimes.includes(t)) {
+  if (!row.decisionTimes.has(t)) {
     throw new AppError(
       'VALIDATION_ERROR',
       `decisionTime: ${iso(t)} is not a decision point of this backtest`,

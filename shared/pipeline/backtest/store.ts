@@ -8,6 +8,7 @@
  */
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { SimulationResult, TimedDecision } from '../../backtest';
+import { resultRows } from '../../db/rows';
 import { agentLogs, backtests, decisions, runs, trades } from '../../db/schema';
 import { AppError } from '../../util/errors';
 import type { PipelineDeps } from '../deps';
@@ -31,17 +32,21 @@ export async function recordBacktestProgress(
   deps: PipelineDeps,
   { backtestId, decisionId }: { backtestId: string; decisionId?: string },
 ): Promise<{ decisionFailed: boolean }> {
-  await deps.db.execute(sql`
+  const recount = sql`
     UPDATE backtests SET progress_done = (
       SELECT count(*)::int FROM decisions
       WHERE backtest_id = ${backtestId} AND status IN ('completed', 'no_trade', 'budget_exceeded', 'failed')
-    ) WHERE id = ${backtestId}`);
-  if (!decisionId) return { decisionFailed: false };
-  const [d] = await deps.db
-    .select({ status: decisions.status })
-    .from(decisions)
-    .where(eq(decisions.id, decisionId));
-  return { decisionFailed: (FAILED_DECISION_STATUSES as readonly string[]).includes(d?.status ?? '') };
+    ) WHERE id = ${backtestId}`;
+  if (!decisionId) {
+    await deps.db.execute(recount);
+    return { decisionFailed: false };
+  }
+  // One statement: the recount, and the decision's status beside it.
+  const result = await deps.db.execute(
+    sql`WITH recount AS (${recount}) SELECT status FROM decisions WHERE id = ${decisionId}`,
+  );
+  const status = String(resultRows(result)[0]?.status ?? '');
+  return { decisionFailed: (FAILED_DECISION_STATUSES as readonly string[]).includes(status) };
 }
 
 export async function markBacktestFailed(
