@@ -373,6 +373,26 @@ describe.skipIf(!HAS_DATA)(realDataSuiteName('analysis pipeline', 'BTCUSDT-1h.cs
       }
     });
 
+    it('the market reading is computed once per set of bars: a corrected bar before the decision time is read afresh', async () => {
+      const t0 = Date.parse(AT);
+      const bars = btc.map((c) => ({ ...c }));
+      const deps = { ...offlineDeps(), candles: memoryCandleSource({ BTCUSDT: { '1h': bars } }) };
+      const snapshotAt = async () => {
+        const { decisionId } = await createDecision(deps, { ...step, timestamp: AT });
+        await prepareSnapshot(deps, { decisionId });
+        const [row] = await t.db.select().from(decisions).where(eq(decisions.id, decisionId));
+        return row!.snapshot as { market: unknown; regime: unknown };
+      };
+      const first = await snapshotAt();
+      expect((await snapshotAt()).market).toEqual(first.market);
+      // The bar that closed just before t0 is corrected in the source (a re-import, a repaired feed).
+      const i = bars.findLastIndex((c) => c.closeTime + 1 <= t0);
+      bars[i] = { ...bars[i]!, close: bars[i]!.close * 1.1, high: bars[i]!.high * 1.1 };
+      const corrected = await snapshotAt();
+      expect(corrected.market).not.toEqual(first.market);
+      expect((corrected.market as { lastClose: number }).lastClose).toBeCloseTo(bars[i]!.close, 1);
+    });
+
     it('refuses a decision before the indicator warm-up as failed, with the reason', async () => {
       const a = await runAnalysis(offlineDeps(), { ...step, timestamp: '2018-01-10T00:00:00Z' });
       expect(a.status).toBe('failed');

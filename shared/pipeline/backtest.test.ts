@@ -4,12 +4,15 @@
  * same period as buy-and-hold; a given interval is kept as requested. Real PGlite (PostgreSQL with
  * TEST_PG=1), the offline agent provider, candles from a seeded random walk.
  */
+
+import { eq } from 'drizzle-orm';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateKlines } from '../../test/helpers/binance-server';
-import { backtests } from '../db/schema';
+import { backtests, decisions } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
 import { WARMUP_BARS } from '../indicators/compute';
 import { klineToCandle } from '../market/kline';
+import { appendStrategyVersion, strategyInForce } from '../strategy/store';
 import { createBacktest, getBacktest, runBacktest, spreadDecisionInterval } from './backtest';
 import type { PipelineDeps } from './deps';
 import { offlineTestDeps } from './testing';
@@ -102,5 +105,32 @@ describe.each(testDrivers())('backtest decision spacing on %s', (driver) => {
     expect(b.result?.assumptions).toContainEqual(
       expect.stringMatching(/^decisions every 3 4h bar\(s\) \(as requested\) /),
     );
+  });
+
+  it('runs every decision under the strategy version in force when the backtest was created', async () => {
+    const base = await strategyInForce(t.db, { settings: deps.settings });
+    const { backtestId } = await createBacktest(deps, { ...request, max_decisions: 4 });
+    // A change applied after creation (an approved adjustment) must not reach the running backtest.
+    const later = await appendStrategyVersion(t.db, {
+      base,
+      parameter: 'researcherMinConfidence',
+      value: 0.95,
+      appliedBy: 'person',
+      adjustmentId: null,
+      reason: 'test: applied while the backtest runs',
+      effectiveAt: 0,
+    });
+    expect((await strategyInForce(t.db, { settings: deps.settings })).id).toBe(later.id);
+    const done = await runBacktest(deps, backtestId, { concurrency: 4 });
+    expect(done.status).toBe('succeeded');
+    const rows = await t.db
+      .select({ version: decisions.strategyVersionId, snapshot: decisions.snapshot })
+      .from(decisions)
+      .where(eq(decisions.backtestId, backtestId));
+    expect(rows).toHaveLength(4);
+    for (const r of rows) {
+      expect(r.version).toBe(base.id);
+      expect((r.snapshot as { strategy: { version: string } }).strategy.version).toBe(base.id);
+    }
   });
 });

@@ -77,6 +77,7 @@ import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
 import { createMarketView, type MarketSummary, summarizeForAgents } from '../indicators/market-view';
 import type { AgentLogRow } from '../llm/client';
 import { isLlmCallError, llmProviderErrorCode } from '../llm/errors';
+import { fingerprintCandles } from '../market/fingerprint';
 import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market/types';
 import { listOutcomes } from '../outcomes/repository';
 import { sizeBuy } from '../outcomes/sizing';
@@ -247,12 +248,10 @@ async function marketSummaryAt(deps: PipelineDeps, symbol: string, tf: Timeframe
     endMs: decisionTime - 1,
   });
   // The same closed bars give the same reading: variants of a study deciding at the same points, or a
-  // resumed point, compute it once. Keyed by the bars themselves (count, first and last bar), never by
-  // the time alone, so a repaired or extended series is computed afresh.
-  const first = candles[0];
-  const last = candles[candles.length - 1];
-  const key = last
-    ? `${symbol}|${tf}|${decisionTime}|${candles.length}|${first!.openTime}|${last.openTime}|${last.open}|${last.high}|${last.low}|${last.close}|${last.volume}`
+  // resumed point, compute it once. Keyed by the bars themselves (a 64-bit fingerprint of every field
+  // of every bar), never by the time alone, so a repaired or corrected series is computed afresh.
+  const key = candles.length
+    ? `${symbol}|${tf}|${decisionTime}|${candles.length}|${fingerprintCandles(candles)}`
     : undefined;
   const memo = key ? marketReadings(deps.candles).get(key) : undefined;
   if (memo) return memo;
