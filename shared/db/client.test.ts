@@ -32,4 +32,38 @@ describe.each(testDrivers())('database on %s', (driver) => {
     const rows = await t.db.select().from(candles);
     expect(rows).toHaveLength(2);
   });
+
+  it('maps times the same way in queries, raw statements and (nested) transactions', async () => {
+    const at = new Date('2024-02-29T12:34:56.789Z');
+    await t.db.insert(runs).values({ id: 'r', kind: 'backtest', initialCash: '1', cash: '1', createdAt: at });
+    const [row] = await t.db.select().from(runs);
+    expect(row?.createdAt).toEqual(at);
+    // Raw statements get timestamps as text (drizzle maps them only for typed selects), on both drivers.
+    const raw = await t.db.execute(
+      sql`SELECT created_at, '2024-01-01'::date AS d, interval '1 day' AS i FROM runs`,
+    );
+    const r0 = (raw as unknown as { rows: Record<string, unknown>[] }).rows[0]!;
+    expect(typeof r0.created_at).toBe('string');
+    expect(new Date(String(r0.created_at)).getTime()).toBe(at.getTime());
+    expect(r0.d).toBe('2024-01-01');
+    expect(typeof r0.i).toBe('string');
+    const inner = await t.db.transaction(async (tx) => {
+      await tx.update(runs).set({ cash: '2' });
+      const nested = await tx.transaction(async (tx2) => {
+        const [x] = await tx2.select().from(runs);
+        return x;
+      });
+      return nested;
+    });
+    expect(inner?.createdAt).toEqual(at);
+    expect(inner?.cash).toBe('2.000000000000');
+    await expect(
+      t.db.transaction(async (tx) => {
+        await tx.update(runs).set({ cash: '3' });
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    const [after] = await t.db.select().from(runs);
+    expect(after?.cash).toBe('2.000000000000');
+  });
 });
