@@ -427,6 +427,31 @@ export async function loadLocalWorkflows(
   return createLocalWorkflowsFrom(loaded.definitions, options, loaded.source);
 }
 
+/**
+ * The texts of the definitions asl-validator accepted in this process. Validating the four machines
+ * costs a few hundred ms of CPU each time (asl-validator compiles its ajv schemas on every call), and
+ * tests, benchmarks and the local host build executions of the same definitions many times: a
+ * definition is validated once per process, by its exact JSON text (a changed definition is a new
+ * text, validated again). A few tens of KB each.
+ */
+const validatedDefinitions = new Set<string>();
+const NO_VALIDATION = { validationOptions: { noValidate: true } } as const;
+
+/**
+ * A StateMachine of `definition`, validated (as the library's constructor does: throws if invalid) the
+ * first time this exact definition is seen. asl-validator writes a default `QueryLanguage` into every
+ * state of what it checks, so it checks a copy: the caller's definition is never changed, whether
+ * validated now or before (the runtime ignores that field; JSONPath is the default either way).
+ */
+export function validatedStateMachine(definition: StateMachineDefinition): StateMachine {
+  const text = JSON.stringify(definition);
+  if (!validatedDefinitions.has(text)) {
+    new StateMachine(JSON.parse(text) as StateMachineDefinition); // throws on an invalid definition
+    validatedDefinitions.add(text);
+  }
+  return new StateMachine(definition, NO_VALIDATION);
+}
+
 /** Executions of the given definitions (already resolved ASL). */
 export function createLocalWorkflowsFrom(
   definitions: LocalDefinitions,
@@ -474,10 +499,10 @@ export function createLocalWorkflowsFrom(
     learning: prepareDistributedMaps(definitions.learning, localFunctionArn(LOCAL_MAP_RUN_FUNCTION)),
   };
   const machines: Record<WorkflowKind, StateMachine> = {
-    analysis: new StateMachine(prepared.analysis.definition),
-    backtest: new StateMachine(prepared.backtest.definition),
-    study: new StateMachine(prepared.study.definition),
-    learning: new StateMachine(prepared.learning.definition),
+    analysis: validatedStateMachine(prepared.analysis.definition),
+    backtest: validatedStateMachine(prepared.backtest.definition),
+    study: validatedStateMachine(prepared.study.definition),
+    learning: validatedStateMachine(prepared.learning.definition),
   };
   const executions = new Map<string, Running>();
   /** Like Step Functions' execution names: one live execution per decision or backtest. */
@@ -546,6 +571,22 @@ export function createLocalWorkflowsFrom(
         Execution: { Id: executionId, Name: name, Input: input, StartTime: new Date().toISOString() },
       },
     });
+    /**
+     * Bytes of JSON of a state's input or output. The library hands the same object from event to event
+     * (a state's output is the next one's input, an exit repeats the entry's input) and builds new
+     * objects rather than changing them, so an object's size is measured once.
+     */
+    const sizes = new WeakMap<object, number>();
+    const size = (v: unknown): number => {
+      if (v === undefined) return 0;
+      if (v === null || typeof v !== 'object') return Buffer.byteLength(JSON.stringify(v));
+      let n = sizes.get(v);
+      if (n === undefined) {
+        n = Buffer.byteLength(JSON.stringify(v));
+        sizes.set(v, n);
+      }
+      return n;
+    };
     /** Statistics over one event log (the execution's own, or a child's: its history is its own). */
     const watch = async (events: AsyncIterable<unknown>, o: { child: boolean }) => {
       const log: { type: string; state?: { name: string; type: string } }[] = [];
@@ -559,7 +600,6 @@ export function createLocalWorkflowsFrom(
           ...(ev.state ? { state: { name: ev.state.name, type: ev.state.type } } : {}),
         });
         if (ev.state) {
-          const size = (v: unknown) => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
           record.maxPayloadBytes = Math.max(
             record.maxPayloadBytes,
             size(ev.state.input),
