@@ -9,8 +9,9 @@
  *   version, so concurrent callers (Map iterations, Lambdas, parallel analysts) are serialized on the
  *   row and can never together pass the cap. A SUM over logs checked before a call (what peers do) lets
  *   every concurrent caller see the same headroom and overshoot.
- * - The day's row is created first with INSERT ... ON CONFLICT DO NOTHING, so the first callers of a
- *   day race only on the insert, which PostgreSQL resolves.
+ * - The day's row is created with INSERT ... ON CONFLICT DO NOTHING when a reservation matched no row
+ *   (the day's first call, or a refusal, which then tries once more), so the first callers of a day
+ *   race only on the insert, which PostgreSQL resolves; every other call is one UPDATE.
  * - After the call the reservation is settled to the provider's reported usage (reserved -= n,
  *   used += actual) or released on failure (reserved -= n). `used` never exceeds the budget as long as
  *   the provider's usage stays within the reservation: output is capped by `max_tokens`, and the input
@@ -95,23 +96,30 @@ export function createTokenBudget(
     const n = Math.max(0, Math.ceil(req.tokens));
     const usd = usdBudget === null ? 0 : Number(usdText(req.usd ?? 0));
     const day = utcDay(opts.now());
-    await ensureDay(day);
     const fitsTokens = sql`${tokenLedger.used} + ${tokenLedger.reserved} + ${n} <= ${budget}`;
     const fitsUsd =
       usdBudget === null
         ? sql`true`
         : sql`${tokenLedger.costUsd} + ${tokenLedger.usdReserved} + ${usd.toFixed(8)}::numeric <= ${usdBudget.toFixed(8)}::numeric`;
-    const rows = await db
-      .update(tokenLedger)
-      .set({
-        reserved: sql`${tokenLedger.reserved} + ${n}`,
-        usdReserved: sql`${tokenLedger.usdReserved} + ${usd.toFixed(8)}::numeric`,
-        budget,
-        usdBudget: usdBudget === null ? null : usdBudget.toFixed(8),
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(tokenLedger.day, day), fitsTokens, fitsUsd))
-      .returning({ day: tokenLedger.day });
+    const reserve = () =>
+      db
+        .update(tokenLedger)
+        .set({
+          reserved: sql`${tokenLedger.reserved} + ${n}`,
+          usdReserved: sql`${tokenLedger.usdReserved} + ${usd.toFixed(8)}::numeric`,
+          budget,
+          usdBudget: usdBudget === null ? null : usdBudget.toFixed(8),
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(tokenLedger.day, day), fitsTokens, fitsUsd))
+        .returning({ day: tokenLedger.day });
+    // The day's row exists for every call but the day's first: try the reservation first, and create the
+    // row (and try again) only when nothing matched. One statement per reservation instead of two.
+    let rows = await reserve();
+    if (rows.length === 0) {
+      await ensureDay(day);
+      rows = await reserve();
+    }
     if (rows.length === 1) return { ok: true, reservation: { day, tokens: n, usd } };
     // Refused: count it, and read back (in the same statement) which of the two caps was short.
     const [after] = await db
