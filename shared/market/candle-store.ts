@@ -178,7 +178,12 @@ const SELECT_KLINE = sql`SELECT (extract(epoch from "timestamp") * 1000)::float8
 
 const msToTs = (ms: number) => sql`('epoch'::timestamptz + ${ms}::float8 * interval '1 millisecond')`;
 
-/** Stored klines with startMs <= openTime <= endMs, ascending, exact strings. */
+/**
+ * Stored klines with startMs <= openTime <= endMs, ascending, exact strings. The rows come back as ONE
+ * text value (string_agg, formatted by PostgreSQL) and are split here: a decision's 1,440-bar window was
+ * 1,440 protocol rows of 11 fields each, parsed one field at a time by the driver (about 15 ms on PGlite);
+ * one value is a few milliseconds. Empty fields are SQL NULLs (no value here is ever an empty string).
+ */
 export async function readKlines(
   db: DbOrTx,
   symbol: string,
@@ -187,10 +192,34 @@ export async function readKlines(
   endMs: number,
 ): Promise<Kline[]> {
   const result = await db.execute(
-    sql`${SELECT_KLINE} WHERE symbol = ${symbol} AND timeframe = ${timeframe}
-      AND "timestamp" >= ${msToTs(startMs)} AND "timestamp" <= ${msToTs(endMs)} ORDER BY "timestamp"`,
+    sql`SELECT string_agg(concat_ws(',', (extract(epoch from "timestamp") * 1000)::float8, open, high, low,
+        close, volume, (extract(epoch from close_time) * 1000)::float8, coalesce(quote_volume::text, ''),
+        coalesce(trades::text, ''), coalesce(taker_buy_base::text, ''), coalesce(taker_buy_quote::text, '')),
+        ';' ORDER BY "timestamp") AS bars
+      FROM candles WHERE symbol = ${symbol} AND timeframe = ${timeframe}
+      AND "timestamp" >= ${msToTs(startMs)} AND "timestamp" <= ${msToTs(endMs)}`,
   );
-  return resultRows(result).map(rowToKline);
+  const bars = resultRows(result)[0]?.bars;
+  if (typeof bars !== 'string' || bars === '') return [];
+  const out: Kline[] = [];
+  for (const line of bars.split(';')) {
+    const f = line.split(',');
+    const opt = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+    out.push({
+      openTime: Number(f[0]),
+      open: f[1]!,
+      high: f[2]!,
+      low: f[3]!,
+      close: f[4]!,
+      volume: f[5]!,
+      closeTime: Number(f[6]),
+      quoteVolume: opt(f[7]),
+      trades: opt(f[8]) === null ? null : Number(f[8]),
+      takerBuyBase: opt(f[9]),
+      takerBuyQuote: opt(f[10]),
+    });
+  }
+  return out;
 }
 
 /** The last `limit` stored klines with openTime <= endMs, ascending. */
@@ -290,19 +319,42 @@ export function createCandleStore(opts: CandleStoreOptions): CandleStore {
       lastSlot,
       TIMEFRAME_MS[timeframe],
     );
+    await fetchRanges(symbol, timeframe, ranges);
+  }
+
+  /** Fetch missing ranges from the source and store them; true when any bar was stored. */
+  async function fetchRanges(symbol: string, timeframe: Timeframe, ranges: readonly TimeRange[]) {
+    if (!source) return false;
+    let stored = false;
     for (const r of ranges) {
       const klines = await source.fetchKlines({ symbol, timeframe, ...r });
-      if (klines.length) await insertKlines(db, symbol, timeframe, klines, 'binance');
+      if (klines.length) {
+        await insertKlines(db, symbol, timeframe, klines, 'binance');
+        stored = true;
+      }
     }
+    return stored;
   }
 
   return {
     async getCandles(symbol, timeframe, startMs, endMs) {
       const s = slots(symbol, timeframe, startMs, endMs, now());
       if (s.firstSlot > s.lastSlot) return { candles: [], gaps: [] };
-      await fillMissing(symbol, s.timeframe, s.firstSlot, s.lastSlot);
       // Read by the caller's bounds, not the grid: misaligned archive bars (opening at :28) belong too.
-      const klines = await readKlines(db, symbol, s.timeframe, startMs, Math.min(endMs, s.lastSlot));
+      // The read covers every grid slot of the range, so it also says which slots are missing: only
+      // when some are (and a source can fill them) is anything fetched and the range read again. The
+      // common case, a range already stored, is one read.
+      const read = () => readKlines(db, symbol, s.timeframe, startMs, Math.min(endMs, s.lastSlot));
+      let klines = await read();
+      if (source) {
+        const missing = missingRanges(
+          klines.map((k) => k.openTime),
+          s.firstSlot,
+          s.lastSlot,
+          s.iv,
+        );
+        if (missing.length > 0 && (await fetchRanges(symbol, s.timeframe, missing))) klines = await read();
+      }
       const candles = klines.map(klineToCandle);
       return { candles, gaps: gapsInRange(candles, s.timeframe, s.firstSlot, s.lastSlot) };
     },
