@@ -117,8 +117,13 @@ export const settingsSchema = z.object({
   LLM_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
   /** Where breakers and Retry-After holds live: this process, or PostgreSQL (AWS sets `database`). */
   UPSTREAM_STATE: z.enum(['memory', 'database']).default('memory'),
-  /** The ceiling of the adaptive concurrency limit per model provider (halved by each 429). */
-  LLM_MAX_CONCURRENCY: positiveInt.default(32),
+  /**
+   * The ceiling of the adaptive concurrency limit per model provider (halved by each 429). It must not
+   * throttle the product's own width: a study runs 4 cells at once, each backtest's Map 10 decision
+   * points at once, each with 3 analysts in parallel: 120 calls. At 32 a study's analysts waited a whole
+   * extra call latency for a slot; the provider's real limit is found by the 429s (AIMD), not guessed.
+   */
+  LLM_MAX_CONCURRENCY: positiveInt.default(128),
   /** A decision's deadline from its creation: no model call starts or waits past it (failed, LLM_TIMEOUT). */
   DECISION_DEADLINE_MS: positiveInt.default(120_000),
   LLM_CACHE: bool.default(true),
