@@ -10,6 +10,7 @@
  *    ideal ceil(decisions / in flight) x critical path (4 calls: analysts in parallel, researcher,
  *    trader, risk).
  *    Goal: within 25%.
+ * PGlite runs where the local host runs it (PGLITE_THREAD: its own worker thread by default).
  * (The 40-decision backtest at Map concurrency 10 against 1 is in bench/api.bench.ts.)
  */
 import { resolve } from 'node:path';
@@ -32,6 +33,8 @@ const NOW = Date.parse('2026-01-01T00:00:00Z');
 const CALL_LATENCY_MS = 500;
 const CRITICAL_PATH_CALLS = 4;
 const round = (x: number, d = 2) => Number(x.toFixed(d));
+/** PGlite where the local host runs it (PGLITE_THREAD, default: its own worker thread). */
+const HOST_THREAD = testSettings().PGLITE_THREAD;
 
 async function runOne(deps: PipelineDeps, request: unknown, concurrency: number) {
   const w = await loadLocalWorkflows({ deps, concurrency, retryDelayMs: 0 });
@@ -57,7 +60,7 @@ export async function run(ctx: BenchContext): Promise<Figures> {
 
   // ---- 1. offline
   {
-    const database = await openDatabase({ dataDir: 'memory://' });
+    const database = await openDatabase({ dataDir: 'memory://', thread: HOST_THREAD });
     try {
       await database.migrate();
       const settings = testSettings({ LOG_LEVEL: 'silent' });
@@ -95,7 +98,7 @@ export async function run(ctx: BenchContext): Promise<Figures> {
 
   // ---- 2. 500 ms per call, Map concurrency 10
   const server = await startOpenAIServer({ latencyMs: CALL_LATENCY_MS });
-  const database = await openDatabase({ dataDir: 'memory://' });
+  const database = await openDatabase({ dataDir: 'memory://', thread: HOST_THREAD });
   try {
     await database.migrate();
     const settings = testSettings({

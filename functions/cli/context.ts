@@ -51,6 +51,7 @@ export function createCliContext(io: CliIo, deps: CliDeps = {}): CliContext {
           dataDir: s.DATA_DIR,
           ssl: s.DATABASE_SSL,
           sslVerify: s.DATABASE_SSL_VERIFY,
+          thread: s.PGLITE_THREAD,
         });
         await db.migrate();
         return db;

@@ -96,6 +96,7 @@ export async function createContainer(
       ssl: settings.DATABASE_SSL,
       sslVerify: settings.DATABASE_SSL_VERIFY,
       maxConnections: overrides.maxConnections,
+      thread: settings.PGLITE_THREAD,
     }));
   const ownDatabase = overrides.database ? overrides.ownDatabase === true : true;
   try {

@@ -45,6 +45,11 @@ export const settingsSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('.data'),
+  /**
+   * PGlite (no DATABASE_URL) runs in its own worker thread, on another core than the host's state
+   * machines and agents (shared/db/pglite-thread.ts); false keeps it in the main thread.
+   */
+  PGLITE_THREAD: bool.default(true),
   DATABASE_URL: z.string().url().optional(),
   DATABASE_SSL: bool.default(false),
   /** Verify the server's certificate (on Lambda, RDS's CAs come from NODE_EXTRA_CA_CERTS). */

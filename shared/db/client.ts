@@ -45,6 +45,11 @@ export interface OpenOptions {
   sslVerify?: boolean;
   /** Pool size for `pg` (Lambda: 1). */
   maxConnections?: number;
+  /**
+   * PGlite in its own worker thread (pglite-thread.ts), so the database runs on another core than the
+   * host's state machines and agents. The local host and the CLI use it; tests use PGlite in-thread.
+   */
+  thread?: boolean;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
@@ -74,6 +79,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     mkdirSync(dataDir, { recursive: true });
     unlock = lockDataFolder(dataDir);
   }
+  if (opts.thread) return openThreadedPglite(dataDir, unlock);
   // Loaded on demand: Lambda bundles mark PGlite external (it is the laptop driver, never used on AWS).
   const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
     import('@electric-sql/pglite'),
@@ -146,6 +152,36 @@ function withInstanceParsers(client: PGlite): PGlite {
       },
     });
   return wrapQueryable(client);
+}
+
+async function openThreadedPglite(dataDir: string, unlock: () => void): Promise<Database> {
+  const [{ openPgliteThread }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('./pglite-thread'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
+  const client = openPgliteThread(dataDir, TEXT_TYPES);
+  try {
+    await client.waitReady;
+  } catch (e) {
+    await client.close().catch(() => undefined);
+    unlock();
+    throw e;
+  }
+  const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
+  return {
+    db,
+    driver: 'pglite',
+    raw: {},
+    migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        unlock();
+      }
+    },
+  };
 }
 
 /** Every table, children first: the order TRUNCATE and resets use. */

@@ -468,10 +468,14 @@ export async function prepareSnapshot(deps: PipelineDeps, { decisionId }: { deci
       ...(sentiment ? { sentiment } : {}),
       strategy: { version: strategy.id, seq: strategy.seq, params: strategy.params },
     };
-    await deps.db
+    // Only a decision still under way: one that ended meanwhile (a stopped run listed it NOT_RUN while
+    // this step was still computing) is not brought back to `running`.
+    const stored = await deps.db
       .update(decisions)
       .set({ snapshot, status: 'running', strategyVersionId: strategy.id })
-      .where(eq(decisions.id, decisionId));
+      .where(and(eq(decisions.id, decisionId), inArray(decisions.status, ['pending', 'running'])))
+      .returning({ id: decisions.id });
+    if (stored.length === 0) return { decisionId, ok: false };
     rememberSettled(deps, { ...row, snapshot, status: 'running', strategyVersionId: strategy.id });
     return { decisionId, ok: true };
   } catch (e) {

@@ -106,12 +106,20 @@ export async function loadBacktestDecisions(
     })
     .from(decisions)
     .where(eq(decisions.backtestId, backtestId))
-    .orderBy(decisions.decisionTime, decisions.id);
+    // Two rows for one point: a retried point, or a late writer of a stopped run (a child execution whose
+    // step was still running when the Map Run stopped, inserting after the NOT_RUN row). The ended one
+    // counts (then the earliest): a late row still running is not the point's decision.
+    .orderBy(
+      decisions.decisionTime,
+      sql`(${decisions.status} IN ('completed', 'no_trade', 'budget_exceeded', 'failed')) DESC`,
+      decisions.createdAt,
+      decisions.id,
+    );
   const seen = new Set<number>();
   const out: BacktestDecisionRow[] = [];
   for (const r of rows) {
     const t = r.decisionTime.getTime();
-    if (seen.has(t)) continue; // a retried decision point: the first recorded decision counts
+    if (seen.has(t)) continue; // a second row for the point (see the order above)
     seen.add(t);
     const trader = (r.outputs as Record<string, { output?: Record<string, unknown> | null } | undefined>)
       ?.trader?.output;
