@@ -70,6 +70,8 @@ export async function run(ctx: BenchContext): Promise<Figures> {
         llm: createLLMClient({ db: database.db, settings, now: () => NOW }),
         candles,
         now: () => NOW,
+        // As the local host's container sets it (later points' market read while the model answers).
+        readAhead: true,
       };
       const r = await runOne(
         deps,
@@ -114,6 +116,7 @@ export async function run(ctx: BenchContext): Promise<Figures> {
       llm: createLLMClient({ db: database.db, settings, now: Date.now }),
       candles,
       now: () => NOW,
+      readAhead: true,
     };
     const r = await runOne(
       deps,

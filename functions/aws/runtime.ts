@@ -46,6 +46,7 @@ export function getLambdaContainer(): Promise<Container> {
         metrics: powertoolsMetrics(settings.METRICS_NAMESPACE),
         // Every Map iteration is its own Lambda: breakers and Retry-After holds must be shared.
         upstreamState: 'database',
+        readAhead: false,
       });
       const report = coldStartReport(c);
       powertoolsAppLogger().info(report.fields, report.message);

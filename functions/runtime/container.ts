@@ -61,6 +61,8 @@ export interface ContainerOverrides {
   now?: () => number;
   /** Where breakers and Retry-After holds live (default UPSTREAM_STATE; Lambda: the database). */
   upstreamState?: 'memory' | 'database';
+  /** Read the market of later decision points ahead (PipelineDeps.readAhead; default on, Lambda off). */
+  readAhead?: boolean;
   /** pg pool size (Lambda: 1). */
   maxConnections?: number;
   /** Where the core's operational metrics go (Lambda: Powertools Metrics; default none). */
@@ -174,6 +176,7 @@ export async function createContainer(
     latestPrice,
     sentiment,
     ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
+    readAhead: overrides.readAhead ?? true,
     lessons: promptLessonSink(),
   };
 

@@ -13,8 +13,15 @@ import { testDrivers, useTestDatabase } from '../db/testing';
 import { WARMUP_BARS } from '../indicators/compute';
 import { klineToCandle } from '../market/kline';
 import { appendStrategyVersion, strategyInForce } from '../strategy/store';
-import { createBacktest, getBacktest, runBacktest, spreadDecisionInterval } from './backtest';
+import {
+  createBacktest,
+  getBacktest,
+  runBacktest,
+  spreadDecisionInterval,
+  startBacktestDecision,
+} from './backtest';
 import type { PipelineDeps } from './deps';
+import { prepareSnapshot, runAnalyst } from './steps';
 import { offlineTestDeps } from './testing';
 
 const TF_MS = 4 * 3_600_000;
@@ -132,5 +139,35 @@ describe.each(testDrivers())('backtest decision spacing on %s', (driver) => {
       expect(r.version).toBe(base.id);
       expect((r.snapshot as { strategy: { version: string } }).strategy.version).toBe(base.id);
     }
+  });
+
+  it("read-ahead: while a point's analysts wait, the market of the point BACKTEST_MAP_CONCURRENCY ahead is read, only when the host asks", async () => {
+    const { backtestId } = await createBacktest(deps, { ...request, max_decisions: 6 });
+    const times = (await planOf(backtestId)).times;
+    const requested: number[] = [];
+    const counting = (readAhead: boolean): PipelineDeps => ({
+      ...deps,
+      readAhead,
+      settings: { ...deps.settings, BACKTEST_MAP_CONCURRENCY: 2 },
+      candles: {
+        getCandles: (r) => {
+          requested.push(r.endMs + 1);
+          return deps.candles.getCandles(r);
+        },
+      },
+    });
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    for (const [i, readAhead] of [
+      [0, false],
+      [1, true],
+    ] as const) {
+      const d = counting(readAhead);
+      const { decisionId } = await startBacktestDecision(d, { backtestId, decisionTime: times[i]! });
+      await prepareSnapshot(d, { decisionId });
+      await runAnalyst(d, { decisionId, analyst: 'technical' });
+      await settle();
+    }
+    // Each point read its own market (the snapshot); only the second, with read-ahead, read the one 2 ahead.
+    expect(requested).toEqual([times[0], times[1], times[3]]);
   });
 });

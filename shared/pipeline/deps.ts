@@ -28,4 +28,11 @@ export interface PipelineDeps {
   sentiment?: SentimentReader;
   /** Operational metrics (shared/observability/metrics.ts); absent: none are emitted. */
   metrics?: MetricsPort;
+  /**
+   * One long-lived process runs a backtest's decision points (the local host, the CLI): a starting point
+   * reads the market of the point BACKTEST_MAP_CONCURRENCY ahead in the background, while its own agents
+   * wait for the model, so that point's snapshot finds its reading ready. Off on Lambda, where nothing
+   * outlives an invocation and each point may run in another container.
+   */
+  readAhead?: boolean;
 }

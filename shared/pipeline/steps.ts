@@ -265,6 +265,22 @@ async function marketSummaryAt(deps: PipelineDeps, symbol: string, tf: Timeframe
   return reading;
 }
 
+/**
+ * Compute, in the background, the market reading of the decision point BACKTEST_MAP_CONCURRENCY after
+ * this backtest decision's into the memo (PipelineDeps.readAhead). Errors are left for that point's own
+ * snapshot step to meet and record.
+ */
+async function readAheadOf(deps: PipelineDeps, row: DecisionRow): Promise<void> {
+  const bt = await backtestContext(deps.db, row.backtestId!);
+  const times = bt.settings.decisionTimes;
+  const ahead = times[times.indexOf(row.decisionTime.getTime()) + deps.settings.BACKTEST_MAP_CONCURRENCY];
+  if (ahead === undefined) return;
+  // After the current turn: this point's own calls go out first.
+  setImmediate(() => {
+    marketSummaryAt(deps, row.symbol, row.timeframe as Timeframe, ahead).catch(() => undefined);
+  });
+}
+
 /** Market readings by their bars, per candle source (a pure function of the bars: see marketSummaryAt). */
 const marketReadings = perOwnerCache<string, { market: MarketSummary; regime: RegimeReading | null }>(256);
 
@@ -535,6 +551,9 @@ export async function runAnalyst(
   const { row, stored } = await loadForAgent(deps, decisionId, analyst);
   if (stored) return stored;
   const snap = snapshotOf(row);
+  // While this point's analysts wait for the model, read the market of the point the Map will start
+  // next in its place (BACKTEST_MAP_CONCURRENCY ahead), so that point's snapshot finds it ready.
+  if (analyst === 'technical' && deps.readAhead && row.backtestId) await readAheadOf(deps, row);
   let called: { result: AgentResult; log?: AgentLogRow | undefined };
   if (analyst === 'technical') {
     called = await callAgentAccounted(deps, 'technical', technicalInput(snap), row);
