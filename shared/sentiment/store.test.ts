@@ -10,7 +10,7 @@ import { testDrivers, useTestDatabase } from '../db/testing';
 import { createFuturesClient } from './binance-futures';
 import { createFngClient } from './fng';
 import { createSentimentReader } from './reader';
-import { createSentimentStore, readSentimentPoints } from './store';
+import { createSentimentStore, FAILED_FETCH_COOLDOWN_MS, readSentimentPoints } from './store';
 import { DAY_MS } from './types';
 import { createSeriesTimeline } from './view';
 
@@ -109,6 +109,36 @@ describe.each(testDrivers())('sentiment cache and point-in-time view (%s)', (dri
       /not JSON/,
     );
     expect(await readSentimentPoints(t.db, 'funding', 'BTCUSDT', 0, NOW)).toEqual([]);
+  });
+
+  it('an upstream failing past the retries is not asked again for a minute: reads fail fast with its error', async () => {
+    let wall = 1_000_000;
+    const store = createSentimentStore({
+      db: t.db,
+      futures: createFuturesClient({
+        baseUrl: srv.url,
+        now: () => clock,
+        maxRetries: 1,
+        sleep: async () => {},
+      }),
+      symbols: SYMBOLS,
+      now: () => clock,
+      clock: () => wall,
+    });
+    srv.injectFault({ kind: 'server-error', status: 503, times: 2, path: '/fapi/v1/fundingRate' });
+    const read = () => store.getSeries('funding', 'BTCUSDT', day('2023-02-01'), day('2023-03-01'));
+    await expect(read()).rejects.toMatchObject({ code: 'UPSTREAM_SENTIMENT', details: { attempts: 2 } });
+    const asked = srv.requestsTo('/fapi/v1/fundingRate').length;
+    expect(asked).toBe(2);
+    // Within the cool-down: the same error at once, nothing asked.
+    wall += FAILED_FETCH_COOLDOWN_MS - 1;
+    await expect(read()).rejects.toMatchObject({ code: 'UPSTREAM_SENTIMENT' });
+    expect(srv.requestsTo('/fapi/v1/fundingRate')).toHaveLength(asked);
+    // After it: asked again (the upstream is back) and served.
+    wall += 2;
+    const r = await read();
+    expect(r.points.length).toBeGreaterThan(0);
+    expect(srv.requestsTo('/fapi/v1/fundingRate').length).toBeGreaterThan(asked);
   });
 
   it('point in time: F&G of day D is visible from D+1 00:00, a funding rate only after its time', async () => {
