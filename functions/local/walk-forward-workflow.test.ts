@@ -9,26 +9,14 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backtests, learningCycles, strategyAdjustments } from '../../shared/db/schema';
 import { testDrivers, useTestDatabase } from '../../shared/db/testing';
-import { WARMUP_BARS } from '../../shared/indicators/compute';
-import { klineToCandle } from '../../shared/market/kline';
 import { createBacktest, getBacktest, runBacktest } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
-import { offlineTestDeps } from '../../shared/pipeline/testing';
-import { generateKlines } from '../../test/helpers/binance-server';
+import { offlineTestDeps, warmedRangeCandles } from '../../shared/pipeline/testing';
 import { createLocalWorkflows, type LocalWorkflows } from './stepfunctions';
 
-const TF_MS = 4 * 3_600_000;
 const START = Date.parse('2024-01-01T00:00:00Z');
 const END = Date.parse('2024-03-01T00:00:00Z');
-const FIRST_BAR = START - (WARMUP_BARS + 10) * TF_MS;
-const candles = generateKlines({
-  timeframe: '4h',
-  start: FIRST_BAR,
-  count: (END - FIRST_BAR) / TF_MS + 5,
-  startPrice: 42_000,
-  seed: 3,
-}).map(klineToCandle);
-const NOW = END + 10 * TF_MS;
+const { candles, now: NOW } = warmedRangeCandles({ startMs: START, endMs: END, seed: 3 });
 const request = {
   symbol: 'BTCUSDT',
   start_date: '2024-01-01',

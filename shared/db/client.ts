@@ -79,35 +79,53 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     mkdirSync(dataDir, { recursive: true });
     unlock = lockDataFolder(dataDir);
   }
-  if (opts.thread) return openThreadedPglite(dataDir, unlock);
   // Loaded on demand: Lambda bundles mark PGlite external (it is the laptop driver, never used on AWS).
-  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
-    import('@electric-sql/pglite'),
+  const [{ drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ]);
-  let client: PGlite;
+  let opened: { client: PGlite; raw: Database['raw']; close: () => Promise<void> };
   try {
-    client = new PGlite(dataDir, { parsers: DRIZZLE_TEXT_PARSERS });
-    await client.waitReady;
+    opened = opts.thread ? await threadedClient(dataDir) : await inThreadClient(dataDir);
   } catch (e) {
     unlock();
     throw e;
   }
-  const db = drizzlePglite({ client: withInstanceParsers(client), schema }) as unknown as Db;
+  const db = drizzlePglite({ client: opened.client, schema }) as unknown as Db;
   return {
     db,
     driver: 'pglite',
-    raw: { pglite: client },
+    raw: opened.raw,
     migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
     close: async () => {
       try {
-        await client.close();
+        await opened.close();
       } finally {
         unlock();
       }
     },
   };
+}
+
+/** PGlite in this thread, its text parsers set once (see withInstanceParsers). */
+async function inThreadClient(dataDir: string) {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const client = new PGlite(dataDir, { parsers: DRIZZLE_TEXT_PARSERS });
+  await client.waitReady;
+  return { client: withInstanceParsers(client), raw: { pglite: client }, close: () => client.close() };
+}
+
+/** PGlite in its own worker thread (pglite-thread.ts), as drizzle's client. */
+async function threadedClient(dataDir: string) {
+  const { openPgliteThread } = await import('./pglite-thread');
+  const client = openPgliteThread(dataDir, TEXT_TYPES);
+  try {
+    await client.waitReady;
+  } catch (e) {
+    await client.close().catch(() => undefined);
+    throw e;
+  }
+  return { client: client as unknown as PGlite, raw: {}, close: () => client.close() };
 }
 
 /**
@@ -152,36 +170,6 @@ function withInstanceParsers(client: PGlite): PGlite {
       },
     });
   return wrapQueryable(client);
-}
-
-async function openThreadedPglite(dataDir: string, unlock: () => void): Promise<Database> {
-  const [{ openPgliteThread }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
-    import('./pglite-thread'),
-    import('drizzle-orm/pglite'),
-    import('drizzle-orm/pglite/migrator'),
-  ]);
-  const client = openPgliteThread(dataDir, TEXT_TYPES);
-  try {
-    await client.waitReady;
-  } catch (e) {
-    await client.close().catch(() => undefined);
-    unlock();
-    throw e;
-  }
-  const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
-  return {
-    db,
-    driver: 'pglite',
-    raw: {},
-    migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
-    close: async () => {
-      try {
-        await client.close();
-      } finally {
-        unlock();
-      }
-    },
-  };
 }
 
 /** Every table, children first: the order TRUNCATE and resets use. */

@@ -12,6 +12,7 @@
  * texts too short to be worth it, or too long to hold, are counted every time. Same counts, always.
  */
 import { countTokens } from 'gpt-tokenizer';
+import { BoundedCache } from '../util/bounded-cache';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -32,39 +33,31 @@ export const TOKEN_MEMO_MAX_CHARS = 4_000_000;
 const MEMO_MIN_CHARS = 64;
 const MEMO_MAX_TEXT_CHARS = 400_000;
 
-/** Text -> token count, least recently used first (a Map iterates in insertion order). */
-const memo = new Map<string, number>();
-let memoChars = 0;
+/** Text -> token count, bounded by entries and by the characters of the texts it holds. */
+const memo = new BoundedCache<string, number>(TOKEN_MEMO_MAX_ENTRIES, {
+  maxWeight: TOKEN_MEMO_MAX_CHARS,
+  weigh: (text) => text.length,
+});
 
 function memoizedCount(text: string): number {
   if (text.length < MEMO_MIN_CHARS || text.length > MEMO_MAX_TEXT_CHARS) return countTokens(text);
-  const hit = memo.get(text);
-  if (hit !== undefined) {
-    // Refresh: the texts that repeat (system prompts, schemas) stay while one-off prompts pass through.
-    memo.delete(text);
-    memo.set(text, hit);
-    return hit;
-  }
-  const n = countTokens(text);
-  memo.set(text, n);
-  memoChars += text.length;
-  while (memo.size > TOKEN_MEMO_MAX_ENTRIES || memoChars > TOKEN_MEMO_MAX_CHARS) {
-    const oldest = memo.keys().next().value as string;
-    memo.delete(oldest);
-    memoChars -= oldest.length;
+  // A hit is refreshed: the texts that repeat (system prompts, schemas) stay while one-off prompts pass.
+  let n = memo.get(text);
+  if (n === undefined) {
+    n = countTokens(text);
+    memo.set(text, n);
   }
   return n;
 }
 
 /** What the memo holds (tests). */
 export function tokenMemoStats(): { entries: number; chars: number } {
-  return { entries: memo.size, chars: memoChars };
+  return { entries: memo.size, chars: memo.weight };
 }
 
 /** Empty the memo (tests). */
 export function clearTokenMemo(): void {
   memo.clear();
-  memoChars = 0;
 }
 
 export function countTextTokens(text: string): number {

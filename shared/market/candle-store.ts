@@ -16,7 +16,7 @@
  * - Bulk writes pass each column as one array literal to `unnest`: one round trip per few thousand rows
  *   on both drivers, no per-row parameters (see shared/market/import.ts for the figures).
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { resultRows } from '../db/rows';
 import { AppError } from '../util/errors';
@@ -153,59 +153,28 @@ export function gapsInRange(
   return gaps;
 }
 
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
-function rowToKline(r: Record<string, unknown>): Kline {
-  return {
-    openTime: Number(r.ot),
-    open: String(r.open),
-    high: String(r.high),
-    low: String(r.low),
-    close: String(r.close),
-    volume: String(r.volume),
-    closeTime: Number(r.ct),
-    quoteVolume: str(r.quote_volume),
-    trades: r.trades === null || r.trades === undefined ? null : Number(r.trades),
-    takerBuyBase: str(r.taker_buy_base),
-    takerBuyQuote: str(r.taker_buy_quote),
-  };
-}
-
-// Epoch ms read as float8: exact for integers below 2^53, and a JS number on both drivers.
-const SELECT_KLINE = sql`SELECT (extract(epoch from "timestamp") * 1000)::float8 AS ot, open::text, high::text,
-  low::text, close::text, volume::text, (extract(epoch from close_time) * 1000)::float8 AS ct,
-  quote_volume::text, trades, taker_buy_base::text, taker_buy_quote::text FROM candles`;
-
 const msToTs = (ms: number) => sql`('epoch'::timestamptz + ${ms}::float8 * interval '1 millisecond')`;
 
 /**
- * Stored klines with startMs <= openTime <= endMs, ascending, exact strings. The rows come back as ONE
- * text value (string_agg, formatted by PostgreSQL) and are split here: a decision's 1,440-bar window was
- * 1,440 protocol rows of 11 fields each, parsed one field at a time by the driver (about 15 ms on PGlite);
- * one value is a few milliseconds. Empty fields are SQL NULLs (no value here is ever an empty string).
+ * Stored klines as ONE text value (string_agg, formatted by PostgreSQL, ascending) split here. A
+ * decision's 1,440-bar window was 1,440 protocol rows of 11 fields each, parsed one field at a time by
+ * the driver (about 15 ms on PGlite); one value is a few milliseconds. Epoch ms are float8 (exact below
+ * 2^53), prices numeric's exact text; an empty field is a SQL NULL (no value is ever an empty string).
+ * `from` is the rows to read: the table with a WHERE, or a subquery.
  */
-export async function readKlines(
-  db: DbOrTx,
-  symbol: string,
-  timeframe: Timeframe,
-  startMs: number,
-  endMs: number,
-): Promise<Kline[]> {
+async function readKlineText(db: DbOrTx, from: SQL): Promise<Kline[]> {
   const result = await db.execute(
     sql`SELECT string_agg(concat_ws(',', (extract(epoch from "timestamp") * 1000)::float8, open, high, low,
         close, volume, (extract(epoch from close_time) * 1000)::float8, coalesce(quote_volume::text, ''),
         coalesce(trades::text, ''), coalesce(taker_buy_base::text, ''), coalesce(taker_buy_quote::text, '')),
-        ';' ORDER BY "timestamp") AS bars
-      FROM candles WHERE symbol = ${symbol} AND timeframe = ${timeframe}
-      AND "timestamp" >= ${msToTs(startMs)} AND "timestamp" <= ${msToTs(endMs)}`,
+        ';' ORDER BY "timestamp") AS bars FROM ${from}`,
   );
   const bars = resultRows(result)[0]?.bars;
   if (typeof bars !== 'string' || bars === '') return [];
-  const out: Kline[] = [];
-  for (const line of bars.split(';')) {
+  const opt = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+  return bars.split(';').map((line) => {
     const f = line.split(',');
-    const opt = (v: string | undefined) => (v === undefined || v === '' ? null : v);
-    out.push({
+    return {
       openTime: Number(f[0]),
       open: f[1]!,
       high: f[2]!,
@@ -217,24 +186,38 @@ export async function readKlines(
       trades: opt(f[8]) === null ? null : Number(f[8]),
       takerBuyBase: opt(f[9]),
       takerBuyQuote: opt(f[10]),
-    });
-  }
-  return out;
+    };
+  });
+}
+
+/** Stored klines with startMs <= openTime <= endMs, ascending, exact strings. */
+export function readKlines(
+  db: DbOrTx,
+  symbol: string,
+  timeframe: Timeframe,
+  startMs: number,
+  endMs: number,
+): Promise<Kline[]> {
+  return readKlineText(
+    db,
+    sql`candles WHERE symbol = ${symbol} AND timeframe = ${timeframe}
+      AND "timestamp" >= ${msToTs(startMs)} AND "timestamp" <= ${msToTs(endMs)}`,
+  );
 }
 
 /** The last `limit` stored klines with openTime <= endMs, ascending. */
-export async function readLatestKlines(
+export function readLatestKlines(
   db: DbOrTx,
   symbol: string,
   timeframe: Timeframe,
   endMs: number,
   limit: number,
 ): Promise<Kline[]> {
-  const result = await db.execute(
-    sql`${SELECT_KLINE} WHERE symbol = ${symbol} AND timeframe = ${timeframe}
-      AND "timestamp" <= ${msToTs(endMs)} ORDER BY "timestamp" DESC LIMIT ${limit}`,
+  return readKlineText(
+    db,
+    sql`(SELECT * FROM candles WHERE symbol = ${symbol} AND timeframe = ${timeframe}
+      AND "timestamp" <= ${msToTs(endMs)} ORDER BY "timestamp" DESC LIMIT ${limit}) AS latest`,
   );
-  return resultRows(result).map(rowToKline).reverse();
 }
 
 /** A Postgres array literal of plain numbers/decimals (values are validated, so no quoting is needed). */

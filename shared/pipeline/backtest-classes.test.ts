@@ -6,28 +6,16 @@
  * OpenAI-protocol server, candles from a seeded random walk.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateKlines } from '../../test/helpers/binance-server';
 import { type OpenAIServer, startOpenAIServer } from '../../test/helpers/openai-server';
 import { testDrivers, useTestDatabase } from '../db/testing';
-import { WARMUP_BARS } from '../indicators/compute';
 import { createLLMClient } from '../llm/client';
-import { klineToCandle } from '../market/kline';
 import { createBacktest, getBacktest, runBacktest } from './backtest';
 import type { PipelineDeps } from './deps';
-import { memoryCandleSource, testSettings } from './testing';
+import { memoryCandleSource, testSettings, warmedRangeCandles } from './testing';
 
-const TF_MS = 4 * 3_600_000;
 const START = Date.parse('2024-01-01T00:00:00Z');
 const END = Date.parse('2024-03-01T00:00:00Z');
-const FIRST_BAR = START - (WARMUP_BARS + 10) * TF_MS;
-const candles = generateKlines({
-  timeframe: '4h',
-  start: FIRST_BAR,
-  count: (END - FIRST_BAR) / TF_MS + 5,
-  startPrice: 42_000,
-  seed: 11,
-}).map(klineToCandle);
-const NOW = END + 10 * TF_MS;
+const { candles, now: NOW } = warmedRangeCandles({ startMs: START, endMs: END, seed: 11 });
 const request = { symbol: 'BTCUSDT', start_date: '2024-01-01', end_date: '2024-03-01', timeframe: '4h' };
 
 describe.each(testDrivers())('backtest decision classes on %s', (driver) => {

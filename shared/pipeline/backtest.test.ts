@@ -7,11 +7,8 @@
 
 import { eq } from 'drizzle-orm';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateKlines } from '../../test/helpers/binance-server';
 import { backtests, decisions } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
-import { WARMUP_BARS } from '../indicators/compute';
-import { klineToCandle } from '../market/kline';
 import { appendStrategyVersion, strategyInForce } from '../strategy/store';
 import {
   createBacktest,
@@ -22,21 +19,13 @@ import {
 } from './backtest';
 import type { PipelineDeps } from './deps';
 import { prepareSnapshot, runAnalyst } from './steps';
-import { offlineTestDeps } from './testing';
+import { offlineTestDeps, warmedRangeCandles } from './testing';
 
 const TF_MS = 4 * 3_600_000;
 const START = Date.parse('2024-01-01T00:00:00Z');
 const END = Date.parse('2024-03-01T00:00:00Z'); // 60 days: 360 bars of 4h
 const BARS_IN_RANGE = (END - START) / TF_MS;
-const FIRST_BAR = START - (WARMUP_BARS + 10) * TF_MS;
-const candles = generateKlines({
-  timeframe: '4h',
-  start: FIRST_BAR,
-  count: (END - FIRST_BAR) / TF_MS + 5,
-  startPrice: 42_000,
-  seed: 11,
-}).map(klineToCandle);
-const NOW = END + 10 * TF_MS;
+const { candles, now: NOW } = warmedRangeCandles({ startMs: START, endMs: END, seed: 11 });
 const request = { symbol: 'BTCUSDT', start_date: '2024-01-01', end_date: '2024-03-01', timeframe: '4h' };
 
 describe('spreadDecisionInterval', () => {

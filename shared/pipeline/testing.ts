@@ -3,10 +3,14 @@
  * team's Binance files (a real adapter of the port, without a database), and settings for a test.
  * Not used by product code.
  */
+
+import { generateKlines } from '../../test/helpers/binance-server';
 import { loadSettings, type Settings } from '../config/settings';
 import type { Db } from '../db/client';
+import { WARMUP_BARS } from '../indicators/compute';
 import { createLLMClient } from '../llm/client';
 import type { CandleSource } from '../market/candle-source';
+import { klineToCandle } from '../market/kline';
 import type { Candle, Timeframe } from '../market/types';
 import type { MetricsPort } from '../observability/metrics';
 import type { PipelineDeps } from './deps';
@@ -59,4 +63,25 @@ export function offlineTestDeps(o: {
     now,
     ...(o.metrics ? { metrics: o.metrics } : {}),
   };
+}
+
+const H4_MS = 4 * 3_600_000;
+
+/**
+ * A backtest range's fixture: seeded random-walk 4h candles from the indicators' warm-up (plus 10 bars)
+ * before `startMs` to 5 bars after `endMs`, and a "now" 10 bars after the range.
+ */
+export function warmedRangeCandles(o: { startMs: number; endMs: number; seed: number }): {
+  candles: Candle[];
+  now: number;
+} {
+  const firstBar = o.startMs - (WARMUP_BARS + 10) * H4_MS;
+  const candles = generateKlines({
+    timeframe: '4h',
+    start: firstBar,
+    count: (o.endMs - firstBar) / H4_MS + 5,
+    startPrice: 42_000,
+    seed: o.seed,
+  }).map(klineToCandle);
+  return { candles, now: o.endMs + 10 * H4_MS };
 }

@@ -11,14 +11,11 @@
  */
 import { eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { generateKlines } from '../../test/helpers/binance-server';
 import { backtests, decisions, learningCycles, strategyAdjustments } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
-import { WARMUP_BARS } from '../indicators/compute';
 import { runLearningCycle } from '../learning/cycle';
 import type { LearningDeps } from '../learning/ports';
 import type { CandleSource } from '../market/candle-source';
-import { klineToCandle } from '../market/kline';
 import { listOutcomes } from '../outcomes/repository';
 import type { OutcomeQuery, TradeOutcome } from '../outcomes/types';
 import { listStrategyVersions } from '../strategy/store';
@@ -31,20 +28,12 @@ import {
   runBacktestDecision,
   simulateBacktest,
 } from './backtest';
-import { memoryCandleSource, offlineTestDeps } from './testing';
+import { memoryCandleSource, offlineTestDeps, warmedRangeCandles } from './testing';
 
 const TF_MS = 4 * 3_600_000;
 const START = Date.parse('2024-01-01T00:00:00Z');
 const END = Date.parse('2024-04-01T00:00:00Z');
-const FIRST_BAR = START - (WARMUP_BARS + 10) * TF_MS;
-const candles = generateKlines({
-  timeframe: '4h',
-  start: FIRST_BAR,
-  count: (END - FIRST_BAR) / TF_MS + 5,
-  startPrice: 42_000,
-  seed: 3,
-}).map(klineToCandle);
-const NOW = END + 10 * TF_MS;
+const { candles, now: NOW } = warmedRangeCandles({ startMs: START, endMs: END, seed: 3 });
 const EVERY = 20;
 const request = {
   symbol: 'BTCUSDT',

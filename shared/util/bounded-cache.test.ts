@@ -19,6 +19,21 @@ describe('BoundedCache', () => {
     expect(c.get('a')).toBeUndefined();
   });
 
+  it('with a weight bound, drops the least recently used until the total fits', () => {
+    const c = new BoundedCache<string, number>(10, { maxWeight: 5, weigh: (k) => k.length });
+    c.set('aa', 1);
+    c.set('bb', 2);
+    expect(c.weight).toBe(4);
+    c.set('ccc', 3); // 7 > 5: aa goes, then 5 fits
+    expect(c.get('aa')).toBeUndefined();
+    expect(c.weight).toBe(5);
+    c.delete('bb');
+    expect(c.weight).toBe(3);
+    c.clear();
+    expect(c.size).toBe(0);
+    expect(c.weight).toBe(0);
+  });
+
   it('refuses a capacity below 1', () => {
     expect(() => new BoundedCache(0)).toThrow(RangeError);
   });
