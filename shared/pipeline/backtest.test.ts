@@ -18,8 +18,8 @@ import {
   startBacktestDecision,
 } from './backtest';
 import type { PipelineDeps } from './deps';
-import { prepareSnapshot, runAnalyst } from './steps';
-import { offlineTestDeps, warmedRangeCandles } from './testing';
+import { createDecision, prepareSnapshot, runAnalyst } from './steps';
+import { memoryCandleSource, offlineTestDeps, warmedRangeCandles } from './testing';
 
 const TF_MS = 4 * 3_600_000;
 const START = Date.parse('2024-01-01T00:00:00Z');
@@ -158,5 +158,51 @@ describe.each(testDrivers())('backtest decision spacing on %s', (driver) => {
     }
     // Each point read its own market (the snapshot); only the second, with read-ahead, read the one 2 ahead.
     expect(requested).toEqual([times[0], times[1], times[3]]);
+  });
+
+  it('read-ahead sees nothing after its point: its reading equals one from candles cut at that point', async () => {
+    const { backtestId } = await createBacktest(deps, { ...request, max_decisions: 6 });
+    const times = (await planOf(backtestId)).times;
+    const ahead = times[3]!;
+    // The source the host reads ahead from has every bar not closed before `ahead` wildly changed.
+    const poisoned = candles.map((c) =>
+      c.closeTime + 1 > ahead ? { ...c, open: 1, high: 1e9, low: 1, close: 1e9, volume: 1e12 } : c,
+    );
+    const host: PipelineDeps = {
+      ...deps,
+      readAhead: true,
+      settings: { ...deps.settings, BACKTEST_MAP_CONCURRENCY: 2 },
+      candles: memoryCandleSource({ BTCUSDT: { '4h': poisoned } }),
+    };
+    const first = await startBacktestDecision(host, { backtestId, decisionTime: times[1]! });
+    await prepareSnapshot(host, { decisionId: first.decisionId });
+    await runAnalyst(host, { decisionId: first.decisionId, analyst: 'technical' });
+    await new Promise((r) => setTimeout(r, 50)); // the reading at `ahead` is in the memo now
+    const later = await startBacktestDecision(host, { backtestId, decisionTime: ahead });
+    await prepareSnapshot(host, { decisionId: later.decisionId });
+    // The same point decided by a run whose candles end before it (nothing to look ahead into).
+    const cut: PipelineDeps = {
+      ...deps,
+      candles: memoryCandleSource({ BTCUSDT: { '4h': candles.filter((c) => c.closeTime + 1 <= ahead) } }),
+    };
+    const fresh = await createDecision(cut, {
+      symbol: 'BTCUSDT',
+      timeframe: '4h',
+      mode: 'backtest_step',
+      timestamp: ahead,
+    });
+    await prepareSnapshot(cut, { decisionId: fresh.decisionId });
+    const snapshotOf = async (id: string) =>
+      (await t.db.select().from(decisions).where(eq(decisions.id, id)))[0]!.snapshot as {
+        market: { lastClose: number };
+        regime: unknown;
+      };
+    const [withAhead, withoutFuture] = [
+      await snapshotOf(later.decisionId),
+      await snapshotOf(fresh.decisionId),
+    ];
+    expect(withAhead.market).toEqual(withoutFuture.market);
+    expect(withAhead.regime).toEqual(withoutFuture.regime);
+    expect(withAhead.market.lastClose).toBeLessThan(1e6);
   });
 });
