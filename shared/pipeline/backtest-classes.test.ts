@@ -62,7 +62,10 @@ describe.each(testDrivers())('backtest decision classes on %s', (driver) => {
     expect(r.decisionCounts).toEqual({ decided: 0, abstained: 0, failed: 5 });
     expect(r.degraded).toBe(true);
     expect(r.comparable).toBe(false);
-    expect(r.firstError?.code).toBe('UPSTREAM_LLM');
+    // Two decisions run at once, so the breaker may open while the first one's analysts still wait:
+    // its error is the provider's 500s or the open breaker, and the first error is the first point's.
+    expect(['UPSTREAM_LLM', 'UPSTREAM_LLM_UNAVAILABLE']).toContain(r.firstError?.code);
+    expect(r.firstError).toEqual(r.decisions[0]?.error);
     expect(r.decisions).toHaveLength(5);
     for (const x of r.decisions) {
       expect(x).toMatchObject({ status: 'failed', class: 'failed', action: null, sizePct: null });
