@@ -33,8 +33,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import pino, { type Logger } from 'pino';
 import type { z } from 'zod';
 import { API_ROUTES } from '../../shared/api/routes';
-import { parseOrThrow } from '../../shared/api/validation';
 import { AppError, isAppError } from '../../shared/util/errors';
+import { parseOrThrow } from '../../shared/util/validation';
 import type { AppLogger } from '../runtime/logger';
 import { API_SECURITY_HEADERS, guardRequest, WRITE_KEY_HEADER } from './security';
 

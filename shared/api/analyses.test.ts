@@ -9,8 +9,8 @@ import { agentLogs, decisions, runs, trades } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
 import { getAnalysis } from '../pipeline/analysis';
 import type { PipelineDeps } from '../pipeline/deps';
+import { tradeRecord } from '../portfolio/records';
 import { listAnalyses } from './analyses';
-import { tradeDto } from './portfolio';
 
 const DECISIONS = 6;
 const PAGE = 4;
@@ -136,7 +136,7 @@ describe.each(testDrivers())('read models on %s', (driver) => {
         executedAt: new Date(),
       })
       .returning();
-    const dto = tradeDto(row!);
+    const dto = tradeRecord(row!);
     expect(dto.clamps.map((c) => [c.rule, c.unit, c.requested])).toEqual([
       ['MAX_POSITION', 'USDT', 2000],
       ['LOT_SIZE', 'BTC', 0.0123456],

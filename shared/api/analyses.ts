@@ -10,10 +10,10 @@
  */
 import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import type { z } from 'zod';
+import { decodeCursor, encodeCursor } from '../db/cursor';
 import { agentLogs, decisions } from '../db/schema';
 import type { PipelineDeps } from '../pipeline/deps';
 import { analysesListSchema } from './contract';
-import { decodeCursor, encodeCursor } from './cursor';
 
 export type AnalysesPage = z.infer<typeof analysesListSchema>;
 type Item = AnalysesPage['items'][number];

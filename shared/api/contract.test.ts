@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { AppError } from '../util/errors';
+import { type InputPlace, parseOrThrow } from '../util/validation';
 import {
   analyzeRequestSchema,
   backtestRequestSchema,
@@ -15,7 +16,6 @@ import {
   tradesQuerySchema,
 } from './contract';
 import { portfolioHistoryQuerySchema, symbolParamSchema } from './routes';
-import { type InputPlace, parseOrThrow } from './validation';
 
 /** zod's own wording, which must never reach a user. */
 const RAW_ZOD_WORDING = /Invalid input|Invalid option|Too (big|small)|expected \w+, received|Invalid string/;

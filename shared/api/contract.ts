@@ -8,9 +8,48 @@
  * database keeps exact decimals); every error is `{ error: { code, message, details? } }`.
  */
 import { z } from 'zod';
-import { AGENT_NAMES, agentResultSchema } from '../agents/schemas';
-import { BACKTEST_DECISIONS_CEILING } from '../backtest/limits';
-import { SYMBOL_PATTERN, symbolFormatProblem, TIMEFRAME_MS, TIMEFRAMES } from '../market/types';
+import { agentResultSchema } from '../agents/schemas';
+import { TIMEFRAME_MS } from '../market/types';
+import { decisionModeSchema } from '../schemas/backtest-request';
+import {
+  booleanField,
+  dateInputSchema,
+  parseDateInput,
+  symbolSchema,
+  timeframeSchema,
+  wholeNumberQuery,
+} from '../schemas/fields';
+import {
+  analysisStatusSchema,
+  backtestResultSchema,
+  backtestStatusSchema,
+  consensusSchema,
+  costEstimateSchema,
+  costSummarySchema,
+  decisionClassSchema,
+  equityPointSchema,
+  finalDecisionSchema,
+  portfolioSchema,
+  tradeRecordSchema,
+  walkForwardLearningSchema,
+} from '../schemas/records';
+
+export * from '../schemas/backtest-request';
+export * from '../schemas/fields';
+export type {
+  ConsensusRecord as ConsensusDto,
+  MetricsRecord as MetricsDto,
+  PortfolioRecord as PortfolioDto,
+  TradeRecord as TradeDto,
+} from '../schemas/records';
+export * from '../schemas/records';
+// The stored records' shapes under the names the API's users know them by.
+export {
+  positionRecordSchema as positionDtoSchema,
+  tradeRecordSchema as tradeDtoSchema,
+} from '../schemas/records';
+
+export type DecisionClassDto = z.infer<typeof decisionClassSchema>;
 
 // ---------- common ----------
 export const errorBodySchema = z.object({
@@ -21,81 +60,6 @@ export const errorBodySchema = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
-
-// Messages: every schema a user can reach states its rule in words and names the field, so no zod
-// default ("Invalid input: expected number, received NaN", "Too big: expected number to be <=100")
-// reaches a user. The shared test corpus (test/api/api.test.ts) asserts none does.
-
-/** What a value that is not of the expected JSON type is, for "must be X, not Y" messages. */
-function describeValue(input: unknown): string {
-  if (input === null) return 'null';
-  if (Array.isArray(input)) return 'a list';
-  return typeof input === 'object' ? 'an object' : `a ${typeof input}`;
-}
-
-/** `name is required (rule)` when the value is missing, else `name must be rule, not <what it is>`. */
-function typeMessage(name: string, rule: string) {
-  return (issue: { input?: unknown }) =>
-    issue.input === undefined
-      ? `${name} is required (${rule})`
-      : `${name} must be ${rule}, not ${describeValue(issue.input)}`;
-}
-
-export const symbolSchema = z
-  .string({ error: typeMessage('symbol', 'a string like BTCUSDT') })
-  .regex(SYMBOL_PATTERN, {
-    // The regex's one message could not say whether the length or the characters are wrong; this does.
-    error: (issue) =>
-      symbolFormatProblem(String(issue.input)) ?? 'symbol is not a valid symbol, like BTCUSDT',
-  });
-export const timeframeSchema = z.enum(TIMEFRAMES, {
-  error: `timeframe must be one of ${TIMEFRAMES.join(', ')}`,
-});
-
-/**
- * A whole-number query parameter with its range. Query strings are text, so the value is coerced; every
- * way it can be wrong (not a number, a fraction, out of range) answers the one sentence stating the rule.
- */
-export function wholeNumberQuery(name: string, min: number, max: number) {
-  const message = `${name} must be a whole number from ${min} to ${max}`;
-  return z.coerce
-    .number({ error: message })
-    .int({ error: message, abort: true })
-    .min(min, { error: message, abort: true })
-    .max(max, message);
-}
-
-/** Booleans in a JSON body: true or false, not "yes" or 1. */
-function booleanField(name: string) {
-  return z.boolean({ error: `${name} must be true or false (a JSON boolean)` });
-}
-
-const DATE_RULE = 'a date like 2024-01-31 or an ISO time like 2024-01-31T12:00:00Z';
-/** A date (YYYY-MM-DD, taken as 00:00 UTC) or a full ISO-8601 time with zone. */
-export const dateInputSchema = z
-  .string({
-    error: (issue) =>
-      issue.input === undefined ? `is required (${DATE_RULE})` : `must be a string (${DATE_RULE})`,
-  })
-  .refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(s), {
-    message: `must be ${DATE_RULE}`,
-  })
-  .refine(
-    (s) =>
-      !Number.isNaN(Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s)) && isCalendarDate(s.slice(0, 10)),
-    {
-      message: 'is not a real date',
-    },
-  );
-/** JavaScript's Date rolls 2024-02-30 over to March 1st; a request must name a day that exists. */
-function isCalendarDate(ymd: string): boolean {
-  const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
-  const t = new Date(Date.UTC(y, m - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
-}
-export function parseDateInput(s: string): number {
-  return Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s);
-}
 
 // ---------- health, market ----------
 export const healthResponseSchema = z.object({ status: z.literal('ok') });
@@ -276,12 +240,6 @@ export const candlesResponseSchema = z.object({
 export type CandlesResponse = z.infer<typeof candlesResponseSchema>;
 
 // ---------- analysis ----------
-/** How the firm decides: the researcher's pipeline, or consensus voting (default: DECISION_MODE). */
-export const decisionModeSchema = z
-  .enum(['pipeline', 'consensus'], { error: 'decision_mode must be pipeline or consensus' })
-  .describe(
-    'pipeline (researcher -> gate -> trader) or consensus (MIN_AGREEMENT of CONSENSUS_VOTERS must agree); default DECISION_MODE',
-  );
 
 export const analyzeRequestSchema = z
   .object({
@@ -311,116 +269,7 @@ export const analyzeRequestSchema = z
   });
 export type AnalyzeRequest = z.infer<typeof analyzeRequestSchema>;
 
-/** The unit of a sizing clamp's amounts (the trader's size, MAX_POSITION_SIZE_PCT): % of equity. */
-export const CLAMP_UNIT_PCT = 'pct_of_equity';
-/**
- * A hard-limit clamp: what was asked, what the rule allowed, and why. `unit` says what requested and
- * allowed are in: CLAMP_UNIT_PCT for the sizing rules, else the asset code the order rule counts in (the
- * quote asset for notional rules like MAX_POSITION or CASH, the base asset for quantity rules like
- * LOT_SIZE), as shared/portfolio/order.ts records it. Absent on clamps recorded before it existed.
- */
-export const clampSchema = z.object({
-  rule: z.string(),
-  requested: z.number().nullable(),
-  allowed: z.number().nullable(),
-  unit: z.string().optional(),
-  reason: z.string(),
-});
-
-export const tradeDtoSchema = z.object({
-  id: z.string(),
-  runId: z.string(),
-  decisionId: z.string().nullable(),
-  symbol: z.string(),
-  side: z.enum(['BUY', 'SELL']),
-  status: z.enum(['filled', 'rejected']),
-  reason: z.string().nullable(),
-  quantity: z.number(),
-  price: z.number(),
-  notional: z.number(),
-  fee: z.number(),
-  feeAsset: z.string(),
-  feeUsd: z.number(),
-  realizedPnl: z.number(),
-  clamps: z.array(clampSchema),
-  executedAt: z.string(),
-});
-export type TradeDto = z.infer<typeof tradeDtoSchema>;
-
-export const positionDtoSchema = z.object({
-  symbol: z.string(),
-  quantity: z.number(),
-  avgEntryPrice: z.number(),
-  currentPrice: z.number().nullable(),
-  marketValue: z.number().nullable(),
-  unrealizedPnl: z.number().nullable(),
-});
-
-export const portfolioSchema = z.object({
-  runId: z.string(),
-  initialCash: z.number(),
-  cash: z.number(),
-  equity: z.number(),
-  positionsValue: z.number(),
-  totalReturnPct: z.number(),
-  realizedPnl: z.number(),
-  unrealizedPnl: z.number(),
-  feesPaid: z.number(),
-  positions: z.array(positionDtoSchema),
-  asOf: z.string(),
-  pricesNote: z.string().nullable(),
-});
-export type PortfolioDto = z.infer<typeof portfolioSchema>;
-
-export const finalDecisionSchema = z.object({
-  action: z.enum(['BUY', 'SELL', 'HOLD']),
-  sizePct: z.number(),
-  gated: z.boolean(),
-  reason: z.string(),
-  clamps: z.array(clampSchema),
-});
-
-export const costSummarySchema = z.object({
-  calls: z.number().int(),
-  cacheHits: z.number().int(),
-  tokensIn: z.number().int(),
-  tokensOut: z.number().int(),
-  costUsd: z.number(),
-  latencyMs: z.number(),
-});
-
-const voteSchema = z.enum(['BUY', 'SELL', 'HOLD']);
-const voterSchema = z.enum(['technical', 'sentiment', 'tokenomics', 'researcher']);
-export const consensusSchema = z.object({
-  voters: z.array(voterSchema),
-  minAgreement: z.number().int(),
-  votes: z.array(z.object({ voter: voterSchema, vote: voteSchema, confidence: z.number() })),
-  absent: z.array(z.object({ voter: voterSchema, status: z.string() })),
-  voted: z.number().int(),
-  tally: z.object({ BUY: z.number().int(), SELL: z.number().int(), HOLD: z.number().int() }),
-  agreed: z.enum(['BUY', 'SELL']).nullable(),
-  reached: z.boolean(),
-  reason: z.string(),
-});
-export type ConsensusDto = z.infer<typeof consensusSchema>;
-
-export const analysisStatusSchema = z.enum([
-  'pending',
-  'running',
-  'completed',
-  'no_trade',
-  'budget_exceeded',
-  'failed',
-]);
-
-/**
- * What the firm did with a finished decision (shared/pipeline/decision-class.ts): decided (BUY, SELL or
- * HOLD by the firm), abstained (the model answered, nothing valid came of it) or failed (the model
- * provider, Binance or the budget failed it: never a HOLD). Null while the decision runs.
- */
-export const decisionClassSchema = z.enum(['decided', 'abstained', 'failed']);
-export type DecisionClassDto = z.infer<typeof decisionClassSchema>;
-const recordedErrorSchema = z.object({ code: z.string(), message: z.string() });
+export { CLAMP_UNIT_PCT } from '../portfolio/order';
 
 export const analysisSchema = z.object({
   id: z.string(),
@@ -444,7 +293,7 @@ export const analysisSchema = z.object({
   final: finalDecisionSchema.nullable(),
   execution: z
     .object({
-      trade: tradeDtoSchema.nullable(),
+      trade: tradeRecordSchema.nullable(),
       rejected: z.string().nullable(),
       price: z.number(),
     })
@@ -564,176 +413,12 @@ export const outcomesPageSchema = z.object({
 export type OutcomesPageDto = z.infer<typeof outcomesPageSchema>;
 
 export const tradesPageSchema = z.object({
-  items: z.array(tradeDtoSchema),
+  items: z.array(tradeRecordSchema),
   nextCursor: z.string().nullable(),
 });
-export const equityPointSchema = z.object({ timestamp: z.string(), equity: z.number() });
 export const portfolioHistorySchema = z.object({ runId: z.string(), points: z.array(equityPointSchema) });
 
 // ---------- backtests ----------
-export const MAX_BACKTEST_DAYS = 3 * 366;
-/**
- * Why the default spreads: a fixed interval of 1 with max_decisions 50 would decide on the first 50
- * bars only and leave the rest of the range undecided, while buy-and-hold covers all of it.
- */
-export const DECISION_INTERVAL_DESCRIPTION =
-  'A decision every N candles. When omitted, the decisions are spread evenly over the range: ' +
-  'N = max(1, floor(barsInRange / max_decisions)), where barsInRange counts the candles in ' +
-  '[start_date, end_date) that can carry a decision (warm-up done, a next candle to fill on). ' +
-  "The chosen N is stored with the backtest and printed in the result's assumptions.";
-/** Most basis points a backtest may charge per fill as fee or slippage (1%). */
-const MAX_BACKTEST_BPS = 100;
-function basisPointsField(name: string) {
-  const message = `${name} must be a number of basis points from 0 to ${MAX_BACKTEST_BPS}`;
-  return z.number({ error: message }).min(0, message).max(MAX_BACKTEST_BPS, message);
-}
-
-/** A prompt version id (shared/prompts): the first 12 hex digits of the text's sha256. */
-export const promptVersionIdSchema = z
-  .string()
-  .regex(/^[0-9a-f]{12}$/, 'a prompt version id is 12 hex digits (see GET /prompts/{agent})');
-
-/** Prompt versions pinned per decision agent (a backtest's `prompt_versions`); unknown agents are refused. */
-export const promptPinsSchema = z
-  .object(
-    Object.fromEntries(AGENT_NAMES.map((a) => [a, promptVersionIdSchema.optional()])) as Record<
-      (typeof AGENT_NAMES)[number],
-      z.ZodOptional<typeof promptVersionIdSchema>
-    >,
-  )
-  .strict()
-  .describe(
-    'Prompt version per decision agent for every decision of the backtest (GET /prompts/{agent}); agents not named use their active version.',
-  );
-
-/**
- * A backtest's options beyond its symbol, window, timeframe and size: how it decides, fills and charges.
- * A study's variants are exactly these (shared/studies/request.ts), so an option added here works in a
- * study at once, validated the same way (an unknown one is a 400).
- */
-export const backtestOptionsSchema = z
-  .object({
-    decision_interval: z
-      .number({ error: 'decision_interval must be a whole number of candles' })
-      .int('decision_interval must be a whole number of candles')
-      .min(1, 'decision_interval must be at least 1 candle')
-      .max(1000, 'decision_interval must be at most 1000 candles')
-      .optional()
-      .describe(DECISION_INTERVAL_DESCRIPTION),
-    fill: z
-      .enum(['next_open', 'next_close'], { error: 'fill must be next_open or next_close' })
-      .default('next_open'),
-    fee_bps: basisPointsField('fee_bps').optional(),
-    slippage_bps: basisPointsField('slippage_bps').optional(),
-    blind: booleanField('blind').default(false),
-    decision_mode: decisionModeSchema.optional(),
-    prompt_versions: promptPinsSchema.optional(),
-  })
-  .strict();
-export type BacktestOptions = z.infer<typeof backtestOptionsSchema>;
-
-/** The backtest fields a study sets for every cell (its grid); its variants set the options. */
-export const BACKTEST_GRID_FIELDS = [
-  'symbol',
-  'start_date',
-  'end_date',
-  'timeframe',
-  'max_decisions',
-] as const;
-
-export const backtestRequestSchema = z
-  .object({
-    symbol: symbolSchema,
-    start_date: dateInputSchema,
-    end_date: dateInputSchema,
-    timeframe: timeframeSchema.default('4h'),
-    max_decisions: z
-      .number({
-        error: (issue) =>
-          issue.input === undefined
-            ? `max_decisions is required (a whole number from 1 to ${BACKTEST_DECISIONS_CEILING})`
-            : 'max_decisions must be a whole number',
-      })
-      .int('max_decisions must be a whole number')
-      .min(1, 'max_decisions must be at least 1')
-      .max(BACKTEST_DECISIONS_CEILING, `max_decisions must be at most ${BACKTEST_DECISIONS_CEILING}`),
-    ...backtestOptionsSchema.shape,
-    learning: z
-      .object({
-        every: z
-          .number({ error: 'learning.every must be a whole number of decisions' })
-          .int('learning.every must be a whole number of decisions')
-          .min(1, 'learning.every must be at least 1 decision')
-          .max(BACKTEST_DECISIONS_CEILING, `learning.every must be at most ${BACKTEST_DECISIONS_CEILING}`),
-      })
-      .strict()
-      .optional()
-      .describe(
-        "Walk-forward learning: run the decisions in segments of `every`; after each segment (but the last) a learning cycle reads only the outcomes closed before the next segment starts, and its auto-applicable proposals apply to this backtest's own strategy timeline (pending ones are recorded as would_need_review).",
-      ),
-  })
-  .strict()
-  .superRefine((v, ctx) => {
-    const s = parseDateInput(v.start_date);
-    const e = parseDateInput(v.end_date);
-    if (Number.isFinite(s) && Number.isFinite(e)) {
-      if (e <= s)
-        ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must be after start_date' });
-      if (e > Date.now())
-        ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must not be in the future' });
-      if ((e - s) / 86_400_000 > MAX_BACKTEST_DAYS)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['end_date'],
-          message: `the range must be at most ${MAX_BACKTEST_DAYS} days`,
-        });
-    }
-  });
-export type BacktestRequest = z.infer<typeof backtestRequestSchema>;
-
-export const costEstimateSchema = z.object({
-  decisions: z.number().int(),
-  callsPerDecision: z.number(),
-  tokensIn: z.number().int(),
-  tokensOut: z.number().int(),
-  costUsd: z.number(),
-  provider: z.enum(['openai', 'offline']),
-  models: z.object({ cheap: z.string(), strong: z.string() }),
-  /** Walk-forward backtests: the learning cycles included (two strong-tier calls each). */
-  learningCycles: z.number().int().optional(),
-  note: z.string(),
-});
-export type CostEstimate = z.infer<typeof costEstimateSchema>;
-
-export const metricsSchema = z.object({
-  totalReturn: z.number().nullable(),
-  cagr: z.number().nullable(),
-  maxDrawdown: z.number().nullable(),
-  maxDrawdownPeak: z.string().nullable(),
-  maxDrawdownTrough: z.string().nullable(),
-  maxDrawdownRecovery: z.string().nullable(),
-  maxDrawdownDurationDays: z.number().nullable(),
-  sharpeDaily: z.number().nullable(),
-  sharpePerBar: z.number().nullable(),
-  sortino: z.number().nullable(),
-  calmar: z.number().nullable(),
-  trades: z.number().int(),
-  roundTrips: z.number().int(),
-  winRate: z.number().nullable(),
-  profitFactor: z.number().nullable(),
-  avgWin: z.number().nullable(),
-  avgLoss: z.number().nullable(),
-  bestTrade: z.number().nullable(),
-  worstTrade: z.number().nullable(),
-  exposurePct: z.number().nullable(),
-  feesPaid: z.number(),
-  turnover: z.number().nullable(),
-  finalEquity: z.number(),
-});
-export type MetricsDto = z.infer<typeof metricsSchema>;
-
-export const backtestStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed']);
-export const llmSpendSchema = costSummarySchema.extend({ estimateUsd: z.number().nullable() });
 
 export const backtestSchema = z.object({
   id: z.string(),
@@ -751,80 +436,9 @@ export const backtestSchema = z.object({
   pinnedPromptVersions: z.record(z.string(), z.string()),
   progress: z.object({ done: z.number().int(), total: z.number().int() }),
   estimate: costEstimateSchema.nullable(),
-  result: z
-    .object({
-      metrics: metricsSchema,
-      buyAndHold: z.object({ totalReturn: z.number().nullable(), finalEquity: z.number() }),
-      equityCurve: z.array(equityPointSchema),
-      buyAndHoldCurve: z.array(equityPointSchema),
-      trades: z.array(tradeDtoSchema),
-      decisions: z.array(
-        z.object({
-          id: z.string(),
-          decisionTime: z.string(),
-          status: analysisStatusSchema,
-          class: decisionClassSchema.nullable(),
-          /** Null for a failed decision: it made no choice (never listed as a HOLD). */
-          action: z.enum(['BUY', 'SELL', 'HOLD']).nullable(),
-          sizePct: z.number().nullable(),
-          error: recordedErrorSchema.nullable(),
-          /**
-           * Why this decision's order was not executed although it chose to trade (its fill, the next
-           * bar, would fall after end_date), or null.
-           */
-          notFilled: z.string().nullable(),
-        }),
-      ),
-      /** Decisions by class; the metrics hold over the decided and abstained ones (failed made no choice). */
-      decisionCounts: z.object({
-        decided: z.number().int(),
-        abstained: z.number().int(),
-        failed: z.number().int(),
-      }),
-      /** True when any decision failed: the metrics are not the firm's over the whole range. */
-      degraded: z.boolean(),
-      /** The earliest failed decision's error (by decision time), or null. */
-      firstError: recordedErrorSchema.nullable(),
-      /**
-       * Whether the metrics may be read as the firm's performance and set against buy-and-hold: false when
-       * the run ended failed (more failed decisions than BACKTEST_MAX_FAILED_PCT); its result is partial.
-       */
-      comparable: z.boolean(),
-      llmSpend: llmSpendSchema,
-      assumptions: z.array(z.string()),
-      sample: z.enum(['in_sample', 'out_of_sample', 'mixed', 'not_applicable']),
-      gaps: z.array(z.object({ after: z.string(), next: z.string(), missingBars: z.number() })),
-    })
-    .nullable(),
+  result: backtestResultSchema.nullable(),
   /** Walk-forward learning (`learning` in the request): the cycles and the strategy timeline. */
-  learning: z
-    .object({
-      every: z.number().int(),
-      cycles: z.array(
-        z.object({
-          id: z.string(),
-          asOf: z.string(),
-          status: z.string(),
-          trades: z.number().int().nullable(),
-          applied: z.number().int(),
-          wouldNeedReview: z.number().int(),
-          invalid: z.number().int(),
-          costUsd: z.number(),
-        }),
-      ),
-      timeline: z.array(
-        z.object({
-          seq: z.number().int(),
-          effectiveAt: z.string(),
-          appliedBy: z.string(),
-          change: z.object({ parameter: z.string(), from: z.unknown(), to: z.unknown() }).nullable(),
-          reason: z.string().nullable(),
-          adjustmentId: z.string().nullable(),
-        }),
-      ),
-    })
-    .nullable()
-    .optional(),
+  learning: walkForwardLearningSchema.nullable().optional(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),

@@ -1,6 +1,7 @@
 /**
  * Read models of the books for `GET /portfolio`, `GET /portfolio/history` and `GET /trades`, in the
- * API contract's shapes (numbers rounded for display; the database keeps the exact decimals).
+ * API contract's shapes (numbers rounded for display; the database keeps the exact decimals). The
+ * portfolio and trade records themselves are shared/portfolio/records.ts's.
  *
  * Decisions:
  * - The live book is marked to the latest price the caller can get (the exchange ticker on the hosts).
@@ -11,98 +12,14 @@
  * - Trades are paginated by the run's ledger order (`seq`), newest first; the cursor is opaque.
  */
 import { and, desc, eq, lt } from 'drizzle-orm';
-import type { Settings } from '../config/settings';
 import type { DbOrTx } from '../db/client';
 import { portfolioSnapshots, runs, trades } from '../db/schema';
-import { ensureRun, getPortfolio, LIVE_RUN_ID, loadBook } from '../portfolio/repository';
+import { displayNumber as num, tradeRecord } from '../portfolio/records';
+import { LIVE_RUN_ID } from '../portfolio/repository';
 import { AppError } from '../util/errors';
-import type { PortfolioDto, TradeDto } from './contract';
+import type { TradeDto } from './contract';
 
-const MONEY_DECIMALS = 8;
-const num = (s: string | number) => Number(Number(s).toFixed(MONEY_DECIMALS));
-
-export type PriceLookup = (symbol: string) => Promise<number | null>;
-
-export async function livePortfolio(
-  db: DbOrTx,
-  settings: Settings,
-  price: PriceLookup,
-  nowMs: number,
-  runId = LIVE_RUN_ID,
-): Promise<PortfolioDto> {
-  if (runId === LIVE_RUN_ID)
-    await ensureRun(db, { id: LIVE_RUN_ID, kind: 'live', initialCash: settings.INITIAL_CASH });
-  const book = await loadBook(db, runId);
-  const held = Object.values(book.positions)
-    .filter((p) => !p.quantity.isZero())
-    .map((p) => p.symbol);
-  const prices: Record<string, number> = {};
-  const failed: string[] = [];
-  await Promise.all(
-    held.map(async (s) => {
-      const p = await price(s).catch(() => null);
-      if (p !== null && Number.isFinite(p) && p > 0) prices[s] = p;
-      else failed.push(s);
-    }),
-  );
-  const view = await getPortfolio(db, runId, prices);
-  const assumed = [...new Set([...failed, ...view.pricesAssumed])].sort();
-  return {
-    runId,
-    initialCash: num(view.initialCash),
-    cash: num(view.cash),
-    equity: num(view.equity),
-    positionsValue: num(view.positionsValue),
-    totalReturnPct: Number((view.totalReturn * 100).toFixed(6)),
-    realizedPnl: num(view.realizedPnl),
-    unrealizedPnl: num(view.unrealizedPnl),
-    feesPaid: num(view.feesPaid),
-    positions: view.positions.map((p) => {
-      const priced = prices[p.symbol] !== undefined;
-      return {
-        symbol: p.symbol,
-        quantity: num(p.quantity),
-        avgEntryPrice: num(p.avgEntryPrice),
-        currentPrice: priced ? num(p.price) : null,
-        marketValue: priced ? num(p.value) : null,
-        unrealizedPnl: priced ? num(p.unrealizedPnl) : null,
-      };
-    }),
-    asOf: new Date(nowMs).toISOString(),
-    pricesNote: assumed.length
-      ? `no current price for ${assumed.join(', ')}: valued at the average entry price`
-      : null,
-  };
-}
-
-export function tradeDto(r: typeof trades.$inferSelect): TradeDto {
-  const clamps = Array.isArray(r.clamps) ? (r.clamps as Record<string, unknown>[]) : [];
-  const n = (v: unknown) => (v === undefined || v === null || !Number.isFinite(Number(v)) ? null : Number(v));
-  return {
-    id: r.id,
-    runId: r.runId,
-    decisionId: r.decisionId,
-    symbol: r.symbol,
-    side: r.side,
-    status: r.status,
-    reason: r.reason,
-    quantity: num(r.quantity),
-    price: num(r.price),
-    notional: num(r.notional),
-    fee: num(r.fee),
-    feeAsset: r.feeAsset,
-    feeUsd: num(r.feeUsd),
-    realizedPnl: num(r.realizedPnl),
-    clamps: clamps.map((c) => ({
-      rule: String(c.rule ?? ''),
-      requested: n(c.requested),
-      allowed: n(c.allowed),
-      ...(typeof c.unit === 'string' ? { unit: c.unit } : {}),
-      reason: String(c.reason ?? c.detail ?? ''),
-    })),
-    executedAt: r.executedAt.toISOString(),
-  };
-}
+export { livePortfolio, type PriceLookup } from '../portfolio/records';
 
 export async function tradesPage(
   db: DbOrTx,
@@ -143,7 +60,7 @@ export async function tradesPage(
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
   return {
-    items: page.map(tradeDto),
+    items: page.map(tradeRecord),
     nextCursor:
       rows.length > q.limit && last ? Buffer.from(`seq:${last.seq}`, 'utf8').toString('base64url') : null,
   };

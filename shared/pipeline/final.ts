@@ -21,10 +21,11 @@
  * A risk manager that abstains means no trade, on purpose: its review is part of the firm's process, and
  * trading without it would be trading on the trader's word alone.
  */
+
 import type { AgentResult, ResearcherOutput, RiskOutput, TraderOutput } from '../agents/schemas';
-import { CLAMP_UNIT_PCT } from '../api/contract';
 import type { ConsensusResult } from '../consensus/votes';
 import { llmProviderErrorCode } from '../llm/errors';
+import { CLAMP_UNIT_PCT } from '../portfolio/order';
 
 export interface ClampRecord {
   rule: string;

@@ -20,10 +20,9 @@
  */
 import { and, desc, eq, inArray, lte } from 'drizzle-orm';
 import type { PortfolioView } from '../agents/inputs';
-import type { PortfolioDto, TradeDto } from '../api/contract';
-import { livePortfolio, tradeDto } from '../api/portfolio';
 import { candles, positions, trades } from '../db/schema';
 import type { Clamp } from '../portfolio/order';
+import { livePortfolio, tradeRecord } from '../portfolio/records';
 import {
   ensureRun,
   executeDecision,
@@ -32,6 +31,7 @@ import {
   LIVE_RUN_ID,
   snapshot,
 } from '../portfolio/repository';
+import type { PortfolioRecord, TradeRecord } from '../schemas/records';
 import { isAppError } from '../util/errors';
 import type { PipelineDeps } from './deps';
 import type { ClampRecord } from './final';
@@ -39,10 +39,10 @@ import type { ClampRecord } from './final';
 const PCT = 100;
 
 export interface LiveExecution {
-  trade: TradeDto | null;
+  trade: TradeRecord | null;
   rejected: string | null;
   clamps: ClampRecord[];
-  portfolio: PortfolioDto | null;
+  portfolio: PortfolioRecord | null;
 }
 
 export async function liveBookView(
@@ -140,10 +140,10 @@ export async function executeLive(
     executedAt: i.time,
     settings: executionSettingsFrom(deps.settings),
   });
-  let trade: TradeDto | null = null;
+  let trade: TradeRecord | null = null;
   if (result.trade) {
     const [row] = await deps.db.select().from(trades).where(eq(trades.id, result.trade.id));
-    trade = row ? tradeDto(row) : null;
+    trade = row ? tradeRecord(row) : null;
   }
   const marks = { ...(await latestKnownCloses(deps, i.time, i.symbol)), [i.symbol]: i.price };
   try {

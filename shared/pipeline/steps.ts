@@ -48,6 +48,7 @@
  * - finalizeDecision is idempotent: a decision already final is returned as stored, so a retried
  *   finalize cannot fill twice.
  */
+
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { callAgentDeferringLog, resultWithoutCall } from '../agents/call';
@@ -70,7 +71,6 @@ import {
   type ResearcherOutput,
   type TraderOutput,
 } from '../agents/schemas';
-import { CLAMP_UNIT_PCT } from '../api/contract';
 import { type ConsensusResult, tallyVotes } from '../consensus/votes';
 import { decisions } from '../db/schema';
 import { computeIndicators, WARMUP_BARS } from '../indicators/compute';
@@ -82,6 +82,7 @@ import { filtersFor, isTimeframe, TIMEFRAME_MS, type Timeframe } from '../market
 import { listOutcomes } from '../outcomes/repository';
 import { sizeBuy } from '../outcomes/sizing';
 import type { KellyResult } from '../outcomes/stats';
+import { CLAMP_UNIT_PCT } from '../portfolio/order';
 import { BUILTIN_PROMPTS } from '../prompts/builtin';
 import { assignDecisionPrompts, promptForDecision } from '../prompts/registry';
 import { detectRegime, type RegimeReading } from '../regime/detector';

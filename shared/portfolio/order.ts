@@ -74,6 +74,9 @@ export type ClampRule =
   /** The SIZING rule (shared/outcomes/sizing.ts): fractional Kelly changed the size, or did not apply. */
   | 'KELLY_SIZING';
 
+/** The unit of a sizing clamp's amounts (the trader's size, MAX_POSITION_SIZE_PCT): % of equity. */
+export const CLAMP_UNIT_PCT = 'pct_of_equity';
+
 /** A recorded clamp: what was asked, what the rule allowed, and why (amounts as decimal strings). */
 export interface Clamp {
   rule: ClampRule;

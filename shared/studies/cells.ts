@@ -15,7 +15,6 @@
  *   budget_exceeded = failed). A cell with any failed decision is flagged and is not complete.
  */
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
-import type { BacktestDto } from '../api/contract';
 import { runBaseline } from '../backtest/strategies';
 import { backtests, studies, studyCells } from '../db/schema';
 import { WARMUP_BARS } from '../indicators/compute';
@@ -23,6 +22,7 @@ import { type SampleLabel, sampleLabel } from '../llm/prices';
 import { TIMEFRAME_MS } from '../market/types';
 import { createBacktest, simulateRecorded, thin } from '../pipeline/backtest';
 import type { PipelineDeps } from '../pipeline/deps';
+import type { BacktestResultRecord } from '../schemas/records';
 import { AppError } from '../util/errors';
 import type { BaselineCellSpec, CellSpec } from './plan';
 import { buildStudyReport, type ReportCell } from './report';
@@ -219,9 +219,7 @@ export async function startStudyCell(
   return { studyId, cellId, run: true, backtestId };
 }
 
-function countsOf(
-  result: NonNullable<BacktestDto['result']> & { decisionCounts?: DecisionCounts },
-): DecisionCounts {
+function countsOf(result: BacktestResultRecord & { decisionCounts?: DecisionCounts }): DecisionCounts {
   if (result.decisionCounts) return result.decisionCounts;
   const c: DecisionCounts = { decided: 0, abstained: 0, failed: 0 };
   for (const d of result.decisions) {
@@ -257,7 +255,7 @@ export async function recordStudyCell(
       input.error ?? { code: 'WORKFLOW_FAILED', message: `backtest ${cell.backtestId} did not succeed` };
     return fail(err);
   }
-  const stored = bt.result as NonNullable<BacktestDto['result']> & {
+  const stored = bt.result as BacktestResultRecord & {
     decisionCounts?: DecisionCounts;
     degraded?: boolean;
   };

@@ -1,6 +1,6 @@
 /** Reading studies: one with its cells and report, the keyset-paged list, and the cells as CSV. */
 import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
-import { decodeCursor, encodeCursor } from '../api/cursor';
+import { decodeCursor, encodeCursor } from '../db/cursor';
 import { studies, studyCells } from '../db/schema';
 import type { PipelineDeps } from '../pipeline/deps';
 import { AppError } from '../util/errors';

@@ -13,19 +13,16 @@
  *   window ends by end_date. An empty expansion is a 400 (an empty grid), as are reversed windows.
  */
 import { z } from 'zod';
+import { BASELINES } from '../backtest/strategies';
 import {
   BACKTEST_GRID_FIELDS,
   type BacktestRequest,
   backtestOptionsSchema,
   backtestRequestSchema,
-  dateInputSchema,
-  parseDateInput,
-  symbolSchema,
-  timeframeSchema,
-} from '../api/contract';
-import { parseOrThrow, validationError } from '../api/validation';
-import { BASELINES } from '../backtest/strategies';
+} from '../schemas/backtest-request';
+import { dateInputSchema, parseDateInput, symbolSchema, timeframeSchema } from '../schemas/fields';
 import { AppError } from '../util/errors';
+import { parseOrThrow, validationError } from '../util/validation';
 
 const DAY_MS = 86_400_000;
 export const MAX_STUDY_WINDOWS = 200;

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulate } from '../../shared/backtest';
 import { TIMEFRAME_MS } from '../../shared/market/types';
-import { loadBacktestDecisions, toMetricsDto, toTimedDecisions } from '../../shared/pipeline/backtest';
+import { loadBacktestDecisions, toMetricsRecord, toTimedDecisions } from '../../shared/pipeline/backtest';
 import { auditRun, LIVE_RUN_ID, loadBook } from '../../shared/portfolio/repository';
 import { HAS_DATA, type Harness, pollUntil, SKIP_REASON, startHarness } from './harness';
 
@@ -109,7 +109,7 @@ describe.skipIf(!HAS_DATA)(`workflows through the API ${HAS_DATA ? '' : SKIP_REA
         endTime: Date.parse('2024-03-15T00:00:00Z'),
       },
     });
-    expect(b.result.metrics).toEqual(toMetricsDto(expected));
+    expect(b.result.metrics).toEqual(toMetricsRecord(expected));
     expect(b.result.trades.filter((t: { status: string }) => t.status === 'filled')).toHaveLength(
       expected.fills.length,
     );

@@ -8,9 +8,9 @@
 import type { Command } from 'commander';
 import { type AnalysisDto, analyzeRequestSchema } from '../../../shared/api/contract';
 import { analysisOutcomeError } from '../../../shared/api/outcome';
-import { parseOrThrow } from '../../../shared/api/validation';
 import { assertSymbol } from '../../../shared/market/candle-store';
 import { createDecision, getAnalysis, runDecisionChain } from '../../../shared/pipeline/analysis';
+import { parseOrThrow } from '../../../shared/util/validation';
 import type { CliContext } from '../context';
 import { cliIdempotencyKey, createOnce, IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP } from './idempotency';
 import { CommandExit, EXIT_BUDGET_EXCEEDED, print, printJson, table, withContainer } from './support';

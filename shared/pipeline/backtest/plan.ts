@@ -26,8 +26,6 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { AGENT_NAMES, type AgentName } from '../../agents/schemas';
-import { backtestRequestSchema, type CostEstimate, parseDateInput } from '../../api/contract';
-import { parseOrThrow } from '../../api/validation';
 import { MAX_LEARNING_SEGMENTS } from '../../backtest/limits';
 import { selectedProvider } from '../../config/settings';
 import { agentLogs, backtests, runs } from '../../db/schema';
@@ -37,8 +35,12 @@ import { costUsd } from '../../llm/prices';
 import { assertSymbol } from '../../market/candle-store';
 import { type Candle, TIMEFRAME_MS, type Timeframe } from '../../market/types';
 import { assertPromptVersionsExist, assignDecisionPrompts } from '../../prompts/registry';
+import { backtestRequestSchema } from '../../schemas/backtest-request';
+import { parseDateInput } from '../../schemas/fields';
+import type { CostEstimate } from '../../schemas/records';
 import { inheritLiveStrategy, strategyInForce } from '../../strategy/store';
 import { AppError } from '../../util/errors';
+import { parseOrThrow } from '../../util/validation';
 import type { PipelineDeps } from '../deps';
 import { SNAPSHOT_EXTRA_BARS } from '../steps';
 import { type BacktestSettingsJson, DEFAULT_INPUT_TOKENS_PER_CALL, gapJson } from './settings';

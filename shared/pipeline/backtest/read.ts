@@ -1,7 +1,7 @@
 /** Reading backtests: one with its result, and the keyset-paged list. */
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { BacktestDto, CostEstimate } from '../../api/contract';
-import { decodeCursor, encodeCursor } from '../../api/cursor';
+import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { backtests, decisions } from '../../db/schema';
 import { TERMINAL_STATUSES } from '../analysis';
 import { countClasses, decisionClassOf } from '../decision-class';

@@ -2,13 +2,14 @@
  * A simulation in the stored result's shape: metrics, thinned curves, the assumptions line for the
  * decision spacing.
  */
-import type { MetricsDto } from '../../api/contract';
+
 import type { SimulationResult } from '../../backtest';
+import type { MetricsRecord } from '../../schemas/records';
 import { type BacktestSettingsJson, DAY_MS, iso } from './settings';
 import type { BookLine } from './store';
 
-/** The simulator's metrics in the API contract's shape (fractions stay fractions; exposure in %). */
-export function toMetricsDto(r: SimulationResult): MetricsDto {
+/** The simulator's metrics as the stored result records them (fractions stay fractions; exposure in %). */
+export function toMetricsRecord(r: SimulationResult): MetricsRecord {
   const m = r.metrics;
   const dd = m.maxDrawdown;
   const t = (ms: number | null) => (ms === null ? null : iso(ms));

@@ -9,19 +9,19 @@
  *   the live book: execution happens only in the simulator, into the run whose id is the backtest id.
  */
 import { and, eq, inArray } from 'drizzle-orm';
-import type { BacktestDto, CostEstimate } from '../../api/contract';
 import { simulate } from '../../backtest';
 import { backtests, decisions } from '../../db/schema';
 import { WARMUP_BARS } from '../../indicators/compute';
 import { sampleLabel } from '../../llm/prices';
 import type { Timeframe } from '../../market/types';
 import { replaceRunOutcomes } from '../../outcomes/repository';
+import type { BacktestResultRecord, CostEstimate } from '../../schemas/records';
 import { AppError } from '../../util/errors';
 import { createDecision, runDecisionChain, TERMINAL_STATUSES } from '../analysis';
 import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
 import { backtestContext } from './context';
-import { spacingNote, thin, toMetricsDto, toResultTrades } from './result';
+import { spacingNote, thin, toMetricsRecord, toResultTrades } from './result';
 import { DECIDED_STATUSES, NOT_RUN_CODE, recordNotRunPoints } from './resume';
 import { iso, MAX_CURVE_POINTS, segmentsOf, settingsOf, simulationSettingsOf } from './settings';
 import {
@@ -233,8 +233,8 @@ export async function simulateBacktest(
     });
     const tradeDtos = toResultTrades(runId, symbol, values, idBySeq);
     const bh = result.buyAndHold;
-    const resultJson: NonNullable<BacktestDto['result']> = {
-      metrics: toMetricsDto(result),
+    const resultJson: BacktestResultRecord = {
+      metrics: toMetricsRecord(result),
       buyAndHold: {
         totalReturn: bh ? bh.totalReturn : null,
         finalEquity: bh ? bh.finalEquity : s.initialCash,
@@ -254,7 +254,7 @@ export async function simulateBacktest(
       decisions: rows.map((r, i) => ({
         id: r.id,
         decisionTime: iso(r.decisionTime),
-        status: r.status as NonNullable<BacktestDto['result']>['decisions'][number]['status'],
+        status: r.status as BacktestResultRecord['decisions'][number]['status'],
         class: classes[i] ?? null,
         action: classes[i] === 'failed' ? null : r.action,
         sizePct: classes[i] === 'failed' ? null : r.sizePct,

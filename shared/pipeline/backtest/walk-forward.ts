@@ -20,12 +20,12 @@
  * - Idempotent: a retried end of segment finds the cycle it opened (by backtest and `asOf`).
  */
 import { and, asc, eq } from 'drizzle-orm';
-import type { BacktestDto } from '../../api/contract';
 import { simulate } from '../../backtest';
 import { learningCycles, strategyAdjustments } from '../../db/schema';
 import { createLearningCycle } from '../../learning/cycle';
 import { TIMEFRAME_MS, type Timeframe } from '../../market/types';
 import { replaceRunOutcomes } from '../../outcomes/repository';
+import type { WalkForwardLearningRecord } from '../../schemas/records';
 import { listStrategyVersions } from '../../strategy/store';
 import type { PipelineDeps } from '../deps';
 import { iso, segmentsOf, settingsOf, simulationSettingsOf } from './settings';
@@ -104,7 +104,7 @@ export async function writeOutcomesBefore(deps: PipelineDeps, backtestId: string
 export async function walkForwardOf(
   deps: PipelineDeps,
   row: Awaited<ReturnType<typeof loadRow>>,
-): Promise<NonNullable<BacktestDto['learning']>> {
+): Promise<WalkForwardLearningRecord> {
   const s = settingsOf(row);
   const every = s.request.learning?.every as number;
   const cycles = await deps.db

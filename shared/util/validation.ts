@@ -3,7 +3,7 @@
  * the HTTP handlers, the CLI and the backtest steps, so a bad value reads the same everywhere.
  */
 import type { z } from 'zod';
-import { AppError } from '../util/errors';
+import { AppError } from './errors';
 
 export type InputPlace = 'body' | 'query' | 'path' | 'request';
 
