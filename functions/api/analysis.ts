@@ -26,19 +26,14 @@
  * `timestamp` (the pipeline's clock-gated view) and never execute against the live book.
  */
 
-import { listAnalyses } from '../../shared/api/analyses';
+import { analysisResponse, listAnalyses } from '../../shared/api/analyses';
 import { analyzeRequestSchema, listQuerySchema, parseDateInput } from '../../shared/api/contract';
 import { analysisOutcomeError } from '../../shared/api/outcome';
 import { idParamSchema } from '../../shared/api/routes';
 import type { Settings } from '../../shared/config/settings';
 import { parseIdempotencyKey, runOnce } from '../../shared/idempotency/idempotency';
 import { assertSymbol } from '../../shared/market/candle-store';
-import {
-  assertMarketDataAt,
-  createDecision,
-  getAnalysis,
-  TERMINAL_STATUSES,
-} from '../../shared/pipeline/analysis';
+import { assertMarketDataAt, createDecision, TERMINAL_STATUSES } from '../../shared/pipeline/analysis';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import {
@@ -127,7 +122,7 @@ export function createAnalyzeHandler(
               .catch(() => undefined);
           }
           for (;;) {
-            const analysis = await getAnalysis(deps, decisionId);
+            const analysis = await analysisResponse(deps, decisionId);
             if (FINAL_STATUSES.has(analysis.status)) {
               const upstream = analysisOutcomeError(analysis, poll);
               if (upstream) throw upstream;
@@ -157,7 +152,7 @@ export function createAnalyzeHandler(
         path: '/analyses/{id}',
         handler: async (req) => {
           const { id } = parseWith(idParamSchema, req.pathParams, 'path');
-          return json(200, await getAnalysis(deps, id));
+          return json(200, await analysisResponse(deps, id));
         },
       },
     ],

@@ -14,18 +14,13 @@
  * With an Idempotency-Key, a repeat with the same body starts no second run and answers the first
  * request's 202 (shared/idempotency); the same key with another body is a 422.
  */
+import { backtestResponse, backtestsPage } from '../../shared/api/backtests';
 import { listQuerySchema } from '../../shared/api/contract';
 import { idParamSchema } from '../../shared/api/routes';
 import { toStudyDto, toStudyListDto } from '../../shared/api/studies';
 import type { Settings } from '../../shared/config/settings';
 import { parseIdempotencyKey, runOnce } from '../../shared/idempotency/idempotency';
-import {
-  createBacktest,
-  getBacktest,
-  listBacktests,
-  markBacktestFailed,
-  resumeBacktest,
-} from '../../shared/pipeline/backtest';
+import { createBacktest, markBacktestFailed, resumeBacktest } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
 import type { WorkflowStarter } from '../../shared/pipeline/ports';
 import {
@@ -109,7 +104,7 @@ export function createBacktestsHandler(
         path: '/backtests',
         handler: async (req) => {
           const q = parseQuery(req, listQuerySchema);
-          return json(200, await listBacktests(deps, q));
+          return json(200, await backtestsPage(deps, q));
         },
       },
       {
@@ -117,7 +112,7 @@ export function createBacktestsHandler(
         path: '/backtests/{id}',
         handler: async (req) => {
           const { id } = parseWith(idParamSchema, req.pathParams, 'path');
-          return json(200, await getBacktest(deps, id));
+          return json(200, await backtestResponse(deps, id));
         },
       },
       {

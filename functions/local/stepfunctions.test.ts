@@ -14,11 +14,11 @@ import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countHistoryEvents } from '../../cdk/workflows/history';
-import type { AnalysisDto } from '../../shared/api/contract';
 import { backtests, decisions } from '../../shared/db/schema';
 import { testDrivers, useTestDatabase } from '../../shared/db/testing';
 import { LlmCallError } from '../../shared/llm/errors';
 import { klineToCandle } from '../../shared/market/kline';
+import type { AnalysisView } from '../../shared/pipeline/analysis';
 import { createDecision, getAnalysis, runDecisionChain } from '../../shared/pipeline/analysis';
 import { createBacktest, getBacktest, runBacktest, simulateRecorded } from '../../shared/pipeline/backtest';
 import type { PipelineDeps } from '../../shared/pipeline/deps';
@@ -53,7 +53,7 @@ const NOW = barTime(BARS) + 1;
 /** Step Functions caps a state's input or output at 256 KiB; ours must stay far below. */
 const SFN_PAYLOAD_LIMIT = 256 * 1024;
 const PAYLOAD_BUDGET = 16 * 1024;
-const statusesOf = (a: AnalysisDto) =>
+const statusesOf = (a: AnalysisView) =>
   Object.fromEntries(Object.entries(a.agents).map(([k, r]) => [k, r?.status ?? null]));
 
 describe('synthesized definitions', () => {

@@ -1,16 +1,15 @@
 /**
  * The analyses list and the trade read model on a real database: one query per list page (not one
- * `getAnalysis` per row), items equal to what `getAnalysis` answers for each analysis, and clamps that
+ * `getAnalysis` per row), items equal to what `analysisResponse` (getAnalysis mapped to the contract) answers for each analysis, and clamps that
  * keep the unit the ledger recorded.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../db/client';
 import { agentLogs, decisions, runs, trades } from '../db/schema';
 import { testDrivers, useTestDatabase } from '../db/testing';
-import { getAnalysis } from '../pipeline/analysis';
 import type { PipelineDeps } from '../pipeline/deps';
 import { tradeRecord } from '../portfolio/records';
-import { listAnalyses } from './analyses';
+import { analysisResponse, listAnalyses } from './analyses';
 
 const DECISIONS = 6;
 const PAGE = 4;
@@ -91,7 +90,7 @@ describe.each(testDrivers())('read models on %s', (driver) => {
     expect(second.nextCursor).toBeNull();
     const deps = { db: t.db } as PipelineDeps;
     for (const item of [...first.items, ...second.items]) {
-      const a = await getAnalysis(deps, item.id);
+      const a = await analysisResponse(deps, item.id);
       expect(item).toEqual({
         id: a.id,
         status: a.status,

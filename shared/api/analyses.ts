@@ -5,15 +5,34 @@
  * One query per page: the list fields straight from the `decisions` row (the final decision is read
  * out of `execution` in SQL, so the agents' outputs never leave the database) and the call counts from
  * `agent_logs` as correlated subqueries on its decision index. The fields mean exactly what
- * `getAnalysis` (shared/pipeline/analysis.ts) says they mean for one analysis; a test holds the two
+ * `getAnalysis` (shared/pipeline/analysis.ts, through `analysisDto`) says they mean for one analysis; a test holds the two
  * to the same answer.
  */
 import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { decodeCursor, encodeCursor } from '../db/cursor';
 import { agentLogs, decisions } from '../db/schema';
+import { type AnalysisView, getAnalysis } from '../pipeline/analysis';
 import type { PipelineDeps } from '../pipeline/deps';
-import { analysesListSchema } from './contract';
+import { type AnalysisDto, analysesListSchema, analysisSchema } from './contract';
+
+/**
+ * One decision in the API contract's shape: the pipeline's view with its times as ISO-8601 strings,
+ * checked against the schema (a stored record that no longer fits it is an error here, not a surprise
+ * in a client).
+ */
+export function analysisDto(v: AnalysisView): AnalysisDto {
+  return analysisSchema.parse({
+    ...v,
+    decisionTime: v.decisionTime.toISOString(),
+    createdAt: v.createdAt.toISOString(),
+    completedAt: v.completedAt ? v.completedAt.toISOString() : null,
+  });
+}
+
+export async function analysisResponse(deps: PipelineDeps, decisionId: string): Promise<AnalysisDto> {
+  return analysisDto(await getAnalysis(deps, decisionId));
+}
 
 export type AnalysesPage = z.infer<typeof analysesListSchema>;
 type Item = AnalysesPage['items'][number];

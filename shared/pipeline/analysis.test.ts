@@ -91,7 +91,7 @@ describe.skipIf(!HAS_DATA)(realDataSuiteName('analysis pipeline', 'BTCUSDT-1h.cs
       const b = await runAnalysis(deps, step);
       expect(a.status).toBe('completed');
       expect(a.provider).toBe('offline');
-      expect(a.decisionTime).toBe(new Date(AT).toISOString());
+      expect(a.decisionTime).toEqual(new Date(AT));
       expect(a.final).not.toBeNull();
       for (const name of ['technical', 'sentiment', 'tokenomics', 'researcher'] as const) {
         expect(a.agents[name]).toMatchObject({
@@ -273,7 +273,7 @@ describe.skipIf(!HAS_DATA)(realDataSuiteName('analysis pipeline', 'BTCUSDT-1h.cs
       const a = await runAnalysis(deps, { symbol: 'BTCUSDT', timeframe: '1h', mode: 'live' });
       expect(a.status).toBe('no_trade');
       expect(a.execution).toBeNull();
-      expect(a.decisionTime).toBe(new Date(NOW).toISOString());
+      expect(a.decisionTime).toEqual(new Date(NOW));
       expect(await bookCounts()).toEqual(before);
     });
 

@@ -11,12 +11,18 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import { AGENT_NAMES, type AgentName, type AgentResult, ANALYSTS } from '../agents/schemas';
-import { type AnalysisDto, analysisSchema } from '../api/contract';
 import { agentLogs, decisions } from '../db/schema';
 import { technicalRegime } from '../outcomes/context';
 import type { RegimeReading } from '../regime/detector';
+import type {
+  ConsensusRecord,
+  CostSummaryRecord,
+  FinalDecisionRecord,
+  PortfolioRecord,
+  TradeRecord,
+} from '../schemas/records';
 import { AppError } from '../util/errors';
-import { decisionClassOf } from './decision-class';
+import { type DecisionClass, decisionClassOf } from './decision-class';
 import type { PipelineDeps } from './deps';
 import {
   type CreateDecisionInput,
@@ -93,7 +99,7 @@ async function statusOf(
 }
 
 /** createDecision + the whole chain, in process; answers the stored analysis. */
-export async function runAnalysis(deps: PipelineDeps, input: CreateDecisionInput): Promise<AnalysisDto> {
+export async function runAnalysis(deps: PipelineDeps, input: CreateDecisionInput): Promise<AnalysisView> {
   const { decisionId } = await createDecision(deps, input);
   try {
     await runDecisionChain(deps, decisionId);
@@ -107,13 +113,41 @@ export async function runAnalysis(deps: PipelineDeps, input: CreateDecisionInput
   return getAnalysis(deps, decisionId);
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+/**
+ * A decision as the pipeline reads it back: every agent's result, the final decision, its execution and
+ * the book after it, what it cost, and its error. shared/api/analyses.ts maps it to the API contract.
+ */
+export interface AnalysisView {
+  id: string;
+  status: DecisionStatus;
+  decisionClass: DecisionClass | null;
+  symbol: string;
+  timeframe: string;
+  mode: 'live' | 'backtest_step' | 'backtest';
+  runId: string;
+  backtestId: string | null;
+  decisionTime: Date;
+  provider: 'openai' | 'offline';
+  agents: Record<AgentName, AgentResult | null>;
+  final: FinalDecisionRecord | null;
+  execution: { trade: TradeRecord | null; rejected: string | null; price: number } | null;
+  portfolio: PortfolioRecord | null;
+  cost: CostSummaryRecord;
+  promptVersions: Record<string, string>;
+  decisionMode: 'pipeline' | 'consensus';
+  consensus: ConsensusRecord | null;
+  /** The regime detector's reading, the technical analyst's label, and whether they agree. */
+  regime: { detector: RegimeReading | null; technical: string | null; agree: boolean | null };
+  error: { code: string; message: string } | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
 
 /** The detector's reading (in the snapshot), the technical analyst's label, and whether they agree. */
 function regimeOfDecision(
   snapshot: unknown,
   outputs: Partial<Record<AgentName, AgentResult>>,
-): AnalysisDto['regime'] {
+): AnalysisView['regime'] {
   const detector = ((snapshot as { regime?: RegimeReading | null } | null)?.regime ??
     null) as RegimeReading | null;
   const t = outputs.technical;
@@ -122,8 +156,8 @@ function regimeOfDecision(
   return { detector, technical, agree: detector && mapped ? detector.regime === mapped : null };
 }
 
-/** The stored decision as the API shows it (shape: analysisSchema in shared/api/contract.ts). */
-export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promise<AnalysisDto> {
+/** The stored decision, read back. */
+export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promise<AnalysisView> {
   if (!/^[0-9a-f-]{36}$/i.test(decisionId))
     throw new AppError('NOT_FOUND', `analysis ${decisionId} not found`, { field: 'id' });
   const [row] = await deps.db.select().from(decisions).where(eq(decisions.id, decisionId));
@@ -139,10 +173,12 @@ export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promi
     .from(agentLogs)
     .where(eq(agentLogs.decisionId, decisionId));
   const outputs = (row.outputs ?? {}) as Partial<Record<AgentName, AgentResult>>;
-  const agents = Object.fromEntries(AGENT_NAMES.map((a) => [a, outputs[a] ?? null])) as AnalysisDto['agents'];
+  const agents = Object.fromEntries(
+    AGENT_NAMES.map((a) => [a, outputs[a] ?? null]),
+  ) as AnalysisView['agents'];
   const stored = row.execution as StoredExecution | null;
   const fill = stored?.fill ?? null;
-  const dto: AnalysisDto = {
+  return {
     id: row.id,
     status: row.status,
     decisionClass: decisionClassOf(row.status, (row.error as { code?: string } | null)?.code),
@@ -151,18 +187,18 @@ export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promi
     mode: row.mode,
     runId: row.runId,
     backtestId: row.backtestId,
-    decisionTime: row.decisionTime.toISOString(),
+    decisionTime: row.decisionTime,
     provider: row.provider === 'openai' ? 'openai' : 'offline',
     agents,
     final: stored?.final ?? null,
     execution: fill
       ? {
-          trade: (fill.trade ?? null) as NonNullable<AnalysisDto['execution']>['trade'],
+          trade: (fill.trade ?? null) as TradeRecord | null,
           rejected: fill.rejected,
           price: fill.price,
         }
       : null,
-    portfolio: (stored?.portfolio ?? null) as AnalysisDto['portfolio'],
+    portfolio: (stored?.portfolio ?? null) as PortfolioRecord | null,
     cost: {
       calls: calls?.calls ?? 0,
       cacheHits: calls?.cacheHits ?? 0,
@@ -173,11 +209,10 @@ export async function getAnalysis(deps: PipelineDeps, decisionId: string): Promi
     },
     promptVersions: (row.promptVersions ?? {}) as Record<string, string>,
     decisionMode: row.decisionMode,
-    consensus: (row.consensus ?? null) as AnalysisDto['consensus'],
+    consensus: (row.consensus ?? null) as ConsensusRecord | null,
     regime: regimeOfDecision(row.snapshot, outputs),
-    error: (row.error as AnalysisDto['error']) ?? null,
-    createdAt: row.createdAt.toISOString(),
-    completedAt: iso(row.completedAt),
+    error: (row.error as AnalysisView['error']) ?? null,
+    createdAt: row.createdAt,
+    completedAt: row.completedAt,
   };
-  return analysisSchema.parse(dto);
 }

@@ -76,6 +76,8 @@ export const finalDecisionSchema = z.object({
   clamps: z.array(clampSchema),
 });
 
+export type FinalDecisionRecord = z.infer<typeof finalDecisionSchema>;
+
 export const costSummarySchema = z.object({
   calls: z.number().int(),
   cacheHits: z.number().int(),
@@ -84,6 +86,7 @@ export const costSummarySchema = z.object({
   costUsd: z.number(),
   latencyMs: z.number(),
 });
+export type CostSummaryRecord = z.infer<typeof costSummarySchema>;
 
 const voteSchema = z.enum(['BUY', 'SELL', 'HOLD']);
 const voterSchema = z.enum(['technical', 'sentiment', 'tokenomics', 'researcher']);

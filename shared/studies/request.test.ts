@@ -5,7 +5,7 @@
  * The oversized study and "nothing started" are checked end to end in functions/local/study-workflow.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { backtestOptionsSchema, backtestRequestSchema } from '../api/contract';
+import { backtestOptionsSchema, backtestRequestSchema } from '../schemas/backtest-request';
 import { AppError } from '../util/errors';
 import { expandStudyRequest, studyRequestSchema } from './request';
 

@@ -6,10 +6,11 @@
  * ended on an upstream failure (Binance, the model provider), with the message POST /analyze gives.
  */
 import type { Command } from 'commander';
+import { analysisResponse } from '../../../shared/api/analyses';
 import { type AnalysisDto, analyzeRequestSchema } from '../../../shared/api/contract';
 import { analysisOutcomeError } from '../../../shared/api/outcome';
 import { assertSymbol } from '../../../shared/market/candle-store';
-import { createDecision, getAnalysis, runDecisionChain } from '../../../shared/pipeline/analysis';
+import { createDecision, runDecisionChain } from '../../../shared/pipeline/analysis';
 import { parseOrThrow } from '../../../shared/util/validation';
 import type { CliContext } from '../context';
 import { cliIdempotencyKey, createOnce, IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP } from './idempotency';
@@ -110,7 +111,7 @@ export function registerAnalyzeCommand(program: Command, ctx: CliContext): void 
         if (created.replayed)
           ctx.io.stderr(`replayed: --idempotency-key was used by analysis ${created.id}; nothing was run\n`);
         else await runDecisionChain(c.deps, created.id);
-        return getAnalysis(c.deps, created.id);
+        return analysisResponse(c.deps, created.id);
       });
       if (flags.json) printJson(ctx, analysis);
       else print(ctx, formatAnalysis(analysis));

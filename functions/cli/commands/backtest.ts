@@ -6,8 +6,15 @@
  * Progress goes to stderr: a bar redrawn in place on a terminal, plain lines otherwise (logs, CI).
  */
 import type { Command } from 'commander';
+import { backtestDto } from '../../../shared/api/backtests';
 import type { BacktestDto, CostEstimate } from '../../../shared/api/contract';
-import { createBacktest, getBacktest, resumeBacktest, runBacktest } from '../../../shared/pipeline/backtest';
+import {
+  type BacktestView,
+  createBacktest,
+  getBacktest,
+  resumeBacktest,
+  runBacktest,
+} from '../../../shared/pipeline/backtest';
 import type { CliContext } from '../context';
 import { cliIdempotencyKey, createOnce, IDEMPOTENCY_KEY_FLAG, IDEMPOTENCY_KEY_HELP } from './idempotency';
 import { CommandExit, intOption, pct, print, printJson, table, usage, withContainer } from './support';
@@ -200,7 +207,8 @@ function runWithProgress(
 }
 
 /** Print the finished backtest (JSON or the table); a run that did not succeed exits 1. */
-function printOutcome(ctx: CliContext, backtest: BacktestDto, flags: BacktestFlags) {
+function printOutcome(ctx: CliContext, view: BacktestView, flags: BacktestFlags) {
+  const backtest = backtestDto(view);
   if (flags.json) printJson(ctx, backtest);
   else print(ctx, formatBacktest(backtest));
   if (backtest.status !== 'succeeded') throw new CommandExit(1, `error: backtest ${backtest.status}`);

@@ -1,8 +1,11 @@
-/** Reading backtests: one with its result, and the keyset-paged list. */
+/**
+ * Reading backtests: one with its result, and the keyset-paged list, as the pipeline's view of them
+ * (times as Dates). shared/api/backtests.ts maps a view to the API contract's shape.
+ */
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
-import type { BacktestDto, CostEstimate } from '../../api/contract';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { backtests, decisions } from '../../db/schema';
+import type { BacktestResultRecord, CostEstimate, WalkForwardLearningRecord } from '../../schemas/records';
 import { TERMINAL_STATUSES } from '../analysis';
 import { countClasses, decisionClassOf } from '../decision-class';
 import type { PipelineDeps } from '../deps';
@@ -10,10 +13,35 @@ import { type BacktestSettingsJson, settingsOf } from './settings';
 import { loadRow } from './store';
 import { walkForwardOf } from './walk-forward';
 
-function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boolean): BacktestDto {
+/** A backtest as the pipeline reads it: its request, progress, estimate, result and error. */
+export interface BacktestView {
+  id: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  symbol: string;
+  timeframe: string;
+  startDate: Date;
+  endDate: Date;
+  maxDecisions: number;
+  decisionInterval: number;
+  provider: 'openai' | 'offline';
+  /** The prompt version of each decision agent for all its decisions (null: made before the registry). */
+  promptVersions: Record<string, string> | null;
+  /** The versions the request pinned; the others were the active ones at creation. */
+  pinnedPromptVersions: Record<string, string>;
+  progress: { done: number; total: number };
+  estimate: CostEstimate | null;
+  result: BacktestResultRecord | null;
+  /** Walk-forward learning: present on a backtest whose request asked for it. */
+  learning?: WalkForwardLearningRecord;
+  error: { code: string; message: string } | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+function toView(row: typeof backtests.$inferSelect, done: number, withResult: boolean): BacktestView {
   const s = settingsOf(row);
   const result =
-    withResult && row.result ? (row.result as BacktestDto['result'] & { tradeListHash?: string }) : null;
+    withResult && row.result ? (row.result as BacktestResultRecord & { tradeListHash?: string }) : null;
   if (result) {
     delete (result as { tradeListHash?: string }).tradeListHash;
     withDecisionClasses(result, row.status);
@@ -25,8 +53,8 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
     status: row.status,
     symbol: row.symbol,
     timeframe: row.timeframe,
-    startDate: row.startDate.toISOString(),
-    endDate: row.endDate.toISOString(),
+    startDate: row.startDate,
+    endDate: row.endDate,
     maxDecisions: row.maxDecisions,
     decisionInterval: row.decisionInterval,
     provider: s.provider,
@@ -37,8 +65,8 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
     estimate: (row.estimate as CostEstimate | null) ?? null,
     result,
     error: (row.error as { code: string; message: string } | null) ?? null,
-    createdAt: row.createdAt.toISOString(),
-    finishedAt: row.finishedAt ? row.finishedAt.toISOString() : null,
+    createdAt: row.createdAt,
+    finishedAt: row.finishedAt,
   };
 }
 
@@ -46,7 +74,7 @@ function toDto(row: typeof backtests.$inferSelect, done: number, withResult: boo
  * A result stored before the decision classes existed gets them from its decisions' statuses (they had
  * no error codes there: a legacy `no_trade` reads as abstained).
  */
-function withDecisionClasses(result: NonNullable<BacktestDto['result']>, status: string) {
+function withDecisionClasses(result: BacktestResultRecord, status: string) {
   if (result.decisionCounts) return;
   for (const d of result.decisions) {
     d.class ??= decisionClassOf(d.status, d.error?.code);
@@ -68,20 +96,20 @@ async function finishedCounts(deps: PipelineDeps, ids: string[]): Promise<Map<st
   return new Map(rows.map((r) => [r.id as string, Number(r.n)]));
 }
 
-export async function getBacktest(deps: PipelineDeps, id: string): Promise<BacktestDto> {
+export async function getBacktest(deps: PipelineDeps, id: string): Promise<BacktestView> {
   const row = await loadRow(deps, id);
   const done =
     row.status === 'succeeded' ? row.progressTotal : ((await finishedCounts(deps, [id])).get(id) ?? 0);
-  const dto = toDto(row, Math.max(done, row.progressDone), true);
+  const view = toView(row, Math.max(done, row.progressDone), true);
   // A row without a stored request (written before requests were stored, or by hand) has no learning.
   const request = settingsOf(row).request as Partial<BacktestSettingsJson['request']> | undefined;
-  return request?.learning ? { ...dto, learning: await walkForwardOf(deps, row) } : dto;
+  return request?.learning ? { ...view, learning: await walkForwardOf(deps, row) } : view;
 }
 
 export async function listBacktests(
   deps: PipelineDeps,
   { limit, cursor }: { limit: number; cursor?: string | undefined },
-): Promise<{ items: Omit<BacktestDto, 'result'>[]; nextCursor: string | null }> {
+): Promise<{ items: Omit<BacktestView, 'result'>[]; nextCursor: string | null }> {
   const key = decodeCursor(cursor);
   const created = sql`date_trunc('milliseconds', ${backtests.createdAt})`;
   const rows = await deps.db
@@ -104,7 +132,7 @@ export async function listBacktests(
   );
   const items = page.map((r) => {
     const done = r.status === 'succeeded' ? r.progressTotal : (counts.get(r.id) ?? 0);
-    const { result: _omit, ...rest } = toDto(r, Math.max(done, r.progressDone), false);
+    const { result: _omit, ...rest } = toView(r, Math.max(done, r.progressDone), false);
     return rest;
   });
   const last = page.at(-1);

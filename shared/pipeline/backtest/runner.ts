@@ -1,9 +1,8 @@
 /** The in-process backtest runner: the state machine's steps in this process (CLI, tests, fallback). */
-import type { BacktestDto } from '../../api/contract';
 import { runLearningCycle } from '../../learning/cycle';
 import { AppError } from '../../util/errors';
 import type { PipelineDeps } from '../deps';
-import { getBacktest } from './read';
+import { type BacktestView, getBacktest } from './read';
 import { planBacktest, runBacktestDecision, simulateBacktest } from './steps';
 import { markBacktestFailed } from './store';
 import { endBacktestSegment } from './walk-forward';
@@ -23,7 +22,7 @@ export async function runBacktest(
   deps: PipelineDeps,
   backtestId: string,
   opts: RunBacktestOptions = {},
-): Promise<BacktestDto> {
+): Promise<BacktestView> {
   const concurrency = Math.max(1, opts.concurrency ?? deps.settings.BACKTEST_MAP_CONCURRENCY);
   try {
     let done = 0;
