@@ -9,11 +9,13 @@ import type { DbOrTx } from '../db/client';
 import { AppError } from '../util/errors';
 import { BUILTIN_PROMPTS, isDecisionPromptAgent, isPromptAgent, PROMPT_AGENTS } from './builtin';
 import {
+  type ActivePrompt,
   activePromptVersions,
   getPromptVersion,
   listPromptVersions,
   type PromptOrigin,
   type PromptVersionRecord,
+  promptVersionCounts,
 } from './registry';
 import { EMPTY_SCORE, type PromptVersionScores, promptScores } from './scores';
 
@@ -63,27 +65,32 @@ function checkAgent(agent: string): ModelAgentName {
 const abOf = (settings: Pick<Settings, 'PROMPT_AB'>, agent: string) =>
   settings.PROMPT_AB.find((t) => t.agent === agent)?.versions ?? [];
 
+/** One agent's registry entry: its active, builtin and A/B versions, and how many it has. */
+function agentView(
+  agent: ModelAgentName,
+  active: Record<ModelAgentName, ActivePrompt>,
+  settings: Pick<Settings, 'PROMPT_AB'>,
+  versions: number,
+): PromptAgentView {
+  return {
+    agent,
+    label: labelOf(agent),
+    decisionAgent: isDecisionPromptAgent(agent),
+    activeVersion: active[agent].version,
+    activeSince: active[agent].since,
+    activeSetBy: active[agent].setBy,
+    builtinVersion: BUILTIN_PROMPTS[agent].version,
+    versions,
+    abVersions: abOf(settings, agent),
+  };
+}
+
 export async function listPromptAgents(
   db: DbOrTx,
   settings: Pick<Settings, 'PROMPT_AB'>,
 ): Promise<PromptAgentView[]> {
-  const active = await activePromptVersions(db);
-  const out: PromptAgentView[] = [];
-  for (const agent of PROMPT_AGENTS) {
-    const versions = await listPromptVersions(db, agent);
-    out.push({
-      agent,
-      label: labelOf(agent),
-      decisionAgent: isDecisionPromptAgent(agent),
-      activeVersion: active[agent].version,
-      activeSince: active[agent].since,
-      activeSetBy: active[agent].setBy,
-      builtinVersion: BUILTIN_PROMPTS[agent].version,
-      versions: versions.length,
-      abVersions: abOf(settings, agent),
-    });
-  }
-  return out;
+  const [active, counts] = await Promise.all([activePromptVersions(db), promptVersionCounts(db)]);
+  return PROMPT_AGENTS.map((agent) => agentView(agent, active, settings, counts.get(agent) ?? 0));
 }
 
 export async function agentPromptVersions(
@@ -117,17 +124,7 @@ export async function agentPromptVersions(
     },
   });
   return {
-    agent: {
-      agent,
-      label: labelOf(agent),
-      decisionAgent: isDecisionPromptAgent(agent),
-      activeVersion: active[agent].version,
-      activeSince: active[agent].since,
-      activeSetBy: active[agent].setBy,
-      builtinVersion: builtin.version,
-      versions: records.length,
-      abVersions: ab,
-    },
+    agent: agentView(agent, active, settings, records.length),
     // Newest first.
     versions: records.map(view).reverse(),
   };

@@ -127,6 +127,15 @@ export async function listPromptVersions(db: DbOrTx, agent: string): Promise<Pro
   return rows.map(toRecord);
 }
 
+/** How many versions each agent has registered (agents with none are absent). */
+export async function promptVersionCounts(db: DbOrTx): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ agent: agentPrompts.agent, n: sql<number>`count(*)::int`.mapWith(Number) })
+    .from(agentPrompts)
+    .groupBy(agentPrompts.agent);
+  return new Map(rows.map((r) => [r.agent, r.n]));
+}
+
 export interface ActivePrompt {
   version: string;
   setBy: string;
