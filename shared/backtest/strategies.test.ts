@@ -106,6 +106,38 @@ describe('sma_crossover', () => {
     );
   });
 
+  it('truncation: poisoning every bar after t changes no decision taken before t', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -30, max: 30 }), { minLength: 80, maxLength: 160 }),
+        fc.integer({ min: 10, max: 70 }),
+        (steps, cut) => {
+          const closes: number[] = [];
+          let p = 1000;
+          for (const s of steps) {
+            p = Math.max(1, p + s);
+            closes.push(p);
+          }
+          // After the cut the series jumps wildly: a rule that read ahead would decide differently.
+          const poisoned = closes.map((c, i) => (i < cut ? c : i % 2 ? 1 : 1e6));
+          const decide = (cs: number[]) =>
+            runStrategy({
+              candles: series(cs),
+              timeframe: '1h',
+              strategy: smaCrossover({ fast: 3, slow: 8 }),
+              settings,
+            }).decisions.filter((d) => d.decisionTime <= known(cut - 1));
+          const clean = decide(closes);
+          expect(clean.length).toBeGreaterThan(0);
+          expect(decide(poisoned).map((d) => [d.decisionTime, d.action])).toEqual(
+            clean.map((d) => [d.decisionTime, d.action]),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('refuses fast >= slow', () => {
     expect(() => smaCrossover({ fast: 50, slow: 20 })).toThrow(/fast < slow/);
   });
